@@ -1,0 +1,27 @@
+# Two commands for a fresh machine: `make up` (the embedded system with demo data) and `make test`.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+DATA_DIR ?= $(CURDIR)/.changecast
+CUSTOMERS ?= 3
+PORT ?= 8000
+
+.PHONY: up test lint bootstrap bench
+
+bootstrap:
+	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || python3 -m pip install --quiet --user uv
+	@$(UV) sync --frozen --quiet
+
+up: bootstrap
+	$(UV) run changecast --data-dir "$(DATA_DIR)" local up --customers $(CUSTOMERS) --port $(PORT)
+
+lint: bootstrap
+	$(UV) run ruff check src tests bench
+	$(UV) run ruff format --check src tests bench
+	$(UV) run mypy
+	$(UV) run lint-imports
+
+test: lint
+	$(UV) run pytest
+
+bench: bootstrap
+	$(UV) run python bench/search.py

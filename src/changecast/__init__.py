@@ -1,0 +1,1 @@
+"""changecast: write a change notice once, deliver it through every customer's own SES."""

@@ -1,0 +1,1 @@
+"""Access: who is acting, with which role, and what that role may do."""

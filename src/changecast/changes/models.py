@@ -1,0 +1,410 @@
+"""The change record in the seeds' "Enhanced Metadata Format" (camelCase JSON), plus query shapes.
+
+Stored documents are read leniently (unknown fields are kept, so documents written by other tools
+round-trip); the input models used by the API and the CLI refuse unknown fields.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from changecast.ids import CUSTOMER_CODE_PATTERN
+
+TITLE_MAX = 200
+SHORT_TEXT_MAX = 200
+LONG_TEXT_MAX = 20_000
+TICKET_MAX = 64
+MAX_CUSTOMERS = 100
+
+
+class ChangeStatus(StrEnum):
+    """Where a change is in its life."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class Action(StrEnum):
+    """What a user can do to a change."""
+
+    CREATE = "create"
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    REJECT = "reject"
+    COMPLETE = "complete"
+    CANCEL = "cancel"
+    EDIT = "edit"
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _iso_z(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+Timestamp = Annotated[
+    datetime, AfterValidator(_utc), PlainSerializer(_iso_z, return_type=str, when_used="json")
+]
+"""A UTC instant, written as ``2025-09-20T15:30:00Z``."""
+
+
+def _local_minute(value: datetime) -> datetime:
+    if value.tzinfo is not None:
+        raise ValueError("must be a local time without an offset, like 2025-09-20T10:00")
+    return value.replace(second=0, microsecond=0)
+
+
+LocalDateTime = Annotated[
+    datetime,
+    AfterValidator(_local_minute),
+    PlainSerializer(lambda v: v.strftime("%Y-%m-%dT%H:%M"), return_type=str, when_used="json"),
+]
+"""A wall-clock time in the schedule's timezone, written as ``2025-09-20T10:00``."""
+
+HourMinute = Annotated[
+    time, PlainSerializer(lambda v: v.strftime("%H:%M"), return_type=str, when_used="json")
+]
+
+ShortText = Annotated[str, Field(max_length=SHORT_TEXT_MAX)]
+LongText = Annotated[str, Field(max_length=LONG_TEXT_MAX)]
+
+
+def check_timezone(name: str) -> str:
+    """A real IANA timezone name (``America/New_York``), not an abbreviation."""
+    if name in {"UTC", "Etc/UTC"}:
+        return name
+    if "/" not in name or name.startswith(("Etc/", "SystemV/")):
+        raise ValueError(
+            f"{name[:60]!r} is not an IANA Area/Location timezone such as America/New_York"
+        )
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{name[:60]!r} is not an IANA timezone such as America/New_York"
+        ) from None
+    if name not in _zones():
+        raise ValueError(f"{name[:60]!r} is not an IANA timezone such as America/New_York")
+    return name
+
+
+_ZONES: frozenset[str] | None = None
+
+
+def _zones() -> frozenset[str]:
+    global _ZONES  # noqa: PLW0603 - computed once, on first use, not at import
+    if _ZONES is None:
+        _ZONES = frozenset(available_timezones())
+    return _ZONES
+
+
+def timezone_names() -> list[str]:
+    """Every IANA timezone name, sorted (for forms)."""
+    return sorted(_zones())
+
+
+class _Doc(BaseModel):
+    """Stored documents: camelCase on the wire, unknown fields kept, immutable in memory."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        extra="allow",
+        str_strip_whitespace=True,
+    )
+
+
+class Tickets(_Doc):
+    """External ticket references."""
+
+    service_now: str | None = Field(default=None, max_length=TICKET_MAX)
+    jira: str | None = Field(default=None, max_length=TICKET_MAX)
+
+
+class Schedule(_Doc):
+    """The implementation window, as local wall-clock times in ``timezone``."""
+
+    implementation_start: LocalDateTime
+    implementation_end: LocalDateTime
+    timezone: str = Field(max_length=64)
+    begin_date: date | None = None
+    begin_time: HourMinute | None = None
+    end_date: date | None = None
+    end_time: HourMinute | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_parts(cls, data: Any) -> Any:
+        """Older documents may carry only beginDate/beginTime/endDate/endTime."""
+        if isinstance(data, dict):
+            data = dict(data)
+            for whole, day, clock in (
+                ("implementationStart", "beginDate", "beginTime"),
+                ("implementationEnd", "endDate", "endTime"),
+            ):
+                if not data.get(whole) and data.get(day) and data.get(clock):
+                    data[whole] = f"{data[day]}T{data[clock]}"
+        return data
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        return check_timezone(value)
+
+    @model_validator(mode="after")
+    def _order_and_parts(self) -> Schedule:
+        if self.implementation_end <= self.implementation_start:
+            raise ValueError("implementationEnd must be after implementationStart")
+        parts = {
+            "begin_date": self.implementation_start.date(),
+            "begin_time": self.implementation_start.time().replace(second=0),
+            "end_date": self.implementation_end.date(),
+            "end_time": self.implementation_end.time().replace(second=0),
+        }
+        for name, value in parts.items():
+            object.__setattr__(self, name, value)
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def start_utc(self) -> datetime:
+        return self.implementation_start.replace(tzinfo=self.zone).astimezone(UTC)
+
+    @property
+    def end_utc(self) -> datetime:
+        return self.implementation_end.replace(tzinfo=self.zone).astimezone(UTC)
+
+
+class ChangeMetadata(_Doc):
+    """What the change is: title, customers, tickets, schedule and the plans."""
+
+    title: str = Field(min_length=1, max_length=TITLE_MAX)
+    customer_names: list[ShortText] = Field(default_factory=list, max_length=MAX_CUSTOMERS)
+    customer_codes: list[Annotated[str, Field(pattern=CUSTOMER_CODE_PATTERN)]] = Field(
+        default_factory=list, max_length=MAX_CUSTOMERS
+    )
+    tickets: Tickets = Field(default_factory=Tickets)
+    schedule: Schedule | None = None
+    change_reason: LongText = ""
+    implementation_plan: LongText = ""
+    test_plan: LongText = ""
+    expected_customer_impact: LongText = ""
+    rollback_plan: LongText = ""
+
+    @field_validator("customer_codes")
+    @classmethod
+    def _unique_codes(cls, value: list[str]) -> list[str]:
+        seen: list[str] = []
+        for code in value:
+            if code in seen:
+                raise ValueError(f"customer {code!r} is listed twice")
+            seen.append(code)
+        return seen
+
+
+class EmailNotification(_Doc):
+    """Overrides for the email; the subject defaults from the title."""
+
+    subject: str | None = Field(default=None, max_length=SHORT_TEXT_MAX)
+
+    @field_validator("subject")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and ("\r" in value or "\n" in value):
+            raise ValueError("must be one line (no CR or LF)")
+        return value
+
+
+class MeetingInvite(_Doc):
+    """The calendar invite; when absent, the implementation window is used."""
+
+    title: str | None = Field(default=None, max_length=SHORT_TEXT_MAX)
+    start_time: LocalDateTime | None = None
+    duration: int | None = Field(default=None, ge=1, le=60 * 24 * 14)
+    location: str | None = Field(default=None, max_length=SHORT_TEXT_MAX)
+
+
+class HistoryEntry(_Doc):
+    """One event in the change's life (an extension of the seeds' format)."""
+
+    action: Action
+    status: ChangeStatus
+    version: int = Field(ge=1)
+    at: Timestamp
+    by: str = Field(max_length=SHORT_TEXT_MAX)
+    comment: str | None = Field(default=None, max_length=2_000)
+
+
+class Change(_Doc):
+    """One change document, as stored in S3."""
+
+    change_id: str = Field(
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    )
+    version: int = Field(ge=1)
+    created_at: Timestamp
+    modified_at: Timestamp
+    created_by: str = Field(max_length=SHORT_TEXT_MAX)
+    modified_by: str = Field(max_length=SHORT_TEXT_MAX)
+    status: ChangeStatus
+    change_metadata: ChangeMetadata
+    email_notification: EmailNotification = Field(default_factory=EmailNotification)
+    meeting_invite: MeetingInvite | None = None
+    history: list[HistoryEntry] = Field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return self.change_metadata.title
+
+    @property
+    def customer_codes(self) -> list[str]:
+        return list(self.change_metadata.customer_codes)
+
+    @property
+    def subject(self) -> str:
+        return self.email_notification.subject or f"Change notification: {self.title}"
+
+    def was_approved(self) -> bool:
+        """Whether any version of this change was ever approved."""
+        return any(entry.status is ChangeStatus.APPROVED for entry in self.history)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(by_alias=True, exclude_none=True, indent=2).encode()
+
+
+class ChangeInput(BaseModel):
+    """The editable part of a change, as the API and the CLI accept it."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid"
+    )
+
+    change_metadata: ChangeMetadata
+    email_notification: EmailNotification = Field(default_factory=EmailNotification)
+    meeting_invite: MeetingInvite | None = None
+
+
+class ChangeEdit(ChangeInput):
+    """An edit names the version it was made from, so a stale edit can be refused."""
+
+    version: int = Field(ge=1)
+
+
+class ChangeSummary(BaseModel):
+    """One row of a list or search result, served from the index."""
+
+    model_config = ConfigDict(frozen=True)
+
+    change_id: str
+    version: int
+    status: ChangeStatus
+    title: str
+    customer_codes: list[str]
+    created_by: str
+    modified_by: str
+    created_at: datetime
+    modified_at: datetime
+    start_utc: datetime | None = None
+    end_utc: datetime | None = None
+    timezone: str | None = None
+
+
+class ChangeQuery(BaseModel):
+    """Filters shared by list and search. ``text`` is full-text; the rest are exact filters."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str | None = Field(default=None, max_length=200)
+    status: ChangeStatus | None = None
+    customer: str | None = Field(default=None, pattern=CUSTOMER_CODE_PATTERN)
+    created_by: str | None = Field(default=None, max_length=SHORT_TEXT_MAX)
+    starts_from: datetime | None = None
+    starts_to: datetime | None = None
+    visible_customers: frozenset[str] | None = None
+    page: int = Field(default=1, ge=1, le=100_000)
+    page_size: int = Field(default=25, ge=1, le=200)
+
+
+class ChangePage(BaseModel):
+    """One page of summaries."""
+
+    model_config = ConfigDict(frozen=True)
+
+    items: list[ChangeSummary]
+    total: int
+    page: int
+    page_size: int
+
+
+class Statistics(BaseModel):
+    """Counts by status, for the dashboard."""
+
+    model_config = ConfigDict(frozen=True)
+
+    by_status: dict[ChangeStatus, int]
+    total: int
+    upcoming: int
+
+
+class VersionSummary(BaseModel):
+    """One archived version of a change."""
+
+    model_config = ConfigDict(frozen=True)
+
+    change_id: str
+    version: int
+    status: ChangeStatus
+    title: str
+    modified_by: str
+    modified_at: datetime
+
+
+def window_of(change: Change) -> tuple[datetime, datetime] | None:
+    """The implementation window in UTC, if the change has a schedule."""
+    schedule = change.change_metadata.schedule
+    if schedule is None:
+        return None
+    return schedule.start_utc, schedule.end_utc
+
+
+def invite_window(change: Change) -> tuple[datetime, datetime] | None:
+    """The invite's start and end in UTC: ``meetingInvite`` when set, else the window."""
+    schedule = change.change_metadata.schedule
+    if schedule is None:
+        return None
+    invite = change.meeting_invite
+    if invite is None or invite.start_time is None:
+        return schedule.start_utc, schedule.end_utc
+    start = invite.start_time.replace(tzinfo=schedule.zone).astimezone(UTC)
+    if invite.duration is None:
+        return start, start + (schedule.end_utc - schedule.start_utc)
+    return start, start + timedelta(minutes=invite.duration)

@@ -1,0 +1,203 @@
+"""Rebuild the derived change index from the object store alone (ports only: no SQL, no boto3).
+
+Order: archived versions (oldest first), then drafts without a latest pointer, then the latest
+pointers (so each change's current row is its latest document), then the execution results.
+A document that does not validate is reported and skipped; it never stops the rebuild.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from changecast.changes.archive import (
+    ARCHIVE,
+    DRAFT_KEY,
+    DRAFTS,
+    LATEST_KEY,
+    VERSION_KEY,
+    ChangeArchive,
+)
+from changecast.changes.models import Change
+from changecast.changes.ports import ChangeIndex
+from changecast.delivery.models import ExecutionDocument
+from changecast.errors import NotFoundError, UpstreamError, problems_from_pydantic
+from changecast.ports import ObjectStore
+
+log = structlog.get_logger()
+
+T = TypeVar("T")
+
+EXECUTIONS = "executions/"
+EXECUTION_KEY = re.compile(
+    r"^executions/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+    r"/v(\d+)/([a-z0-9][a-z0-9-]{0,31})\.json$"
+)
+
+
+class RebuildProblem(BaseModel):
+    """One object that could not be loaded, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    reason: str
+
+
+class RebuildReport(BaseModel):
+    """What a rebuild loaded, and every object it had to skip."""
+
+    model_config = ConfigDict(frozen=True)
+
+    changes: int = 0
+    drafts: int = 0
+    versions: int = 0
+    executions: int = 0
+    skipped_drafts: int = Field(default=0, description="drafts shadowed by a latest pointer")
+    errors: list[RebuildProblem] = Field(default_factory=list)
+
+
+class _DocumentError(Exception):
+    """A stored object that cannot be indexed (internal: becomes a RebuildProblem)."""
+
+
+def rebuild_index(
+    *, archive: ChangeArchive, store: ObjectStore, index: ChangeIndex
+) -> RebuildReport:
+    """Empty ``index`` and load it again from ``store``; the report lists every skipped object."""
+    run = _Rebuild(archive=archive, store=store, index=index)
+    index.clear()
+    run.load_versions()
+    run.load_drafts()
+    run.load_latest()
+    run.load_executions()
+    report = run.report()
+    log.info(
+        "index_rebuilt",
+        changes=report.changes,
+        drafts=report.drafts,
+        versions=report.versions,
+        executions=report.executions,
+        errors=len(report.errors),
+    )
+    return report
+
+
+class _Rebuild:
+    """The state of one rebuild run: what was listed, counted and skipped."""
+
+    def __init__(self, *, archive: ChangeArchive, store: ObjectStore, index: ChangeIndex) -> None:
+        self.archive = archive
+        self.store = store
+        self.index = index
+        self.counts = dict.fromkeys(("changes", "drafts", "versions", "executions", "skipped"), 0)
+        self.errors: list[RebuildProblem] = []
+        self.latest_keys: dict[str, str] = {}
+        self.version_keys: list[tuple[str, int, str]] = []
+        self._list_archive()
+
+    def report(self) -> RebuildReport:
+        c = self.counts
+        return RebuildReport(
+            changes=c["changes"],
+            drafts=c["drafts"],
+            versions=c["versions"],
+            executions=c["executions"],
+            skipped_drafts=c["skipped"],
+            errors=list(self.errors),
+        )
+
+    def _list_archive(self) -> None:
+        for key in self.store.list_keys(ARCHIVE):
+            if latest := LATEST_KEY.match(key):
+                self.latest_keys[latest.group(1)] = key
+            elif version := VERSION_KEY.match(key):
+                self.version_keys.append((version.group(4), int(version.group(5)), key))
+            elif not key.endswith("/"):
+                self._skip(key, "the key does not follow the archive layout")
+        self.version_keys.sort()
+
+    def load_versions(self) -> None:
+        for change_id, version, key in self.version_keys:
+            change = self._read(key, change_id, version)
+            if change is not None:
+                self.index.upsert(change, archived=True)
+                self.counts["versions"] += 1
+
+    def load_drafts(self) -> None:
+        for key in self.store.list_keys(DRAFTS):
+            match = DRAFT_KEY.match(key)
+            if match is None:
+                if not key.endswith("/"):
+                    self._skip(key, "the key does not follow the drafts layout")
+            elif match.group(1) in self.latest_keys:
+                self.counts["skipped"] += 1
+            elif (change := self._read(key, match.group(1), None)) is not None:
+                self.index.upsert(change, archived=False)
+                self.counts["drafts"] += 1
+
+    def load_latest(self) -> None:
+        for change_id, key in sorted(self.latest_keys.items()):
+            change = self._read(key, change_id, None)
+            if change is not None:
+                self.index.upsert(change, archived=True)
+                self.counts["changes"] += 1
+
+    def load_executions(self) -> None:
+        for key in self.store.list_keys(EXECUTIONS):
+            match = EXECUTION_KEY.match(key)
+            if match is None:
+                if not key.endswith("/"):
+                    self._skip(key, "the key does not follow the executions layout")
+                continue
+            document = self._attempt(key, partial(self._execution, key))
+            if document is None:
+                continue
+            for record in document.events.values():
+                self.index.record_execution(record)
+                self.counts["executions"] += 1
+
+    def _read(self, key: str, change_id: str, version: int | None) -> Change | None:
+        change = self._attempt(key, partial(self.archive.read, key))
+        if change is None:
+            return None
+        if change.change_id != change_id or (version is not None and change.version != version):
+            self._skip(key, f"the document is change {change.change_id} v{change.version}")
+            return None
+        return change
+
+    def _execution(self, key: str) -> ExecutionDocument:
+        body = self.store.get(key).body
+        try:
+            document = ExecutionDocument.model_validate_json(body)
+        except ValidationError as exc:
+            problems = problems_from_pydantic(exc.errors())
+            raise _DocumentError("; ".join(f"{p.field}: {p.problem}" for p in problems)) from None
+        expected = key.removeprefix(EXECUTIONS).removesuffix(".json")
+        found = f"{document.change_id}/v{document.version}/{document.customer_code}"
+        records = {
+            f"{r.change_id}/v{r.version}/{r.customer_code}" for r in document.events.values()
+        }
+        if found != expected or records - {expected}:
+            raise _DocumentError(f"the document's records are not all for {expected}")
+        return document
+
+    def _attempt(self, key: str, load: Callable[[], T]) -> T | None:
+        try:
+            return load()
+        except (_DocumentError, NotFoundError) as exc:
+            self._skip(key, str(exc))
+        except UpstreamError as exc:
+            if exc.retryable:
+                raise
+            self._skip(key, str(exc))
+        return None
+
+    def _skip(self, key: str, reason: str) -> None:
+        log.warning("index_rebuild_skipped", key=key, reason=reason)
+        self.errors.append(RebuildProblem(key=key, reason=reason))

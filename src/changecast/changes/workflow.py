@@ -1,0 +1,45 @@
+"""The change state machine, as pure functions: which action leads from which status to which."""
+
+from __future__ import annotations
+
+from changecast.changes.models import Action, ChangeStatus
+from changecast.errors import ConflictError
+
+S = ChangeStatus
+A = Action
+
+TRANSITIONS: dict[tuple[ChangeStatus, Action], ChangeStatus] = {
+    (S.DRAFT, A.SUBMIT): S.SUBMITTED,
+    (S.SUBMITTED, A.APPROVE): S.APPROVED,
+    (S.SUBMITTED, A.REJECT): S.REJECTED,
+    (S.APPROVED, A.COMPLETE): S.COMPLETED,
+    (S.SUBMITTED, A.CANCEL): S.CANCELLED,
+    (S.APPROVED, A.CANCEL): S.CANCELLED,
+    (S.SUBMITTED, A.EDIT): S.SUBMITTED,
+    (S.APPROVED, A.EDIT): S.SUBMITTED,
+}
+
+TERMINAL = frozenset({S.REJECTED, S.COMPLETED, S.CANCELLED})
+
+
+def next_status(current: ChangeStatus, action: Action) -> ChangeStatus:
+    """The status after ``action``; a ``ConflictError`` when the action is not allowed now."""
+    try:
+        return TRANSITIONS[(current, action)]
+    except KeyError:
+        allowed = ", ".join(sorted(a.value for a in allowed_actions(current))) or "none"
+        raise ConflictError(
+            f"cannot {action.value} a change that is {current.value} (allowed now: {allowed})",
+            status=current.value,
+            action=action.value,
+        ) from None
+
+
+def allowed_actions(current: ChangeStatus) -> frozenset[Action]:
+    """Every action the state machine allows from ``current`` (permissions: access.policy)."""
+    return frozenset(action for (status, action) in TRANSITIONS if status is current)
+
+
+def makes_new_version(action: Action) -> bool:
+    """Only an edit creates a new archived version; other actions move the status of the latest."""
+    return action is Action.EDIT

@@ -1,0 +1,1 @@
+"""The ``changecast`` command line (Typer + rich)."""

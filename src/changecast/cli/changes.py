@@ -1,0 +1,296 @@
+"""``changecast change …``: the whole change lifecycle without a browser."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from changecast.changes import drafts, service
+from changecast.changes.context import ActionResult
+from changecast.changes.models import (
+    Action,
+    Change,
+    ChangeEdit,
+    ChangeInput,
+    ChangePage,
+    ChangeQuery,
+    ChangeStatus,
+)
+from changecast.cli.state import OutputFormat, OutputOpt, console, emit_json, state_of
+from changecast.distribution.models import DistributionReport, TriggerOutcome
+from changecast.errors import FieldProblem, InvalidInputError, problems_from_pydantic
+from changecast.ids import parse_change_id
+
+app = typer.Typer(help="Create, submit, approve and follow changes.", no_args_is_help=True)
+
+IdArg = Annotated[str, typer.Argument(help="the change id (a UUID)")]
+CommentOpt = Annotated[str | None, typer.Option("--comment", help="a note for the history")]
+
+
+InputT = TypeVar("InputT", bound=ChangeInput)
+
+
+def read_input(path: Path, model: type[InputT]) -> InputT:
+    """Read a change body from a JSON file, with errors that name the file and the field."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInputError(f"{path}: does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(
+            f"{path}: is not valid JSON: {exc.msg} at line {exc.lineno}",
+            details=[FieldProblem("(file)", exc.msg)],
+        ) from None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = problems_from_pydantic(exc.errors())
+        raise InvalidInputError(f"{path}: the change does not validate", details=problems) from None
+
+
+def _print_change(change: Change) -> None:
+    meta = change.change_metadata
+    table = Table(show_header=False, box=None)
+    table.add_row("id", change.change_id)
+    table.add_row("title", meta.title)
+    table.add_row("status", change.status.value)
+    table.add_row("version", str(change.version))
+    table.add_row("customers", ", ".join(meta.customer_codes) or "-")
+    if meta.schedule is not None:
+        s = meta.schedule
+        table.add_row(
+            "window",
+            f"{s.implementation_start:%Y-%m-%d %H:%M} → {s.implementation_end:%Y-%m-%d %H:%M}"
+            f" {s.timezone}",
+        )
+    table.add_row("modified", f"{change.modified_at:%Y-%m-%d %H:%M}Z by {change.modified_by}")
+    console.print(table)
+
+
+def _print_report(report: DistributionReport | None) -> None:
+    if report is None or not report.results:
+        console.print("no customer is notified for this action")
+        return
+    table = Table("customer", "event", "trigger", "detail")
+    for result in report.results:
+        colour = "red" if result.outcome is TriggerOutcome.FAILED else "green"
+        table.add_row(
+            result.customer_code,
+            result.event.value,
+            f"[{colour}]{result.outcome.value}[/{colour}]",
+            result.detail,
+        )
+    console.print(table)
+    if not report.complete:
+        console.print(
+            "[red]some triggers were not written[/red]; run `changecast change retry "
+            f"{report.change_id}` to write the missing ones"
+        )
+
+
+def _finish(result: ActionResult, output: OutputFormat) -> None:
+    if output is OutputFormat.JSON:
+        emit_json(
+            {
+                "change": result.change,
+                "distribution": result.distribution,
+                "complete": result.distribution.complete if result.distribution else True,
+            }
+        )
+    else:
+        _print_change(result.change)
+        _print_report(result.distribution)
+    if result.distribution is not None and not result.distribution.complete:
+        raise typer.Exit(1)
+
+
+@app.command("new")
+def new(
+    ctx: typer.Context,
+    from_file: Annotated[Path, typer.Option("--from-file", help="JSON with changeMetadata…")],
+    output: OutputOpt = OutputFormat.TEXT,
+) -> None:
+    """Save a new draft from a JSON file (drafts never send mail)."""
+    state = state_of(ctx)
+    data = read_input(from_file, ChangeInput)
+    runtime = state.runtime()
+    change = drafts.create_draft(deps=runtime.changes, actor=state.actor(), data=data)
+    if output is OutputFormat.JSON:
+        emit_json(change)
+    else:
+        _print_change(change)
+        console.print(f"draft saved; submit it with `changecast change submit {change.change_id}`")
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    change_id: IdArg,
+    from_file: Annotated[Path, typer.Option("--from-file", help="JSON with version + fields")],
+    output: OutputOpt = OutputFormat.TEXT,
+) -> None:
+    """Edit a submitted or approved change: archives version n+1 and asks for approval again."""
+    state = state_of(ctx)
+    data = read_input(from_file, ChangeEdit)
+    runtime = state.runtime()
+    result = service.edit(
+        deps=runtime.changes, actor=state.actor(), change_id=parse_change_id(change_id), data=data
+    )
+    _finish(result, output)
+
+
+@app.command("submit")
+def submit(ctx: typer.Context, change_id: IdArg, output: OutputOpt = OutputFormat.TEXT) -> None:
+    """Submit a draft for approval: archive version 1, then one trigger per customer."""
+    state = state_of(ctx)
+    runtime = state.runtime()
+    result = drafts.submit(
+        deps=runtime.changes, actor=state.actor(), change_id=parse_change_id(change_id)
+    )
+    _finish(result, output)
+
+
+def _status_command(action: Action, help_text: str) -> None:
+    def command(
+        ctx: typer.Context,
+        change_id: IdArg,
+        comment: CommentOpt = None,
+        output: OutputOpt = OutputFormat.TEXT,
+    ) -> None:
+        state = state_of(ctx)
+        runtime = state.runtime()
+        result = service.transition(
+            deps=runtime.changes,
+            actor=state.actor(),
+            change_id=parse_change_id(change_id),
+            action=action,
+            comment=comment,
+        )
+        _finish(result, output)
+
+    command.__doc__ = help_text
+    app.command(action.value)(command)
+
+
+_status_command(Action.APPROVE, "Approve a submitted change (sends the announcement and invite).")
+_status_command(Action.REJECT, "Reject a submitted change (no mail).")
+_status_command(Action.COMPLETE, "Mark an approved change completed.")
+_status_command(Action.CANCEL, "Cancel a submitted or approved change.")
+
+
+@app.command("retry")
+def retry(ctx: typer.Context, change_id: IdArg, output: OutputOpt = OutputFormat.TEXT) -> None:
+    """Write the latest action's missing triggers again (those present are left alone)."""
+    state = state_of(ctx)
+    runtime = state.runtime()
+    report = service.redistribute(
+        deps=runtime.changes, actor=state.actor(), change_id=parse_change_id(change_id)
+    )
+    if output is OutputFormat.JSON:
+        emit_json(report)
+    else:
+        _print_report(report)
+    if not report.complete:
+        raise typer.Exit(1)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    change_id: IdArg,
+    version: Annotated[int | None, typer.Option("--version", min=1)] = None,
+    output: OutputOpt = OutputFormat.TEXT,
+) -> None:
+    """Show the latest version of a change, or one archived version."""
+    state = state_of(ctx)
+    runtime = state.runtime()
+    cid = parse_change_id(change_id)
+    if version is None:
+        change = service.get(deps=runtime.changes, actor=state.actor(), change_id=cid)
+    else:
+        change = service.get_version(
+            deps=runtime.changes, actor=state.actor(), change_id=cid, version=version
+        )
+    if output is OutputFormat.JSON:
+        emit_json(change)
+    else:
+        _print_change(change)
+
+
+def _print_page(page: ChangePage) -> None:
+    table = Table("id", "status", "v", "title", "customers", "modified")
+    for item in page.items:
+        table.add_row(
+            item.change_id,
+            item.status.value,
+            str(item.version),
+            item.title,
+            ",".join(item.customer_codes),
+            f"{item.modified_at:%Y-%m-%d %H:%M}",
+        )
+    console.print(table)
+    console.print(f"{page.total} change(s); page {page.page}")
+
+
+@app.command("list")
+def list_changes(
+    ctx: typer.Context,
+    status: Annotated[ChangeStatus | None, typer.Option("--status")] = None,
+    customer: Annotated[str | None, typer.Option("--customer")] = None,
+    page: Annotated[int, typer.Option("--page", min=1)] = 1,
+    output: OutputOpt = OutputFormat.TEXT,
+) -> None:
+    """List changes, newest first."""
+    _query(ctx, ChangeQuery(status=status, customer=customer, page=page), output)
+
+
+@app.command("search")
+def search(
+    ctx: typer.Context,
+    text: Annotated[str, typer.Argument(help="words to look for")],
+    status: Annotated[ChangeStatus | None, typer.Option("--status")] = None,
+    customer: Annotated[str | None, typer.Option("--customer")] = None,
+    page: Annotated[int, typer.Option("--page", min=1)] = 1,
+    output: OutputOpt = OutputFormat.TEXT,
+) -> None:
+    """Full-text search over titles, plans, tickets and customers."""
+    _query(ctx, ChangeQuery(text=text, status=status, customer=customer, page=page), output)
+
+
+def _query(ctx: typer.Context, query: ChangeQuery, output: OutputFormat) -> None:
+    state = state_of(ctx)
+    runtime = state.runtime()
+    result = service.find(deps=runtime.changes, actor=state.actor(), query=query)
+    if output is OutputFormat.JSON:
+        emit_json(result)
+    else:
+        _print_page(result)
+
+
+@app.command("history")
+def history(ctx: typer.Context, change_id: IdArg, output: OutputOpt = OutputFormat.TEXT) -> None:
+    """Every event of a change: who did what, when, to which version."""
+    state = state_of(ctx)
+    runtime = state.runtime()
+    change = service.get(
+        deps=runtime.changes, actor=state.actor(), change_id=parse_change_id(change_id)
+    )
+    if output is OutputFormat.JSON:
+        emit_json([entry.model_dump(mode="json", by_alias=True) for entry in change.history])
+        return
+    table = Table("at (UTC)", "action", "status", "version", "by", "comment")
+    for entry in change.history:
+        table.add_row(
+            f"{entry.at:%Y-%m-%d %H:%M:%S}",
+            entry.action.value,
+            entry.status.value,
+            str(entry.version),
+            entry.by,
+            entry.comment or "",
+        )
+    console.print(table)

@@ -1,0 +1,94 @@
+"""Shared CLI plumbing: the global options, the runtime they select, and output helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+
+from changecast.access.models import Actor, Role
+from changecast.bootstrap import Runtime, build_runtime
+from changecast.errors import InvalidInputError, problems_from_pydantic
+from changecast.settings import Settings
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+OutputOpt = Annotated[
+    OutputFormat,
+    typer.Option("--output", "-o", help="text for people, json for scripts", case_sensitive=False),
+]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class CliState:
+    """What the root callback parsed; the runtime is built on first use."""
+
+    config: Path | None = None
+    data_dir: Path | None = None
+    _runtime: Runtime | None = field(default=None, repr=False)
+
+    def settings(self) -> Settings:
+        overrides: dict[str, Any] = {}
+        if self.data_dir is not None:
+            overrides["data_dir"] = self.data_dir
+        if self.config is not None:
+            overrides["config"] = self.config
+        try:
+            return Settings(**overrides)
+        except ValidationError as exc:
+            problems = problems_from_pydantic(exc.errors(), prefix="CHANGECAST")
+            text = "; ".join(f"{p.field}: {p.problem}" for p in problems)
+            raise InvalidInputError(f"invalid settings: {text}", details=problems) from None
+
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            self._runtime = build_runtime(self.settings())
+        return self._runtime
+
+    def actor(self) -> Actor:
+        """Who the CLI acts as: ``CHANGECAST_ACTOR`` (an email) as a ChangeManager."""
+        runtime = self.runtime()
+        email = runtime.settings.actor or (
+            "cli@changecast.local" if runtime.settings.mode == "local" else ""
+        )
+        if not email:
+            raise InvalidInputError(
+                "set CHANGECAST_ACTOR to your email address so your actions are attributed to you"
+            )
+        return Actor(email=email, display_name=email, role=Role.CHANGE_MANAGER)
+
+
+def state_of(ctx: typer.Context) -> CliState:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, CliState):
+        raise RuntimeError("the root callback did not run")
+    return obj
+
+
+def emit_json(value: Any) -> None:
+    """Write one JSON document to stdout."""
+    if isinstance(value, BaseModel):
+        text = value.model_dump_json(by_alias=True, indent=2, exclude_none=True)
+    else:
+        text = json.dumps(value, indent=2, default=_default, ensure_ascii=False)
+    sys.stdout.write(text + "\n")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return str(value)

@@ -1,0 +1,1 @@
+"""Customers: config.json and SESConfig.json, and the directory built from them."""

@@ -1,0 +1,137 @@
+"""The shapes of config.json and SESConfig.json, with the deployed reference tool's field names."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from changecast.ids import CUSTOMER_CODE_PATTERN
+
+ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}$"
+QUEUE_ARN_PATTERN = r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}$"
+EMAIL_PATTERN = r"^[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,63}$"
+_EMAIL = re.compile(EMAIL_PATTERN)
+
+PRODUCTION_ENVIRONMENTS = frozenset({"prod", "production", "prd"})
+
+
+def is_email(value: str) -> bool:
+    """A pragmatic check for one bare address (no display name)."""
+    return bool(_EMAIL.match(value))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+
+
+class CustomerMapping(_Model):
+    """One customer's entry under ``customer_mappings``."""
+
+    customer_code: str = Field(pattern=CUSTOMER_CODE_PATTERN)
+    customer_name: str = Field(min_length=1, max_length=120)
+    environment: str = Field(default="production", min_length=1, max_length=40)
+    region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    ses_role_arn: str = Field(pattern=ROLE_ARN_PATTERN)
+    sqs_queue_arn: str | None = Field(default=None, pattern=QUEUE_ARN_PATTERN)
+    identity_center_role_arn: str | None = Field(default=None, pattern=ROLE_ARN_PATTERN)
+    restricted_recipients: tuple[str, ...] = ()
+    contact_list_name: str = Field(default="changecast", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    max_send_rate: float | None = Field(default=None, gt=0, le=10_000)
+
+    @field_validator("restricted_recipients")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [address for address in value if not is_email(address)]
+        if bad:
+            raise ValueError(f"not an email address: {', '.join(bad[:3])}")
+        return tuple(address.lower() for address in value)
+
+    @property
+    def is_production(self) -> bool:
+        """Non-production customers mail only their restricted recipients."""
+        return self.environment.lower() in PRODUCTION_ENVIRONMENTS
+
+    @property
+    def account_id(self) -> str:
+        """The customer's AWS account id, read from its SES role ARN."""
+        return self.ses_role_arn.split(":")[4]
+
+
+class S3Config(_Model):
+    """Where the system of record lives."""
+
+    bucket_name: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+class EmailConfig(_Model):
+    """Sender identity and links used in every email."""
+
+    sender_address: str = Field(pattern=EMAIL_PATTERN)
+    meeting_organizer: str = Field(pattern=EMAIL_PATTERN)
+    portal_base_url: str = Field(pattern=r"^https?://[^\s]+$", max_length=300)
+    domain: str = Field(pattern=r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,63}$")
+
+
+class AppConfig(_Model):
+    """The whole of config.json."""
+
+    aws_region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    s3_config: S3Config
+    customer_mappings: dict[str, CustomerMapping] = Field(min_length=1)
+    email_config: EmailConfig
+
+    @model_validator(mode="after")
+    def _keys_match_codes(self) -> AppConfig:
+        for key, mapping in self.customer_mappings.items():
+            if key != mapping.customer_code:
+                raise ValueError(
+                    f"customer_mappings key {key!r} differs from its customer_code "
+                    f"{mapping.customer_code!r}"
+                )
+        return self
+
+
+SubscriptionStatus = Literal["OPT_IN", "OPT_OUT"]
+
+
+class TopicSpec(BaseModel):
+    """One SES topic as SESConfig.json writes it (PascalCase, like the SES API)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    topic_name: str = Field(alias="TopicName", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    display_name: str = Field(alias="DisplayName", min_length=1, max_length=128)
+    description: str = Field(default="", alias="Description", max_length=500)
+    default_subscription_status: SubscriptionStatus = Field(
+        default="OPT_OUT", alias="DefaultSubscriptionStatus"
+    )
+    opt_in_roles: tuple[str, ...] = Field(default=(), alias="OptInRoles")
+
+
+class SESConfig(BaseModel):
+    """The whole of SESConfig.json. ``expanded_topics`` applies the prefix groups."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    topic_group_prefix: tuple[str, ...] = ()
+    topic_group_members: tuple[TopicSpec, ...] = ()
+    topics: tuple[TopicSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> SESConfig:
+        names = [topic.topic_name for topic in self.expanded_topics()]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"topic names repeat after expansion: {', '.join(duplicates)}")
+        return self
+
+    def expanded_topics(self) -> tuple[TopicSpec, ...]:
+        """Every topic: each prefix joined with each group member, then the plain topics."""
+        grouped = tuple(
+            member.model_copy(update={"topic_name": f"{prefix}-{member.topic_name}"})
+            for prefix in self.topic_group_prefix
+            for member in self.topic_group_members
+        )
+        return grouped + self.topics

@@ -1,0 +1,124 @@
+"""Open the change index for a database URL: engine setup (SQLite pragmas) and Alembic migrations.
+
+No ``alembic.ini`` is needed: the migrations ship inside the package and run programmatically.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.engine import Connection
+
+from changecast.errors import InvalidInputError
+from changecast.index.store import SqlChangeIndex
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_MIGRATION_LOCK = 0x6368_6361_7374  # pg_advisory_xact_lock key: "chcast"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_CACHE_KIB = 64 * 1024  # per connection
+
+
+def open_index(url: str, *, schema: str | None = None, echo: bool = False) -> SqlChangeIndex:
+    """Open the change index at ``url``, migrated to the newest schema.
+
+    ``url`` is a SQLAlchemy URL: ``sqlite:////var/lib/changecast/index.db`` or
+    ``postgresql+psycopg://user@host:5432/db``. ``schema`` (PostgreSQL only) keeps every table in
+    that schema, creating it if needed; tests and benchmarks use it for isolation.
+    """
+    engine = create_index_engine(url, schema=schema, echo=echo)
+    migrate(engine)
+    return SqlChangeIndex(engine)
+
+
+def create_index_engine(url: str, *, schema: str | None = None, echo: bool = False) -> Engine:
+    """Create an engine for ``url`` (SQLite: WAL, foreign keys, busy timeout, real BEGIN)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if schema is not None:
+            raise InvalidInputError("a schema can only be given for PostgreSQL", schema=schema)
+        _make_parent(parsed.database)
+        engine = create_engine(parsed, echo=echo)
+        _configure_sqlite(engine)
+        return engine
+    if backend != "postgresql":
+        raise InvalidInputError(
+            f"the index supports sqlite and postgresql URLs, not {backend!r}", backend=backend
+        )
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")  # the driver we ship
+    connect_args: dict[str, Any] = {}
+    if schema is not None:
+        connect_args["options"] = f"-csearch_path={_checked_schema(schema)}"
+    engine = create_engine(parsed, echo=echo, connect_args=connect_args, pool_pre_ping=True)
+    if schema is not None:
+        with engine.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the index schema to the newest revision (safe to call on every start)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    with engine.connect() as connection, connection.begin():
+        connection.execution_options(sqlite_immediate=True)
+        if connection.dialect.name == "postgresql":
+            lock = text("SELECT pg_advisory_xact_lock(:key)")
+            connection.execute(lock, {"key": _MIGRATION_LOCK})
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def drop_schema(url: str, schema: str) -> None:
+    """Drop a PostgreSQL schema and everything in it (for tests and benchmarks)."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{_checked_schema(schema)}" CASCADE'))
+    finally:
+        engine.dispose()
+
+
+def _checked_schema(schema: str) -> str:
+    if not _SCHEMA.match(schema):
+        raise InvalidInputError(
+            "a schema name is 1-63 lowercase letters, digits or '_', not starting with a digit",
+            schema=schema[:80],
+        )
+    return schema
+
+
+def _make_parent(database: str | None) -> None:
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Pragmas on every connection, and BEGIN issued by us so DDL and DML are transactional."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        del record
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+            cursor.execute("PRAGMA temp_store=MEMORY")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,1 @@
+"""The embedded system: moto's server standing in for AWS, demo accounts and demo data."""

@@ -1,0 +1,154 @@
+"""Creates the hub's bucket, queues and notifications, and each customer account's SES, on moto."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import structlog
+
+from changecast.aws.sessions import AwsClients
+from changecast.customers.models import AppConfig, CustomerMapping, SESConfig
+from changecast.local.demo import DEMO_CONTACTS, contact_address
+from changecast.local.runtime import LocalCustomer
+
+log = structlog.get_logger()
+
+TRIGGER_RETENTION_DAYS = 30
+MAX_RECEIVE_COUNT = 5
+VISIBILITY_TIMEOUT = 120
+
+
+def create_bucket(aws: AwsClients, config: AppConfig) -> None:
+    """The system-of-record bucket, with the 30-day lifecycle rule on ``customers/``."""
+    s3 = aws.client("s3")
+    bucket = config.s3_config.bucket_name
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "expire-customer-triggers",
+                    "Filter": {"Prefix": "customers/"},
+                    "Status": "Enabled",
+                    "Expiration": {"Days": TRIGGER_RETENTION_DAYS},
+                }
+            ]
+        },
+    )
+
+
+def create_queues(aws: AwsClients, config: AppConfig) -> dict[str, tuple[str, str, str]]:
+    """One queue plus DLQ per customer; returns code -> (queue url, queue arn, dlq url)."""
+    sqs = aws.client("sqs")
+    made = {}
+    for code in config.customer_mappings:
+        dlq_url = sqs.create_queue(QueueName=f"changecast-{code}-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+        url = sqs.create_queue(
+            QueueName=f"changecast-{code}",
+            Attributes={
+                "VisibilityTimeout": str(VISIBILITY_TIMEOUT),
+                "RedrivePolicy": json.dumps(redrive),
+            },
+        )["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        made[code] = (url, arn, dlq_url)
+    return made
+
+
+def configure_notifications(
+    aws: AwsClients, config: AppConfig, queues: dict[str, tuple[str, str, str]]
+) -> None:
+    """S3 events for ``customers/{code}/*.json`` go to that customer's queue; drafts get none."""
+    rules: list[dict[str, Any]] = [
+        {
+            "Id": f"changecast-{code}",
+            "QueueArn": queue_arn,
+            "Events": ["s3:ObjectCreated:*"],
+            "Filter": {
+                "Key": {
+                    "FilterRules": [
+                        {"Name": "prefix", "Value": f"customers/{code}/"},
+                        {"Name": "suffix", "Value": ".json"},
+                    ]
+                }
+            },
+        }
+        for code, (_, queue_arn, _) in queues.items()
+    ]
+    aws.client("s3").put_bucket_notification_configuration(
+        Bucket=config.s3_config.bucket_name,
+        NotificationConfiguration={"QueueConfigurations": rules},
+    )
+
+
+def provision_customer(
+    aws: AwsClients, config: AppConfig, ses_config: SESConfig, mapping: CustomerMapping, index: int
+) -> None:
+    """In the customer's own account: a verified sender and a contact list with demo contacts."""
+    sesv2 = aws.for_role(mapping.ses_role_arn, "sesv2", region=mapping.region)
+    ses = aws.for_role(mapping.ses_role_arn, "ses", region=mapping.region)
+    sender = config.email_config.sender_address
+    sesv2.create_email_identity(EmailIdentity=config.email_config.domain)
+    ses.verify_email_identity(EmailAddress=sender)
+    ses.verify_email_identity(EmailAddress=config.email_config.meeting_organizer)
+    topics = [
+        {
+            "TopicName": topic.topic_name,
+            "DisplayName": topic.display_name,
+            "Description": topic.description,
+            "DefaultSubscriptionStatus": topic.default_subscription_status,
+        }
+        for topic in ses_config.expanded_topics()
+    ]
+    sesv2.create_contact_list(ContactListName=mapping.contact_list_name, Topics=topics)
+    for contact in DEMO_CONTACTS[: 4 + index % 3]:
+        sesv2.create_contact(
+            ContactListName=mapping.contact_list_name,
+            EmailAddress=contact_address(contact, mapping.customer_code),
+            TopicPreferences=[
+                {"TopicName": name, "SubscriptionStatus": status}
+                for name, status in contact.preferences.items()
+            ],
+            UnsubscribeAll=contact.unsubscribe_all,
+        )
+    log.info("customer_provisioned", customer=mapping.customer_code, account=mapping.account_id)
+
+
+def provision(
+    aws: AwsClients,
+    config: AppConfig,
+    ses_config: SESConfig,
+) -> dict[str, LocalCustomer]:
+    """Everything but the notifications (set those after restoring saved objects)."""
+    create_bucket(aws, config)
+    queues = create_queues(aws, config)
+    for index, mapping in enumerate(config.customer_mappings.values()):
+        provision_customer(aws, config, ses_config, mapping, index)
+    return {
+        code: LocalCustomer(
+            account_id=config.customer_mappings[code].account_id, queue_url=url, dlq_url=dlq
+        )
+        for code, (url, _, dlq) in queues.items()
+    }
+
+
+def queue_arns(
+    aws: AwsClients, customers: dict[str, LocalCustomer]
+) -> dict[str, tuple[str, str, str]]:
+    sqs = aws.client("sqs")
+    found = {}
+    for code, customer in customers.items():
+        arn = sqs.get_queue_attributes(QueueUrl=customer.queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        found[code] = (customer.queue_url, arn, customer.dlq_url)
+    return found

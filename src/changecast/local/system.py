@@ -1,0 +1,186 @@
+"""``changecast local up``: moto's server, simulated customer accounts, the API and the workers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import structlog
+import uvicorn
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from changecast.bootstrap import Runtime
+from changecast.errors import ConflictError
+from changecast.local import provision
+from changecast.local.demo import HUB_ACCOUNT, demo_config, demo_ses_config
+from changecast.local.persist import BucketMirror, saved_objects
+from changecast.local.runtime import LocalRuntime, local_file, read_running, write_runtime
+from changecast.settings import Settings
+
+log = structlog.get_logger()
+
+
+class Background(Protocol):
+    """Something ``local up`` runs beside the API (a worker), given the running system's Runtime."""
+
+    def start(self, runtime: Runtime) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LocalOptions:
+    """What ``local up`` was asked for."""
+
+    data_dir: Path
+    customers: int = 3
+    port: int = 8000
+    aws_port: int = 0
+    host: str = "127.0.0.1"
+    demo: bool = True
+
+
+@dataclass
+class LocalSystem:
+    """Starts and stops the embedded system; ``start`` returns once everything is ready."""
+
+    options: LocalOptions
+    background: list[Background] = field(default_factory=list)
+    runtime: Runtime | None = None
+    _moto: ThreadedMotoServer | None = None
+    _mirror: BucketMirror | None = None
+    _server: uvicorn.Server | None = None
+    _server_thread: threading.Thread | None = None
+
+    def _write_config(self, portal_url: str) -> Settings:
+        data_dir = self.options.data_dir
+        config = demo_config(self.options.customers, portal_url=portal_url)
+        (data_dir / "config.json").write_text(
+            config.model_dump_json(indent=2, exclude_none=True), encoding="utf-8"
+        )
+        ses = demo_ses_config()
+        (data_dir / "SESConfig.json").write_text(
+            json.dumps(ses.model_dump(mode="json", by_alias=True), indent=2), encoding="utf-8"
+        )
+        endpoint = f"http://127.0.0.1:{self.options.aws_port}"
+        return Settings(
+            mode="local",
+            data_dir=data_dir,
+            config=data_dir / "config.json",
+            aws_endpoint_url=endpoint,
+        )
+
+    def start(self) -> LocalRuntime:
+        opts = self.options
+        opts.data_dir.mkdir(parents=True, exist_ok=True)
+        if read_running(opts.data_dir) is not None:
+            raise ConflictError(f"changecast local is already running on {opts.data_dir}")
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        if not opts.aws_port:
+            opts.aws_port = free_port()
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=opts.aws_port, verbose=False)
+        self._moto.start()
+        portal_url = f"http://{opts.host}:{opts.port}"
+        runtime = Runtime(settings=self._write_config(portal_url))
+        self.runtime = runtime
+        customers = provision.provision(runtime.aws, runtime.config, demo_ses_config())
+        restored = self._restore(runtime)
+        provision.configure_notifications(
+            runtime.aws, runtime.config, provision.queue_arns(runtime.aws, customers)
+        )
+        self._mirror = BucketMirror(
+            account_id=HUB_ACCOUNT,
+            bucket=runtime.config.s3_config.bucket_name,
+            root=opts.data_dir / "s3",
+        )
+        self._mirror.start()
+        self._prepare_index(runtime, restored=restored)
+        local = LocalRuntime(
+            aws_endpoint_url=runtime.settings.aws_endpoint_url or "",
+            portal_url=portal_url,
+            bucket=runtime.config.s3_config.bucket_name,
+            hub_account_id=HUB_ACCOUNT,
+            region=runtime.config.aws_region,
+            customers=customers,
+            pid=os.getpid(),
+        )
+        runtime.local = local
+        for item in self.background:
+            item.start(runtime)
+        self._start_api(runtime)
+        if opts.demo and not restored:
+            from changecast.local.demo_changes import create_demo_changes
+
+            create_demo_changes(runtime)
+        write_runtime(opts.data_dir, local)
+        log.info("local_up", portal=portal_url, aws=local.aws_endpoint_url)
+        return local
+
+    def _restore(self, runtime: Runtime) -> int:
+        """Put back every object saved by an earlier run (before notifications exist)."""
+        saved = saved_objects(self.options.data_dir / "s3")
+        for key, body in saved.items():
+            runtime.store.put(key, body)
+        if saved:
+            log.info("local_restored", objects=len(saved))
+        return len(saved)
+
+    def _prepare_index(self, runtime: Runtime, *, restored: int) -> None:
+        """A missing or empty index is rebuilt from the restored bucket."""
+        from changecast.changes.models import ChangeQuery
+        from changecast.changes.rebuild import rebuild_index
+
+        index = runtime.index
+        if restored and index.find(ChangeQuery(page_size=1)).total == 0:
+            report = rebuild_index(archive=runtime.archive, store=runtime.store, index=index)
+            log.info("local_index_rebuilt", changes=report.changes)
+
+    def _start_api(self, runtime: Runtime) -> None:
+        from changecast.web.app import create_app
+
+        config = uvicorn.Config(
+            create_app(runtime),
+            host=self.options.host,
+            port=self.options.port,
+            log_level="warning",
+            access_log=False,
+        )
+        self._server = uvicorn.Server(config)
+        self._server_thread = threading.Thread(target=self._server.run, name="api", daemon=True)
+        self._server_thread.start()
+        for _ in range(200):
+            if self._server.started:
+                return
+            if not self._server_thread.is_alive():
+                raise ConflictError(
+                    f"the API could not listen on {self.options.host}:{self.options.port}; "
+                    "is the port in use? choose another with --port"
+                )
+            threading.Event().wait(0.05)
+
+    def stop(self) -> None:
+        """Stop everything; the data directory keeps every change, draft and version."""
+        local_file(self.options.data_dir).unlink(missing_ok=True)
+        if self._server is not None:
+            self._server.should_exit = True
+        for item in reversed(self.background):
+            item.stop()
+        if self._server_thread is not None:
+            self._server_thread.join(timeout=10)
+        if self._mirror is not None:
+            self._mirror.stop()
+        if self._moto is not None:
+            self._moto.stop()
+        log.info("local_down", data_dir=str(self.options.data_dir))

@@ -1,0 +1,79 @@
+"""The embedded system as a new user runs it: local up, the CLI, restart, index rebuild."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import unquote_plus
+
+import pytest
+
+from tests.builders import change_body
+from tests.e2e.conftest import LocalUp
+
+pytestmark = pytest.mark.e2e
+
+
+def drain_change_keys(system: LocalUp, queue_url: str) -> list[str]:
+    """Every S3 object key on a queue (S3's test events are skipped)."""
+    sqs = system.client("sqs")
+    keys: list[str] = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", [])
+        if not messages:
+            return keys
+        for message in messages:
+            body = json.loads(message["Body"])
+            keys += [unquote_plus(r["s3"]["object"]["key"]) for r in body.get("Records", [])]
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_local_up_submit_restart_and_rebuild(local_up: LocalUp, tmp_path: Path) -> None:
+    local = local_up.start("--customers", "3", "--no-demo")
+    assert sorted(local.customers) == ["acme", "globex", "initech"]
+    config = json.loads((local_up.data_dir / "config.json").read_text())
+    assert set(config["customer_mappings"]) == {"acme", "globex", "initech"}
+    queues = {code: c.queue_url for code, c in local.customers.items()}
+    for url in queues.values():
+        drain_change_keys(local_up, url)
+
+    body = tmp_path / "change.json"
+    body.write_text(json.dumps(change_body(title="Rotate certificates on the bastion")))
+    draft = local_up.cli("change", "new", "--from-file", str(body), "--output", "json")
+    change_id = draft["changeId"]
+    assert all(drain_change_keys(local_up, url) == [] for url in queues.values())
+
+    submitted = local_up.cli("change", "submit", change_id, "--output", "json")
+    assert submitted["complete"] is True
+    for code, url in queues.items():
+        assert drain_change_keys(local_up, url) == [
+            f"customers/{code}/{change_id}-v1-submitted.json"
+        ]
+    listed = local_up.client("s3").list_objects_v2(Bucket=local.bucket, Prefix="archive/")
+    keys = [item["Key"] for item in listed["Contents"]]
+    assert f"archive/latest/{change_id}.json" in keys
+    assert any(k.endswith(f"/{change_id}-v1.json") for k in keys)
+
+    search = local_up.cli("change", "search", "bastion", "--output", "json")
+    assert [item["change_id"] for item in search["items"]] == [change_id]
+
+    assert local_up.stop() == 0
+    assert not (local_up.data_dir / "local.json").exists()
+    local_up.start("--customers", "3")
+    shown = local_up.cli("change", "show", change_id, "--output", "json")
+    assert shown["status"] == "submitted"
+    assert local_up.cli("change", "search", "bastion", "--output", "json") == search
+    listing = local_up.cli("change", "list", "--output", "json")
+
+    for path in local_up.data_dir.glob("index.db*"):
+        path.unlink()
+    rebuilt = local_up.cli("index", "rebuild", "--output", "json")
+    assert rebuilt["changes"] == 1
+    after = local_up.cli("change", "search", "bastion", "--output", "json")
+    assert json.dumps(after, sort_keys=True, indent=1) == json.dumps(
+        search, sort_keys=True, indent=1
+    )
+    assert local_up.cli("change", "list", "--output", "json") == listing
+    assert local_up.stop() == 0
