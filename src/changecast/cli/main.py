@@ -9,7 +9,7 @@ from typing import Annotated
 import click
 import typer
 
-from changecast.cli import changes, index, local
+from changecast.cli import alt_contacts, changes, identity, index, local, ses
 from changecast.cli.state import CliState, err_console
 from changecast.errors import ChangecastError, InvalidInputError
 from changecast.logging import configure_logging
@@ -28,6 +28,9 @@ app = typer.Typer(
 app.add_typer(changes.app, name="change")
 app.add_typer(index.app, name="index")
 app.add_typer(local.app, name="local")
+app.add_typer(ses.app, name="ses")
+app.add_typer(identity.app, name="identity")
+app.add_typer(alt_contacts.app, name="alt-contacts")
 
 
 @app.callback()

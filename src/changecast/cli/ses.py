@@ -1,0 +1,181 @@
+"""``changecast ses …``: contact lists and topics per customer, plus a test send.
+
+Contacts and suppression live in ``ses_contacts``, sending domains in ``ses_domain``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from changecast.cli import ses_contacts, ses_domain, ses_suppression
+from changecast.cli.contact_views import topic_plan_summary, topic_plan_table, topics_table
+from changecast.cli.customer_aws import CustomerAws
+from changecast.cli.fanout import (
+    AllOpt,
+    ConcurrencyOpt,
+    CustomerReport,
+    CustomersOpt,
+    CustomerTask,
+    DryRunOpt,
+    FanoutOptions,
+    run_for_customers,
+)
+from changecast.cli.ses_contacts import require_emails
+from changecast.cli.state import OutputFormat, OutputOpt
+from changecast.contacts.service import apply_topic_sync, plan_topic_sync, require_topic
+from changecast.contacts.topics import desired_topics
+from changecast.customers.models import CustomerMapping
+
+app = typer.Typer(
+    help="Customers' SES contact lists, topics, contacts and domains.", no_args_is_help=True
+)
+list_app = typer.Typer(help="The contact list itself.", no_args_is_help=True)
+topics_app = typer.Typer(
+    help="Topics: describe, plan and apply SESConfig.json.", no_args_is_help=True
+)
+app.add_typer(list_app, name="list")
+app.add_typer(topics_app, name="topics")
+app.add_typer(ses_contacts.app, name="contacts")
+app.add_typer(ses_suppression.app, name="suppression")
+app.add_typer(ses_domain.app, name="domain")
+
+
+@list_app.command("describe")
+def list_describe(
+    ctx: typer.Context,
+    customer: CustomersOpt = None,
+    all_customers: AllOpt = False,
+    concurrency: ConcurrencyOpt = None,
+    output: OutputOpt = OutputFormat.TEXT,
+) -> None:
+    """Each customer's contact list: topics, contact count and subscribers per topic."""
+    aws = CustomerAws.of(ctx)
+
+    def task(mapping: CustomerMapping, report: CustomerReport) -> None:
+        ses = aws.ses(mapping)
+        info = ses.get_contact_list(mapping.contact_list_name)
+        contacts = ses.list_contacts(info.name)
+        report.print(topics_table(info, contacts))
+        report.detail = f"{len(info.topics)} topics, {len(contacts)} contacts"
+        report.data = {"list": info.model_dump(mode="json"), "contacts": len(contacts)}
+
+    options = FanoutOptions.of(customer, all_customers, concurrency, output)
+    run_for_customers(aws.runtime.directory, options, "ses list describe", task, prepare=aws.warm)
+
+
+@topics_app.command("describe")
+def topics_describe(
+    ctx: typer.Context,
+    customer: CustomersOpt = None,
+    all_customers: AllOpt = False,
+    concurrency: ConcurrencyOpt = None,
+    output: OutputOpt = OutputFormat.TEXT,
+) -> None:
+    """The topics on each customer's contact list."""
+    aws = CustomerAws.of(ctx)
+
+    def task(mapping: CustomerMapping, report: CustomerReport) -> None:
+        info = aws.ses(mapping).get_contact_list(mapping.contact_list_name)
+        report.print(topics_table(info))
+        report.detail = ", ".join(t.name for t in info.topics) or "no topics"
+        report.data = {"topics": [t.model_dump(mode="json") for t in info.topics]}
+
+    options = FanoutOptions.of(customer, all_customers, concurrency, output)
+    run_for_customers(aws.runtime.directory, options, "ses topics describe", task, prepare=aws.warm)
+
+
+def topics_task(aws: CustomerAws, *, apply: bool) -> CustomerTask:
+    """Plan (and with ``apply``, carry out) SESConfig.json's topics on one customer's list."""
+    desired = desired_topics(aws.ses_config)
+
+    def task(mapping: CustomerMapping, report: CustomerReport) -> None:
+        ses = aws.ses(mapping)
+        plan, current = plan_topic_sync(
+            ses=ses, list_name=mapping.contact_list_name, desired=desired
+        )
+        report.print(topic_plan_table(plan))
+        report.detail = topic_plan_summary(plan)
+        report.data = {"plan": plan.model_dump(mode="json"), "applied": False}
+        if apply and plan.has_changes:
+            apply_topic_sync(ses=ses, plan=plan, current=current)
+            report.detail = f"applied: {report.detail}"
+            report.data["applied"] = True
+
+    return task
+
+
+def sync_topics(ctx: typer.Context, options: FanoutOptions, *, apply: bool) -> None:
+    aws = CustomerAws.of(ctx)
+    task = topics_task(aws, apply=apply)
+    command = "ses topics apply" if apply else "ses topics plan"
+    run_for_customers(aws.runtime.directory, options, command, task, prepare=aws.warm)
+
+
+@topics_app.command("plan")
+def topics_plan(
+    ctx: typer.Context,
+    customer: CustomersOpt = None,
+    all_customers: AllOpt = False,
+    concurrency: ConcurrencyOpt = None,
+    output: OutputOpt = OutputFormat.TEXT,
+) -> None:
+    """Compare SESConfig.json with each contact list: topics to add, update or remove."""
+    options = FanoutOptions.of(customer, all_customers, concurrency, output)
+    sync_topics(ctx, options, apply=False)
+
+
+@topics_app.command("apply")
+def topics_apply(
+    ctx: typer.Context,
+    customer: CustomersOpt = None,
+    all_customers: AllOpt = False,
+    concurrency: ConcurrencyOpt = None,
+    dry_run: DryRunOpt = False,
+    output: OutputOpt = OutputFormat.TEXT,
+) -> None:
+    """Change each list in place (UpdateContactList); every contact's preferences are kept."""
+    options = FanoutOptions.of(customer, all_customers, concurrency, output)
+    sync_topics(ctx, options, apply=not dry_run)
+
+
+@app.command("send-test")
+def send_test(
+    ctx: typer.Context,
+    topic: Annotated[str, typer.Option("--topic", help="the topic to send under")],
+    to: Annotated[str, typer.Option("--to", help="the one address to send to")],
+    sender: Annotated[
+        str | None, typer.Option("--from", help="sender (default: email_config.sender_address)")
+    ] = None,
+    customer: CustomersOpt = None,
+    all_customers: AllOpt = False,
+    concurrency: ConcurrencyOpt = None,
+    dry_run: DryRunOpt = False,
+    output: OutputOpt = OutputFormat.TEXT,
+) -> None:
+    """Send one test message through each customer's SES, with the list's unsubscribe link."""
+    aws = CustomerAws.of(ctx)
+    (to,) = require_emails([to])
+    (source,) = require_emails([sender or aws.runtime.config.email_config.sender_address])
+
+    def task(mapping: CustomerMapping, report: CustomerReport) -> None:
+        ses = aws.ses(mapping)
+        require_topic(ses, mapping.contact_list_name, topic)
+        report.data = {"to": to, "from": source, "topic": topic, "sent": False}
+        if dry_run:
+            report.detail = f"would send to {to} under {topic}"
+            return
+        message_id = ses.send_simple(
+            sender=source,
+            to=to,
+            subject=f"changecast test message for {mapping.customer_name} ({topic})",
+            text=f"This is a test of topic {topic} on contact list {mapping.contact_list_name}.",
+            list_name=mapping.contact_list_name,
+            topic=topic,
+        )
+        report.detail = f"sent {message_id}"
+        report.data.update(sent=True, message_id=message_id)
+
+    options = FanoutOptions.of(customer, all_customers, concurrency, output)
+    run_for_customers(aws.runtime.directory, options, "ses send-test", task, prepare=aws.warm)

@@ -1,0 +1,224 @@
+"""``changecast ses contacts …``: list, show, add, remove, subscribe and unsubscribe contacts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from changecast.cli import ses_backup
+from changecast.cli.contact_views import contact_plan_json, contact_plan_table, contacts_table
+from changecast.cli.customer_aws import CustomerAws
+from changecast.cli.fanout import (
+    AllOpt,
+    ConcurrencyOpt,
+    CustomerReport,
+    CustomersOpt,
+    DryRunOpt,
+    FanoutOptions,
+    run_for_customers,
+)
+from changecast.cli.state import OutputFormat, OutputOpt
+from changecast.contacts import service
+from changecast.contacts.models import ContactPlan
+from changecast.contacts.ports import ContactListPort
+from changecast.contacts.topics import is_subscribed
+from changecast.customers.models import CustomerMapping, is_email
+from changecast.errors import InvalidInputError
+
+app = typer.Typer(help="Contacts of each customer's contact list.", no_args_is_help=True)
+app.command("backup")(ses_backup.backup)
+app.command("restore")(ses_backup.restore)
+
+EmailsArg = Annotated[list[str], typer.Argument(help="one or more email addresses")]
+TopicOpt = Annotated[str, typer.Option("--topic", "-t", help="a topic of the contact list")]
+PlanMaker = Callable[[ContactListPort, str], ContactPlan]
+
+
+class BadAddressError(InvalidInputError):
+    """An argument that should be an email address is not one."""
+
+
+def require_emails(values: Sequence[str]) -> list[str]:
+    bad = [v for v in values if not is_email(v)]
+    if bad:
+        raise BadAddressError(f"not an email address: {', '.join(b[:80] for b in bad[:5])}")
+    return list(dict.fromkeys(v.strip() for v in values))
+
+
+@app.command("list")
+def list_contacts(
+    ctx: typer.Context,
+    topic: Annotated[
+        str | None, typer.Option("--topic", "-t", help="only contacts SES mails for this topic")
+    ] = None,
+    customer: CustomersOpt = None,
+    all_customers: AllOpt = False,
+    concurrency: ConcurrencyOpt = None,
+    output: OutputOpt = OutputFormat.TEXT,
+) -> None:
+    """Every contact (all pages), or those subscribed to --topic (filtered here, SES rules)."""
+    aws = CustomerAws.of(ctx)
+
+    def task(mapping: CustomerMapping, report: CustomerReport) -> None:
+        contacts = aws.ses(mapping).list_contacts(mapping.contact_list_name, topic=topic)
+        title = f"list {mapping.contact_list_name}" + (f", topic {topic}" if topic else "")
+        report.print(contacts_table(contacts, title))
+        report.detail = f"{len(contacts)} contacts" + (f" subscribed to {topic}" if topic else "")
+        report.data = {"contacts": [c.model_dump(mode="json") for c in contacts]}
+
+    options = FanoutOptions.of(customer, all_customers, concurrency, output)
+    run_for_customers(aws.runtime.directory, options, "ses contacts list", task, prepare=aws.warm)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    emails: EmailsArg,
+    customer: CustomersOpt = None,
+    all_customers: AllOpt = False,
+    concurrency: ConcurrencyOpt = None,
+    output: OutputOpt = OutputFormat.TEXT,
+) -> None:
+    """Each contact's status on every topic, and whether it is explicit or the list default."""
+    aws = CustomerAws.of(ctx)
+    wanted = require_emails(emails)
+
+    def task(mapping: CustomerMapping, report: CustomerReport) -> None:
+        ses = aws.ses(mapping)
+        info = ses.get_contact_list(mapping.contact_list_name)
+        found = 0
+        for email in wanted:
+            contact = ses.find_contact(info.name, email)
+            if contact is None:
+                report.print(f"{email}: [magenta]not on the list[/magenta]")
+                continue
+            found += 1
+            table = Table("topic", "receives", "because", title=contact.email)
+            for t in info.topics:
+                explicit = contact.preference_for(t.name)
+                receives = is_subscribed(contact, t.name, t.default_status)
+                why = (
+                    "unsubscribed from all"
+                    if contact.unsubscribe_all
+                    else (
+                        f"explicit {explicit}" if explicit else f"list default {t.default_status}"
+                    )
+                )
+                table.add_row(t.name, "yes" if receives else "no", why)
+            report.print(table)
+            report.data[contact.email] = contact.model_dump(mode="json")
+        report.detail = f"{found} of {len(wanted)} on the list"
+
+    options = FanoutOptions.of(customer, all_customers, concurrency, output)
+    run_for_customers(aws.runtime.directory, options, "ses contacts show", task, prepare=aws.warm)
+
+
+def run_contact_plan(
+    ctx: typer.Context, command: str, options: FanoutOptions, make: PlanMaker, *, dry_run: bool
+) -> None:
+    """Plan per customer with ``make``, show it, and carry it out unless ``dry_run``."""
+    aws = CustomerAws.of(ctx)
+
+    def task(mapping: CustomerMapping, report: CustomerReport) -> None:
+        ses = aws.ses(mapping)
+        plan = make(ses, mapping.contact_list_name)
+        report.print(contact_plan_table(plan))
+        report.data = {"plan": contact_plan_json(plan), "applied": False}
+        report.detail = ("dry run: " if dry_run else "") + plan.summary()
+        if not dry_run and plan.pending:
+            service.apply_contact_plan(ses=ses, plan=plan)
+            report.data["applied"] = True
+
+    run_for_customers(aws.runtime.directory, options, command, task, prepare=aws.warm)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    emails: EmailsArg,
+    topics: Annotated[
+        list[str] | None, typer.Option("--topic", "-t", help="opt in to this topic; repeatable")
+    ] = None,
+    customer: CustomersOpt = None,
+    all_customers: AllOpt = False,
+    concurrency: ConcurrencyOpt = None,
+    dry_run: DryRunOpt = False,
+    output: OutputOpt = OutputFormat.TEXT,
+) -> None:
+    """Add contacts (opted in to each --topic); contacts already present are left alone."""
+    wanted, chosen = require_emails(emails), list(topics or ())
+
+    def make(ses: ContactListPort, name: str) -> ContactPlan:
+        return service.plan_add(ses=ses, list_name=name, emails=wanted, topics=chosen)
+
+    options = FanoutOptions.of(customer, all_customers, concurrency, output)
+    run_contact_plan(ctx, "ses contacts add", options, make, dry_run=dry_run)
+
+
+@app.command("remove")
+def remove(
+    ctx: typer.Context,
+    emails: EmailsArg,
+    customer: CustomersOpt = None,
+    all_customers: AllOpt = False,
+    concurrency: ConcurrencyOpt = None,
+    dry_run: DryRunOpt = False,
+    output: OutputOpt = OutputFormat.TEXT,
+) -> None:
+    """Remove contacts from each list."""
+    wanted = require_emails(emails)
+
+    def make(ses: ContactListPort, name: str) -> ContactPlan:
+        return service.plan_remove(ses=ses, list_name=name, emails=wanted)
+
+    options = FanoutOptions.of(customer, all_customers, concurrency, output)
+    run_contact_plan(ctx, "ses contacts remove", options, make, dry_run=dry_run)
+
+
+@app.command("subscribe")
+def subscribe(
+    ctx: typer.Context,
+    emails: EmailsArg,
+    topic: TopicOpt,
+    customer: CustomersOpt = None,
+    all_customers: AllOpt = False,
+    concurrency: ConcurrencyOpt = None,
+    dry_run: DryRunOpt = False,
+    output: OutputOpt = OutputFormat.TEXT,
+) -> None:
+    """Opt contacts in to --topic; their other preferences stay as they are."""
+    wanted = require_emails(emails)
+
+    def make(ses: ContactListPort, name: str) -> ContactPlan:
+        return service.plan_subscription(
+            ses=ses, list_name=name, emails=wanted, topic=topic, status="OPT_IN"
+        )
+
+    options = FanoutOptions.of(customer, all_customers, concurrency, output)
+    run_contact_plan(ctx, "ses contacts subscribe", options, make, dry_run=dry_run)
+
+
+@app.command("unsubscribe")
+def unsubscribe(
+    ctx: typer.Context,
+    emails: EmailsArg,
+    topic: TopicOpt,
+    customer: CustomersOpt = None,
+    all_customers: AllOpt = False,
+    concurrency: ConcurrencyOpt = None,
+    dry_run: DryRunOpt = False,
+    output: OutputOpt = OutputFormat.TEXT,
+) -> None:
+    """Opt contacts out of --topic; their other preferences stay as they are."""
+    wanted = require_emails(emails)
+
+    def make(ses: ContactListPort, name: str) -> ContactPlan:
+        return service.plan_subscription(
+            ses=ses, list_name=name, emails=wanted, topic=topic, status="OPT_OUT"
+        )
+
+    options = FanoutOptions.of(customer, all_customers, concurrency, output)
+    run_contact_plan(ctx, "ses contacts unsubscribe", options, make, dry_run=dry_run)

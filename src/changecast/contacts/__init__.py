@@ -1,0 +1,1 @@
+"""SES contact lists, topics and contacts; Identity Center import; alternate contacts."""

@@ -1,0 +1,86 @@
+"""Account-level setup run through ports: the SES sending domain, and alternate contacts.
+
+Keyword-only functions; the decisions are the pure plans of ``domain`` and ``alternate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+import structlog
+
+from changecast.contacts.alternate import AccountContacts, AltAction, AltChange
+from changecast.contacts.domain import DomainSpec, DomainStatus
+from changecast.contacts.models import AlternateContactType, OrgAccount
+from changecast.contacts.ports import AlternateContactPort, SendingDomainPort
+from changecast.errors import ConflictError, NotFoundError
+
+log = structlog.get_logger()
+
+
+def plan_domain_setup(status: DomainStatus, spec: DomainSpec) -> list[str]:
+    """The steps ``setup`` would take, given what SES reports now."""
+    steps: list[str] = []
+    if not status.exists:
+        steps.append(f"create identity {spec.domain} with Easy DKIM (RSA 2048)")
+    if status.mail_from_domain != spec.mail_from_domain:
+        steps.append(f"set MAIL FROM to {spec.mail_from_domain}")
+    steps.append(f"ensure configuration set {spec.configuration_set} (TLS required, reputation)")
+    if status.configuration_set != spec.configuration_set:
+        steps.append(f"use configuration set {spec.configuration_set} for {spec.domain}")
+    return steps
+
+
+def setup_domain(*, port: SendingDomainPort, spec: DomainSpec, dry_run: bool) -> list[str]:
+    """Create what is missing; safe to run again. Returns the steps (taken, or planned)."""
+    status = port.get_domain_status(spec.domain)
+    steps = plan_domain_setup(status, spec)
+    if dry_run:
+        return steps
+    if not status.exists:
+        try:
+            port.create_domain_identity(spec.domain)
+        except ConflictError:
+            log.debug("domain_identity_exists", domain=spec.domain)
+    if status.mail_from_domain != spec.mail_from_domain:
+        port.set_mail_from(spec.domain, spec.mail_from_domain)
+    port.ensure_configuration_set(spec.configuration_set)
+    if status.configuration_set != spec.configuration_set:
+        port.set_identity_configuration_set(spec.domain, spec.configuration_set)
+    log.debug("domain_setup_done", domain=spec.domain, steps=len(steps))
+    return steps
+
+
+def read_alternate_contacts(
+    *,
+    port: AlternateContactPort,
+    kinds: Collection[AlternateContactType],
+    account_ids: Collection[str] = (),
+) -> list[tuple[OrgAccount, AccountContacts]]:
+    """The Organization's active accounts (or just ``account_ids``) and their current contacts."""
+    accounts = [a for a in port.list_accounts() if a.status == "ACTIVE"]
+    if account_ids:
+        known = {a.account_id for a in accounts}
+        missing = sorted(set(account_ids) - known)
+        if missing:
+            raise NotFoundError(f"not active accounts of the organization: {', '.join(missing)}")
+        accounts = [a for a in accounts if a.account_id in account_ids]
+    return [
+        (account, {kind: port.get_alternate_contact(account.account_id, kind) for kind in kinds})
+        for account in sorted(accounts, key=lambda a: a.account_id)
+    ]
+
+
+def apply_alternate_changes(*, port: AlternateContactPort, changes: Sequence[AltChange]) -> int:
+    """Carry out the set, replace and delete lines; returns how many calls were made."""
+    done = 0
+    for change in changes:
+        if change.action in {AltAction.SET, AltAction.REPLACE} and change.after is not None:
+            port.put_alternate_contact(change.account_id, change.after)
+        elif change.action is AltAction.DELETE:
+            port.delete_alternate_contact(change.account_id, change.contact_type)
+        else:
+            continue
+        done += 1
+    log.debug("alternate_contacts_applied", changes=done)
+    return done
