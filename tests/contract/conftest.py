@@ -68,14 +68,9 @@ def sqlite_index(path: Path) -> SqlChangeIndex:
     return open_index(f"sqlite:///{path / 'index.db'}")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlChangeIndex]:
-    """A fresh, migrated index; PostgreSQL ones live in their own schema, dropped afterwards."""
-    if request.param == "sqlite":
-        opened = sqlite_index(tmp_path)
-        yield opened
-        opened.close()
-        return
+@pytest.fixture(scope="module")
+def postgres_index() -> Iterator[SqlChangeIndex]:
+    """One migrated index per test module, in its own PostgreSQL schema, dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:16]}"
     opened = open_index(POSTGRES_URL, schema=schema)
     try:
@@ -83,3 +78,16 @@ def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlChangeI
     finally:
         opened.close()
         drop_schema(POSTGRES_URL, schema)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlChangeIndex]:
+    """An empty, migrated index: a new SQLite file, or the module's PostgreSQL schema, cleared."""
+    if request.param == "sqlite":
+        opened = sqlite_index(tmp_path)
+        yield opened
+        opened.close()
+        return
+    shared: SqlChangeIndex = request.getfixturevalue("postgres_index")
+    shared.clear()
+    yield shared

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from changecast.changes.models import ChangeQuery, ChangeStatus
+from changecast.changes.models import Change, ChangeQuery, ChangeStatus
 from changecast.delivery.models import (
     DeliveryFailure,
     DistributionEvent,
     ExecutionRecord,
     ExecutionStatus,
 )
+from changecast.errors import InvalidInputError
+from changecast.index.engine import open_index
 from changecast.index.store import SqlChangeIndex
-from tests.contract.conftest import EPOCH, make_change, sqlite_index
+from tests.contract.conftest import EPOCH, POSTGRES_URL, make_change, sqlite_index
 
 S = ChangeStatus
 
@@ -130,6 +133,30 @@ def test_clear_deletes_every_row(index: SqlChangeIndex) -> None:
     assert index.executions(change.change_id) == []
 
 
+def test_bulk_load_matches_one_upsert_at_a_time(index: SqlChangeIndex) -> None:
+    first = make_change("Rotate the certificates", customers=("acme",), modified_at=at(1))
+    second = make_change(
+        "Rotate the certificates again",
+        customers=("beta", "gamma"),
+        change_id=first.change_id,
+        version=2,
+        modified_at=at(2),
+    )
+    other = make_change(
+        "Kernel upgrade", customers=("beta",), reason="certificates", modified_at=at(3)
+    )
+    assert index.bulk_load([first, second, other]) == 3
+    found = index.find(ChangeQuery(text="certificates"))
+    assert [i.change_id for i in found.items] == [first.change_id, other.change_id]
+    assert [v.version for v in index.versions(first.change_id)] == [1, 2]
+    assert ids(index, customer="gamma") == [first.change_id]
+    assert ids(index, customer="acme") == []
+    index.bulk_load([second, other])
+    index.upsert(other, archived=True)
+    assert index.find(ChangeQuery(text="certificates")) == found
+    assert [v.version for v in index.versions(first.change_id)] == [1, 2]
+
+
 # executions ---------------------------------------------------------------------------------
 
 
@@ -204,50 +231,30 @@ def test_pages_carry_the_exact_total(index: SqlChangeIndex) -> None:
 
 
 def test_exact_filters_combine(index: SqlChangeIndex) -> None:
-    match = make_change(
-        status=S.APPROVED,
-        customers=("acme", "beta"),
-        created_by="bob@example.com",
-        start=datetime(2025, 6, 1, 12, 0),
-    )
+    june, july = datetime(2025, 6, 1, 12, 0), datetime(2025, 7, 1, 12, 0)
+
+    def bob(**differs: Any) -> Change:
+        wanted: dict[str, Any] = {"status": S.APPROVED, "customers": ("acme", "beta")}
+        return make_change(**(wanted | {"created_by": "bob@x.org", "start": june} | differs))
+
+    match = bob()
     others = [
-        make_change(
-            status=S.SUBMITTED,
-            customers=("beta",),
-            created_by="bob@example.com",
-            start=datetime(2025, 6, 1, 12, 0),
-        ),
-        make_change(
-            status=S.APPROVED,
-            customers=("gamma",),
-            created_by="bob@example.com",
-            start=datetime(2025, 6, 1, 12, 0),
-        ),
-        make_change(
-            status=S.APPROVED,
-            customers=("beta",),
-            created_by="carol@example.com",
-            start=datetime(2025, 6, 1, 12, 0),
-        ),
-        make_change(
-            status=S.APPROVED,
-            customers=("beta",),
-            created_by="bob@example.com",
-            start=datetime(2025, 7, 1, 12, 0),
-        ),
-        make_change(status=S.APPROVED, customers=("beta",), created_by="bob@example.com"),
+        bob(status=S.SUBMITTED),
+        bob(customers=("gamma",)),
+        bob(created_by="carol@x.org"),
+        bob(start=july),
+        bob(start=None),
     ]
     for change in [match, *others]:
         index.upsert(change, archived=True)
-    found = index.find(
-        ChangeQuery(
-            status=S.APPROVED,
-            customer="beta",
-            created_by="bob@example.com",
-            starts_from=datetime(2025, 6, 1, 12, 0, tzinfo=UTC),
-            starts_to=datetime(2025, 6, 30, tzinfo=UTC),
-        )
+    query = ChangeQuery(
+        status=S.APPROVED,
+        customer="beta",
+        created_by="bob@x.org",
+        starts_from=datetime(2025, 6, 1, 12, 0, tzinfo=UTC),
+        starts_to=datetime(2025, 6, 30, tzinfo=UTC),
     )
+    found = index.find(query)
     assert [i.change_id for i in found.items] == [match.change_id]
     assert found.total == 1
 
@@ -352,6 +359,39 @@ def test_search_ignores_case_and_accents(index: SqlChangeIndex) -> None:
     index.upsert(change, archived=True)
     for text in ("cafe", "ZURICH", "reseau", "réseau", "\uff2digration"):
         assert ids(index, text=text) == [change.change_id], text
+
+
+def test_a_change_with_every_word_outranks_a_prefix_only_match(index: SqlChangeIndex) -> None:
+    exact = make_change("Patch the kernel", modified_at=at(1))
+    prefix_only = make_change("Patching the kernel", modified_at=at(5))
+    newer_prefix = make_change("Patches for the kernel", modified_at=at(9))
+    for change in (exact, prefix_only, newer_prefix):
+        index.upsert(change, archived=True)
+    assert ids(index, text="kernel patch") == [
+        exact.change_id,
+        newer_prefix.change_id,
+        prefix_only.change_id,
+    ]
+
+
+def test_only_the_newest_matches_within_the_window_are_ranked(index: SqlChangeIndex) -> None:
+    windowed = SqlChangeIndex(index.engine, rank_window=3)
+    title = {1, 3}  # which of the six (by age) match in the title; the others in the body only
+    changes = [
+        make_change(
+            f"Firewall {n}" if n in title else f"Change {n}", reason="firewall", modified_at=at(n)
+        )
+        for n in range(6)
+    ]
+    for change in changes:
+        index.upsert(change, archived=True)
+    c = [change.change_id for change in changes]
+    expected = [c[3], c[5], c[4], c[2], c[1], c[0]]  # window {5, 4, 3} by relevance, then newest
+    assert ids(windowed, text="firewall", page_size=50) == expected
+    pages = [windowed.find(ChangeQuery(text="firewall", page=n, page_size=2)) for n in (1, 2, 3)]
+    assert [i.change_id for p in pages for i in p.items] == expected
+    assert {p.total for p in pages} == {6}
+    assert ids(index, text="firewall")[:2] == [c[3], c[1]]  # a wide window ranks everything
 
 
 TRICKY = [
@@ -485,3 +525,28 @@ def test_opening_an_index_again_keeps_its_rows(tmp_path: Path) -> None:
     again = sqlite_index(tmp_path)
     assert again.summary(change.change_id) is not None
     again.close()
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    opened = sqlite_index(tmp_path)
+    with opened.engine.connect() as conn:
+        pragmas = {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "foreign_keys", "busy_timeout")
+        }
+    opened.close()
+    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10_000}
+
+
+@pytest.mark.parametrize(
+    ("url", "schema"),
+    [
+        ("mysql://localhost/x", None),
+        ("sqlite:///ignored.db", "t_schema"),
+        (POSTGRES_URL, "bad; DROP SCHEMA public"),
+        (POSTGRES_URL, "Upper"),
+    ],
+)
+def test_unsupported_urls_and_unsafe_schema_names_are_refused(url: str, schema: str | None) -> None:
+    with pytest.raises(InvalidInputError):
+        open_index(url, schema=schema)

@@ -1,7 +1,5 @@
 """Rebuild the derived change index from the object store alone (ports only: no SQL, no boto3).
 
-Order: archived versions (oldest first), then drafts without a latest pointer, then the latest
-pointers (so each change's current row is its latest document), then the execution results.
 A document that does not validate is reported and skipped; it never stops the rebuild.
 """
 
@@ -69,7 +67,11 @@ class _DocumentError(Exception):
 def rebuild_index(
     *, archive: ChangeArchive, store: ObjectStore, index: ChangeIndex
 ) -> RebuildReport:
-    """Empty ``index`` and load it again from ``store``; the report lists every skipped object."""
+    """Empty ``index`` and load it again from ``store``; the report lists every skipped object.
+
+    Order: archived versions (oldest first), drafts that have no latest pointer, the latest
+    pointers (so each change's current row is its latest document), then execution results.
+    """
     run = _Rebuild(archive=archive, store=store, index=index)
     index.clear()
     run.load_versions()

@@ -1,8 +1,4 @@
-"""PostgreSQL bulk load: COPY a batch into a temporary staging table, then upsert from it.
-
-COPY is an order of magnitude faster than row-by-row INSERTs; the tsvector is computed by the
-server during the INSERT ... SELECT, from the same expression the single-row upsert uses.
-"""
+"""PostgreSQL bulk load: COPY into a temporary staging table, then upsert set-based from it."""
 
 from __future__ import annotations
 
@@ -28,9 +24,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, Insert, insert
 
 from changecast.changes.models import Change
-from changecast.index.fulltext import search_vector
-from changecast.index.rows import change_row, document_row
-from changecast.index.tables import change_customers, change_documents, change_versions, changes
+from changecast.index.rows import change_row, search_texts
+from changecast.index.tables import (
+    change_customers,
+    change_documents,
+    change_search,
+    change_versions,
+    changes,
+)
 
 _TS = DateTime(timezone=True)
 _STAGING = Table(
@@ -65,13 +66,15 @@ def copy_load(conn: Connection, batch: Sequence[Change], *, archived: bool) -> N
     latest = {change.change_id: change for change in batch}
     entries = {(change.change_id, change.version): change for change in batch}.values()
     _STAGING.create(conn)
+    conn.exec_driver_sql("SET LOCAL changecast.bulk_load = 'on'")  # see change_search_sync()
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY change_staging ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
         for change in entries:
             copy.write_row(_staging_row(change, is_latest=change is latest[change.change_id]))
     current = select(_s.change_id).where(_s.is_latest)
-    conn.execute(_upsert(changes, [*_CHANGE_COLUMNS, "search_vector"], _current_changes()))
+    conn.execute(_upsert(changes, _CHANGE_COLUMNS, _current_changes()))
     conn.execute(_upsert(change_documents, _DOCUMENT_COLUMNS, _current_documents()))
+    conn.execute(_upsert(change_search, ["row_id", "search_vector"], _current_vectors()))
     conn.execute(delete(change_customers).where(change_customers.c.change_id.in_(current)))
     conn.execute(insert(change_customers).from_select(_CUSTOMER_COLUMNS, _current_customers()))
     if archived:
@@ -79,26 +82,31 @@ def copy_load(conn: Connection, batch: Sequence[Change], *, archived: bool) -> N
 
 
 def _staging_row(change: Change, *, is_latest: bool) -> list[Any]:
-    row = change_row(change) | document_row(change)
+    row = change_row(change) | search_texts(change)
     row["customer_codes"] = json.dumps(row["customer_codes"])
     row["document"] = change.model_dump_json(by_alias=True, exclude_none=True)
     row["is_latest"] = is_latest
     return [row[name] for name in _COLUMNS]
 
 
-_CHANGE_COLUMNS = [c.name for c in changes.columns if c.name not in {"row_id", "search_vector"}]
+_CHANGE_COLUMNS = [c.name for c in changes.columns if c.name != "row_id"]
 _DOCUMENT_COLUMNS = [c.name for c in change_documents.columns]
 _VERSION_COLUMNS = [c.name for c in change_versions.columns]
 _CUSTOMER_COLUMNS = ["change_id", "customer_code", "row_id"]
 
 
 def _current_changes() -> Any:
-    vector = search_vector(_s.search_title, _s.search_keywords, _s.search_body)
-    return select(*(_s[name] for name in _CHANGE_COLUMNS), vector).where(_s.is_latest)
+    return select(*(_s[name] for name in _CHANGE_COLUMNS)).where(_s.is_latest)
 
 
 def _current_documents() -> Any:
     return select(*(_s[name] for name in _DOCUMENT_COLUMNS)).where(_s.is_latest)
+
+
+def _current_vectors() -> Any:
+    vector = func.change_search_vector(_s.search_title, _s.search_keywords, _s.search_body)
+    joined = _STAGING.join(changes, changes.c.change_id == _s.change_id)
+    return select(changes.c.row_id, vector).select_from(joined).where(_s.is_latest)
 
 
 def _versions() -> Any:

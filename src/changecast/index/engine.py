@@ -22,6 +22,8 @@ _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK = 0x6368_6361_7374  # pg_advisory_xact_lock key: "chcast"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_CACHE_KIB = 64 * 1024  # per connection
+POSTGRES_SESSION = ("-cmax_parallel_workers_per_gather=0", "-cjit=off")
+"""Index queries are short: parallel workers and JIT cost more to start than they save."""
 
 
 def open_index(url: str, *, schema: str | None = None, echo: bool = False) -> SqlChangeIndex:
@@ -53,9 +55,10 @@ def create_index_engine(url: str, *, schema: str | None = None, echo: bool = Fal
         )
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")  # the driver we ship
-    connect_args: dict[str, Any] = {}
+    options = list(POSTGRES_SESSION)
     if schema is not None:
-        connect_args["options"] = f"-csearch_path={_checked_schema(schema)}"
+        options.append(f"-csearch_path={_checked_schema(schema)}")
+    connect_args: dict[str, Any] = {"options": " ".join(options)}
     engine = create_engine(parsed, echo=echo, connect_args=connect_args, pool_pre_ping=True)
     if schema is not None:
         with engine.begin() as connection:
@@ -67,13 +70,14 @@ def migrate(engine: Engine) -> None:
     """Bring the index schema to the newest revision (safe to call on every start)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
-    with engine.connect() as connection, connection.begin():
-        connection.execution_options(sqlite_immediate=True)
-        if connection.dialect.name == "postgresql":
-            lock = text("SELECT pg_advisory_xact_lock(:key)")
-            connection.execute(lock, {"key": _MIGRATION_LOCK})
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        connection.execution_options(sqlite_immediate=True)  # one writer migrates at a time
+        with connection.begin():
+            if connection.dialect.name == "postgresql":
+                lock = text("SELECT pg_advisory_xact_lock(:key)")
+                connection.execute(lock, {"key": _MIGRATION_LOCK})
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
 
 
 def drop_schema(url: str, schema: str) -> None:

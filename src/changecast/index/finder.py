@@ -1,17 +1,17 @@
-"""find(): the exact total, then the page: relevance-ranked within the window, newest first after.
+"""find(): the exact total, then one page, relevance-ranked within a window of newest matches.
 
-A text search ranks the newest ``window`` matches by relevance (then newest); ranking every match
-of a very common word would cost time in proportion to the whole index. Matches beyond the window
-follow newest first, so pages stay stable and the total stays exact.
+Further matches follow newest first, so ranking a very common word never scans the whole index.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Connection, func, select
+import math
+
+from sqlalchemy import Connection, func, select
 
 from changecast.changes.models import ChangePage, ChangeQuery, ChangeSummary
 from changecast.index import queries
-from changecast.index.fulltext import AnySelect, TextMatch, candidates, text_match
+from changecast.index.fulltext import SUMMARY_COLUMNS, TextMatch, candidates, text_match
 from changecast.index.rows import summary_of
 from changecast.index.search import parse_search_text
 from changecast.index.tables import changes
@@ -19,45 +19,61 @@ from changecast.index.tables import changes
 
 def find_page(conn: Connection, query: ChangeQuery, *, dialect: str, window: int) -> ChangePage:
     """Run ``query`` on ``conn``: one page of summaries and the exact total."""
-    where = queries.scope(query)
-    offset, size = (query.page - 1) * query.page_size, query.page_size
     terms = parse_search_text(query.text)
-    match = None if terms is None else text_match(dialect, terms)
-    if match is None:
-        total = conn.execute(select(func.count()).select_from(changes).where(*where)).scalar_one()
-        statements = [queries.newest(where, offset=offset, limit=size)]
+    if terms is None:
+        total, items = _list(conn, query)
     else:
-        match.prepare(conn)
+        total, items = _search(conn, query, text_match(dialect, terms), window=window)
+    return ChangePage(items=items, total=total, page=query.page, page_size=query.page_size)
+
+
+def _list(conn: Connection, query: ChangeQuery) -> tuple[int, list[ChangeSummary]]:
+    where = queries.scope(query)
+    total = conn.execute(select(func.count()).select_from(changes).where(*where)).scalar_one()
+    offset = (query.page - 1) * query.page_size
+    if offset >= total:
+        return total, []
+    walk = queries.scope(query, walk=total > queries.WALK_ABOVE)
+    newest = queries.newest(walk, offset=offset, limit=query.page_size)
+    return total, [summary_of(row) for row in conn.execute(newest)]
+
+
+def _search(
+    conn: Connection, query: ChangeQuery, match: TextMatch, *, window: int
+) -> tuple[int, list[ChangeSummary]]:
+    """Count and rank. With filters, one statement gives both the total and the newest matches."""
+    where = queries.scope(query)
+    match.prepare(conn)
+    newest: list[int] | None = None
+    if where:
+        rows = conn.execute(queries.newest_matches(match.condition(), where, limit=window)).all()
+        total, newest = (rows[0].total if rows else 0), [row.row_id for row in rows]
+    else:
         total = match.count(conn, where)
-        statements = []
-        if offset < total:
-            statements = _search_statements(
-                conn, match, where, offset=offset, size=size, ranked=min(window, total)
-            )
-    items = [] if offset >= total else _summaries(conn, statements)
-    return ChangePage(items=items, total=total, page=query.page, page_size=size)
-
-
-def _search_statements(
-    conn: Connection,
-    match: TextMatch,
-    where: list[ColumnElement[bool]],
-    *,
-    offset: int,
-    size: int,
-    ranked: int,
-) -> list[AnySelect]:
-    """Page ``[offset, offset + size)``: the first ``ranked`` matches by relevance, then newest."""
-    statements: list[AnySelect] = []
+    offset, size = (query.page - 1) * query.page_size, query.page_size
+    ranked = min(window, total)
+    items: list[ChangeSummary] = []
     if offset < ranked:
-        ids = list(conn.execute(candidates(match, where, limit=ranked)).scalars())
-        statements.append(match.ranked(ids).limit(min(size, ranked - offset)).offset(offset))
+        if newest is None:
+            limit = None if ranked == total else ranked
+            newest = list(conn.execute(candidates(match, where, limit=limit)).scalars())
+        items += _summaries(conn, _by_relevance(conn, match, newest)[offset : offset + size])
     start = max(offset, ranked)
-    if offset + size > start:
+    if start < min(offset + size, total):
         rest = [match.condition(), *where]
-        statements.append(queries.newest(rest, offset=start, limit=offset + size - start))
-    return statements
+        older = queries.newest(rest, offset=start, limit=offset + size - start)
+        items += [summary_of(row) for row in conn.execute(older)]
+    return total, items
 
 
-def _summaries(conn: Connection, statements: list[AnySelect]) -> list[ChangeSummary]:
-    return [summary_of(row) for statement in statements for row in conn.execute(statement)]
+def _by_relevance(conn: Connection, match: TextMatch, newest: list[int]) -> list[int]:
+    """Re-order ``newest`` by score; the sort is stable, so equal scores stay newest first."""
+    scores: dict[int, float] = {row[0]: row[1] for row in conn.execute(match.scores(newest))}
+    return sorted(newest, key=lambda row_id: scores.get(row_id, math.inf))
+
+
+def _summaries(conn: Connection, row_ids: list[int]) -> list[ChangeSummary]:
+    """Summaries of ``row_ids``, in that order."""
+    statement = select(changes.c.row_id, *SUMMARY_COLUMNS).where(changes.c.row_id.in_(row_ids))
+    found = {row.row_id: summary_of(row) for row in conn.execute(statement)}
+    return [found[row_id] for row_id in row_ids if row_id in found]

@@ -1,7 +1,6 @@
-"""Full-text matching, counting and relevance ordering, one class per database.
+"""Full-text matching, counting and scoring: FTS5 (bm25) on SQLite, tsvector on PostgreSQL.
 
-SQLite matches through the FTS5 table ``change_fts`` (bm25, title weighted highest); PostgreSQL
-through ``changes.search_vector`` (ts_rank; title weight A, ids and names B, plans C).
+Scores use the exact words (title weighted highest); prefix-only matches rank after exact ones.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from sqlalchemy import (
     Integer,
     Select,
     Text,
+    any_,
     bindparam,
     column,
     func,
@@ -24,9 +24,10 @@ from sqlalchemy import (
     select,
     table,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from changecast.index.search import SearchTerms
-from changecast.index.tables import changes
+from changecast.index.tables import change_search, changes
 
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
@@ -45,12 +46,12 @@ SUMMARY_COLUMNS = (
     changes.c.timezone,
 )
 NEWEST_FIRST = (changes.c.modified_at.desc(), changes.c.change_id.desc())
-
 FTS_DRIVES_BELOW = 5_000
-"""With at most this many text matches, the match set drives the query."""
+"""With at most this many text matches, SQLite lets the match set drive the query."""
 
 _fts = table("change_fts", column("rowid", Integer), column("rank", Float))
 _SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
+_ZERO: ColumnElement[int] = literal_column("0", Integer)  # "x + 0": not an index lookup
 
 
 class TextMatch(Protocol):
@@ -68,35 +69,26 @@ class TextMatch(Protocol):
         """Count the rows that match and satisfy ``where``."""
         ...
 
-    def ranked(self, row_ids: Sequence[int]) -> AnySelect:
-        """Summaries of these (matching) rows, most relevant first, then newest."""
+    def scores(self, row_ids: Sequence[int]) -> Select[int, float]:
+        """``(row_id, score)`` of those rows that contain every word exactly; lower is better."""
         ...
 
 
-def candidates(match: TextMatch, where: list[ColumnElement[bool]], *, limit: int) -> Select[int]:
-    """The row ids of the newest ``limit`` matches: the ones ranked by relevance."""
-    return (
-        select(changes.c.row_id)
-        .where(match.condition(), *where)
-        .order_by(*NEWEST_FIRST)
-        .limit(limit)
-    )
-
-
 class Fts5Match:
-    """SQLite FTS5: ``change_fts MATCH '"word" "prefix"*'``, ordered by the bm25 ``rank``.
+    """SQLite FTS5: ``change_fts MATCH '"word" "prefix"*'``; relevance is the bm25 ``rank``.
 
-    FTS5 is fast at listing every match and slow at checking one row id, so the matches are
-    always read as a set: the plan only chooses whether that set drives the query (few matches)
-    or is probed while SQLite walks an index of ``changes`` newest first (many matches).
+    FTS5 lists every match quickly but checks a single row id slowly, so the matches are always
+    read as a set: either that set drives the query (few matches), or SQLite starts from the
+    other filters or walks an index of ``changes`` newest first, and probes the set (``+ 0``
+    stops it from driving by row id).
     """
 
     def __init__(self, terms: SearchTerms) -> None:
-        self.expression = terms.fts5()
+        self.terms = terms
         self.text_total = 0
 
-    def _match(self) -> ColumnElement[bool]:
-        return literal_column("change_fts").match(self.expression)
+    def _match(self, *, prefix: bool = True) -> ColumnElement[bool]:
+        return literal_column("change_fts").match(self.terms.fts5(prefix=prefix))
 
     def prepare(self, conn: Connection) -> None:
         counting = select(func.count()).select_from(_fts).where(self._match())
@@ -104,9 +96,9 @@ class Fts5Match:
 
     def condition(self) -> ColumnElement[bool]:
         rowids = select(_fts.c.rowid).where(self._match()).correlate(None)
-        if self.text_total <= FTS_DRIVES_BELOW:
-            return changes.c.row_id.in_(rowids)
-        return (changes.c.row_id + 0).in_(rowids)  # "+ 0": probe the set, do not drive by it
+        if self.text_total > FTS_DRIVES_BELOW:
+            return (changes.c.row_id + _ZERO).in_(rowids)
+        return changes.c.row_id.in_(rowids)
 
     def count(self, conn: Connection, where: list[ColumnElement[bool]]) -> int:
         if not where:
@@ -114,38 +106,42 @@ class Fts5Match:
         counting = select(func.count()).select_from(changes).where(self.condition(), *where)
         return conn.execute(counting).scalar_one()
 
-    def ranked(self, row_ids: Sequence[int]) -> AnySelect:
-        joined = _fts.join(changes, changes.c.row_id == _fts.c.rowid)
-        return (
-            select(*SUMMARY_COLUMNS)
-            .select_from(joined)
-            .where(self._match(), (_fts.c.rowid + 0).in_(row_ids))
-            .order_by(_fts.c.rank, *NEWEST_FIRST)
+    def scores(self, row_ids: Sequence[int]) -> Select[int, float]:
+        return select(_fts.c.rowid, _fts.c.rank).where(
+            self._match(prefix=False), (_fts.c.rowid + _ZERO).in_(row_ids)
         )
 
 
 class TsQueryMatch:
-    """PostgreSQL: ``search_vector @@ to_tsquery('simple', 'word & prefix:*')``, by ts_rank."""
+    """PostgreSQL: ``search_vector @@ to_tsquery('simple', 'word & prefix:*')``; by ts_rank."""
 
     def __init__(self, terms: SearchTerms) -> None:
         self.query = func.to_tsquery(_SIMPLE, literal(terms.tsquery(), Text))
+        self.exact = func.to_tsquery(_SIMPLE, literal(terms.tsquery(prefix=False), Text))
 
     def prepare(self, conn: Connection) -> None:
         del conn  # the planner's statistics on the GIN index are enough
 
+    def _matches(self) -> AnySelect:
+        vector = change_search.c.search_vector
+        return select(change_search.c.row_id).where(vector.bool_op("@@")(self.query))
+
     def condition(self) -> ColumnElement[bool]:
-        return changes.c.search_vector.bool_op("@@")(self.query)
+        return changes.c.row_id.in_(self._matches())
 
     def count(self, conn: Connection, where: list[ColumnElement[bool]]) -> int:
-        counting = select(func.count()).select_from(changes).where(self.condition(), *where)
+        if not where:
+            counting = select(func.count()).select_from(self._matches().subquery())
+        else:
+            counting = select(func.count()).select_from(changes).where(self.condition(), *where)
         return conn.execute(counting).scalar_one()
 
-    def ranked(self, row_ids: Sequence[int]) -> AnySelect:
-        relevance = func.ts_rank(changes.c.search_vector, self.query)
-        return (
-            select(*SUMMARY_COLUMNS)
-            .where(changes.c.row_id.in_(row_ids))
-            .order_by(relevance.desc(), *NEWEST_FIRST)
+    def scores(self, row_ids: Sequence[int]) -> Select[int, float]:
+        vector = change_search.c.search_vector
+        exact = func.coalesce(vector.bool_op("@@")(self.exact), False)  # checked per row, no GIN
+        ids = bindparam("row_ids", list(row_ids), type_=ARRAY(Integer))  # one array parameter
+        return select(change_search.c.row_id, -func.ts_rank(vector, self.exact)).where(
+            change_search.c.row_id == any_(ids), exact
         )
 
 
@@ -154,19 +150,12 @@ def text_match(dialect: str, terms: SearchTerms) -> TextMatch:
     return Fts5Match(terms) if dialect == "sqlite" else TsQueryMatch(terms)
 
 
-def search_vector(
-    title: ColumnElement[str], keywords: ColumnElement[str], body: ColumnElement[str]
-) -> ColumnElement[Any]:
-    """Build PostgreSQL's weighted tsvector from the three normalised texts of a document."""
-    parts = [
-        func.setweight(func.to_tsvector(_SIMPLE, text), literal_column(f"'{weight}'"))
-        for text, weight in ((title, "A"), (keywords, "B"), (body, "C"))
-    ]
-    return parts[0].op("||")(parts[1]).op("||")(parts[2])
+def candidates(
+    match: TextMatch, where: list[ColumnElement[bool]], *, limit: int | None
+) -> Select[int]:
+    """The rows to rank, newest first: the newest ``limit`` matches, or all when ``limit`` is None.
 
-
-SEARCH_TEXT_PARAMS = (
-    bindparam("search_title", type_=Text),
-    bindparam("search_keywords", type_=Text),
-    bindparam("search_body", type_=Text),
-)
+    Without a limit the database may start from the smallest filter and sort the few rows.
+    """
+    statement = select(changes.c.row_id).where(match.condition(), *where).order_by(*NEWEST_FIRST)
+    return statement if limit is None else statement.limit(limit)

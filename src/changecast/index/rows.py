@@ -28,8 +28,8 @@ def change_row(change: Change) -> dict[str, Any]:
     }
 
 
-def document_row(change: Change) -> dict[str, Any]:
-    """Build the ``change_documents`` row: the document and its normalised searchable text."""
+def search_texts(change: Change) -> dict[str, str]:
+    """Build the normalised text that full-text search indexes, in three weighted parts."""
     meta = change.change_metadata
     keywords = [
         change.change_id,
@@ -47,10 +47,17 @@ def document_row(change: Change) -> dict[str, Any]:
         meta.rollback_plan,
     ]
     return {
-        "change_id": change.change_id,
         "search_title": index_text([meta.title]),
         "search_keywords": index_text(keywords),
         "search_body": index_text(plans),
+    }
+
+
+def document_row(change: Change) -> dict[str, Any]:
+    """Build the ``change_documents`` row: the document and its searchable text."""
+    return {
+        "change_id": change.change_id,
+        **search_texts(change),
         "document": change.to_json_dict(),
     }
 

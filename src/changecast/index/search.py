@@ -1,7 +1,6 @@
-"""Turn free text into words, and words into safe full-text queries (FTS5 and PostgreSQL tsquery).
+"""Turn free text into normalised words, and words into safe full-text queries (FTS5, tsquery).
 
-The same normalisation is applied to the indexed text and to the user's text, so both databases
-see plain lowercase alphanumeric words and no query syntax can ever reach the search engine.
+Indexed text and user text are normalised alike; no query syntax can reach the search engine.
 """
 
 from __future__ import annotations
@@ -41,15 +40,14 @@ class SearchTerms:
 
     terms: tuple[str, ...]
 
-    def fts5(self) -> str:
+    def fts5(self, *, prefix: bool = True) -> str:
         """Render an FTS5 MATCH expression: quoted terms (implicit AND), the last a prefix."""
         quoted = [f'"{term}"' for term in self.terms]
-        quoted[-1] += "*"
-        return " ".join(quoted)
+        return " ".join(quoted) + ("*" if prefix else "")
 
-    def tsquery(self) -> str:
+    def tsquery(self, *, prefix: bool = True) -> str:
         """Render a ``to_tsquery('simple', ...)`` input: ``&``-joined terms, the last a prefix."""
-        return " & ".join(self.terms) + ":*"
+        return " & ".join(self.terms) + (":*" if prefix else "")
 
 
 def parse_search_text(text: str | None) -> SearchTerms | None:

@@ -23,7 +23,7 @@ from changecast.delivery.models import ExecutionRecord
 from changecast.index import queries
 from changecast.index.bulk_pg import copy_load
 from changecast.index.finder import find_page
-from changecast.index.fulltext import SEARCH_TEXT_PARAMS, SUMMARY_COLUMNS, search_vector
+from changecast.index.fulltext import SUMMARY_COLUMNS
 from changecast.index.rows import (
     change_row,
     customer_rows,
@@ -84,8 +84,8 @@ class SqlChangeIndex:
 
     def optimize(self) -> None:
         """Refresh planner statistics (and merge FTS5 segments on SQLite); run after bulk loads."""
-        names = ", ".join(t.name for t in (changes, change_customers, change_versions))
         if self.dialect == "postgresql":
+            names = ", ".join((*(t.name for t in (changes, *CHILD_TABLES)), "change_search"))
             autocommit = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             with autocommit as conn:
                 conn.exec_driver_sql(f"VACUUM (ANALYZE) {names}")
@@ -159,9 +159,7 @@ class SqlChangeIndex:
         latest = {change.change_id: change for change in batch}  # the last document per id wins
         documents = {change_id: document_row(change) for change_id, change in latest.items()}
         rows = [change_row(change) for change in latest.values()]
-        if self.dialect == "postgresql":
-            rows = [row | _search_texts(documents[row["change_id"]]) for row in rows]
-        conn.execute(self._changes_upsert(), rows)
+        conn.execute(self._upsert(changes, key="change_id"), rows)
         conn.execute(self._upsert(change_documents), list(documents.values()))
         conn.execute(delete(change_customers).where(change_customers.c.change_id.in_(documents)))
         ids = select(changes.c.change_id, changes.c.row_id).where(
@@ -179,18 +177,6 @@ class SqlChangeIndex:
                 versions[(change.change_id, change.version)] = version_row(change, document)
             conn.execute(self._upsert(change_versions), list(versions.values()))
 
-    def _changes_upsert(self) -> Insert:
-        """The ``changes`` upsert; on PostgreSQL it also writes the tsvector of the search text."""
-        if self.dialect != "postgresql":
-            return self._upsert(changes, key="change_id")
-        insert = postgresql.insert(changes).values(search_vector=search_vector(*SEARCH_TEXT_PARAMS))
-        updates = {
-            col.name: insert.excluded[col.name]
-            for col in changes.columns
-            if col.name not in {"row_id", "change_id"}
-        }
-        return insert.on_conflict_do_update(index_elements=["change_id"], set_=updates)
-
     def _upsert(self, table: Table, *, key: str | None = None) -> Insert:
         """INSERT ... ON CONFLICT (key or primary key) DO UPDATE SET every other column."""
         keys = [key] if key else [col.name for col in table.primary_key]
@@ -198,15 +184,11 @@ class SqlChangeIndex:
         updates = {
             col.name: insert.excluded[col.name]
             for col in table.columns
-            if col.name not in keys and not col.primary_key and col.name != "search_vector"
+            if col.name not in keys and not col.primary_key
         }
         if not updates:
             return insert.on_conflict_do_nothing(index_elements=keys)  # type: ignore[no-any-return]
         return insert.on_conflict_do_update(index_elements=keys, set_=updates)  # type: ignore[no-any-return]
-
-
-def _search_texts(document: dict[str, Any]) -> dict[str, Any]:
-    return {key: document[key] for key in ("search_title", "search_keywords", "search_body")}
 
 
 def _batches(items: Iterable[Change], size: int) -> Iterator[list[Change]]:

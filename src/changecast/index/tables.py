@@ -1,7 +1,6 @@
 """The SQL tables of the change index (SQLAlchemy Core); the migrations own the DDL.
 
-Full-text search: on SQLite an FTS5 table ``change_fts`` over ``change_documents`` (kept in step
-by triggers); on PostgreSQL the ``changes.search_vector`` column (see ``migrations/versions``).
+Full text: FTS5 ``change_fts`` (SQLite) or ``change_search`` (PostgreSQL), kept by triggers.
 """
 
 from __future__ import annotations
@@ -66,7 +65,6 @@ changes = Table(
     Column("start_utc", UtcDateTime),
     Column("end_utc", UtcDateTime),
     Column("timezone", String(64)),
-    Column("search_vector", TSVECTOR),  # PostgreSQL only: never select it on SQLite
     UniqueConstraint("change_id", name="uq_changes_change_id"),
     Index("ix_changes_modified", "modified_at", "change_id"),
     Index("ix_changes_status_modified", "status", "modified_at", "change_id"),
@@ -88,6 +86,14 @@ change_documents = Table(
     Column("document", Document, nullable=False),
 )
 """The full current document of each change, and the normalised text that full-text indexes."""
+
+change_search = Table(
+    "change_search",
+    metadata,
+    Column("row_id", Integer, ForeignKey("changes.row_id"), primary_key=True),
+    Column("search_vector", TSVECTOR, nullable=False),
+)
+"""PostgreSQL only: the weighted tsvector of each change (trigger-maintained, GIN-indexed)."""
 
 change_customers = Table(
     "change_customers",

@@ -32,11 +32,11 @@ _FTS_DELETE = (
 # SQLite: an external-content FTS5 table over a view that gives each document its change's
 # row_id; triggers on change_documents keep it in step, inside the writing transaction.
 _FTS5 = [
-    f"""CREATE VIEW change_search AS
+    f"""CREATE VIEW change_fts_content AS
         SELECT c.row_id AS row_id, {_FTS_COLUMNS.replace("search_", "d.search_")}
         FROM changes c JOIN change_documents d ON d.change_id = c.change_id""",
     f"""CREATE VIRTUAL TABLE change_fts USING fts5(
-        {_FTS_COLUMNS}, content='change_search', content_rowid='row_id',
+        {_FTS_COLUMNS}, content='change_fts_content', content_rowid='row_id',
         tokenize='unicode61 remove_diacritics 2', prefix='2 3')""",
     "INSERT INTO change_fts(change_fts, rank) VALUES ('rank', 'bm25(10.0, 4.0, 1.0)')",
     f"CREATE TRIGGER change_fts_insert AFTER INSERT ON change_documents BEGIN {_FTS_INSERT} END",
@@ -48,10 +48,45 @@ _FTS5 = [
     BEGIN {_FTS_DELETE} {_FTS_INSERT} END""",
 ]
 
-# PostgreSQL: a tsvector written with each row (title A, ids and names B, plans C) and a GIN index.
+# PostgreSQL: a weighted tsvector per change (title A, ids and names B, plans C) in its own narrow
+# table with a GIN index, kept in step with change_documents by a trigger in the same transaction.
+# A bulk load sets changecast.bulk_load and fills change_search itself, set-based.
 _TSVECTOR = [
-    "ALTER TABLE changes ADD COLUMN search_vector tsvector NOT NULL DEFAULT ''::tsvector",
-    "CREATE INDEX ix_changes_search ON changes USING gin (search_vector)",
+    """CREATE TABLE change_search (
+        row_id integer PRIMARY KEY REFERENCES changes (row_id),
+        search_vector tsvector NOT NULL)""",
+    "CREATE INDEX ix_change_search_vector ON change_search USING gin (search_vector)",
+    """CREATE FUNCTION change_search_vector(title text, keywords text, body text)
+    RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT setweight(to_tsvector('simple'::regconfig, title), 'A')
+            || setweight(to_tsvector('simple'::regconfig, keywords), 'B')
+            || setweight(to_tsvector('simple'::regconfig, body), 'C')
+    $$""",
+    """CREATE FUNCTION change_search_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'DELETE' THEN
+            DELETE FROM change_search
+            WHERE row_id = (SELECT row_id FROM changes WHERE change_id = OLD.change_id);
+            RETURN OLD;
+        END IF;
+        IF current_setting('changecast.bulk_load', true) = 'on' THEN
+            RETURN NEW;
+        END IF;
+        INSERT INTO change_search (row_id, search_vector)
+        SELECT row_id, change_search_vector(NEW.search_title, NEW.search_keywords, NEW.search_body)
+        FROM changes WHERE change_id = NEW.change_id
+        ON CONFLICT (row_id) DO UPDATE SET search_vector = excluded.search_vector;
+        RETURN NEW;
+    END $$""",
+    """CREATE TRIGGER change_search_insert AFTER INSERT ON change_documents
+        FOR EACH ROW EXECUTE FUNCTION change_search_sync()""",
+    """CREATE TRIGGER change_search_update AFTER UPDATE ON change_documents FOR EACH ROW
+        WHEN (OLD.search_title IS DISTINCT FROM NEW.search_title
+           OR OLD.search_keywords IS DISTINCT FROM NEW.search_keywords
+           OR OLD.search_body IS DISTINCT FROM NEW.search_body)
+        EXECUTE FUNCTION change_search_sync()""",
+    """CREATE TRIGGER change_search_delete AFTER DELETE ON change_documents
+        FOR EACH ROW EXECUTE FUNCTION change_search_sync()""",
 ]
 
 
@@ -140,9 +175,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
         op.execute("DROP TABLE IF EXISTS change_fts")
-        op.execute("DROP VIEW IF EXISTS change_search")
+        op.execute("DROP VIEW IF EXISTS change_fts_content")
+    if dialect == "postgresql":
+        op.execute("DROP TABLE IF EXISTS change_search")
     tables = ("change_executions", "change_versions", "change_customers", "change_documents")
     for table in (*tables, "changes"):
         op.drop_table(table)
+    if dialect == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS change_search_sync()")
+        op.execute("DROP FUNCTION IF EXISTS change_search_vector(text, text, text)")
