@@ -31,7 +31,7 @@ def drain_change_keys(system: LocalUp, queue_url: str) -> list[str]:
 
 
 def test_local_up_submit_restart_and_rebuild(local_up: LocalUp, tmp_path: Path) -> None:
-    local = local_up.start("--customers", "3", "--no-demo")
+    local = local_up.start("--customers", "3", "--no-demo", "--no-workers")  # keep the queues
     assert sorted(local.customers) == ["acme", "globex", "initech"]
     config = json.loads((local_up.data_dir / "config.json").read_text())
     assert set(config["customer_mappings"]) == {"acme", "globex", "initech"}

@@ -7,13 +7,14 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from changecast.cli.state import OutputFormat, OutputOpt, console, emit_json, state_of
-from changecast.errors import NotFoundError
+from changecast.errors import NotFoundError, UpstreamError
+from changecast.ids import parse_customer_code
 from changecast.local.runtime import read_running
 
 app = typer.Typer(help="The embedded system: moto, demo customers, API and workers.")
@@ -39,6 +40,10 @@ def up(
     demo: Annotated[
         bool, typer.Option("--demo/--no-demo", help="demo changes on first start")
     ] = True,
+    workers: Annotated[
+        bool,
+        typer.Option("--workers/--no-workers", help="deliver mail (one worker per customer)"),
+    ] = True,
 ) -> None:
     """Start everything and stay in the foreground until Ctrl-C (or SIGTERM)."""
     from changecast.local.system import LocalOptions, LocalSystem
@@ -55,7 +60,8 @@ def up(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    system.background.extend(local_workers(options))
+    if workers:
+        system.background.extend(local_workers(options))
     local = system.start()
     try:
         _print_up(local.portal_url, local.aws_endpoint_url, options.data_dir, list(local.customers))
@@ -112,3 +118,57 @@ def down(ctx: typer.Context, data_dir: DataDirOpt = None) -> None:
             return
         time.sleep(0.1)
     console.print("asked it to stop; it has not finished yet")
+
+
+def _fetch_outbox(portal_url: str, customer: str, actor: str) -> list[dict[str, Any]]:
+    """Ask the running system's API (moto's SES store lives in the ``local up`` process)."""
+    import httpx
+
+    try:
+        with httpx.Client(base_url=portal_url, timeout=30) as client:
+            login = client.post("/auth/dev-login", data={"email": actor, "role": "ReadOnly"})
+            login.raise_for_status()
+            answer = client.get("/api/local/outbox", params={"customer": customer})
+    except httpx.HTTPError as exc:
+        message = f"the local API at {portal_url} did not answer: {exc}"
+        raise UpstreamError(message, retryable=True) from None
+    if answer.status_code == 404:
+        raise NotFoundError(answer.json().get("error", {}).get("message", "not found"))
+    if answer.status_code != 200:
+        raise UpstreamError(f"the local API answered {answer.status_code}", retryable=False)
+    items: list[dict[str, Any]] = answer.json()
+    return items
+
+
+@app.command("outbox")
+def outbox(
+    ctx: typer.Context,
+    customer: Annotated[str, typer.Option("--customer", help="the customer whose SES to read")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print JSON (like --output json)")
+    ] = False,
+    data_dir: DataDirOpt = None,
+    output: OutputOpt = OutputFormat.TEXT,
+) -> None:
+    """What the embedded SES sent for a customer: subject, recipient, topic, invite."""
+    code = parse_customer_code(customer)
+    directory = _data_dir(ctx, data_dir)
+    local = read_running(directory)
+    if local is None:
+        raise NotFoundError(f"nothing is running on {directory}; start it with changecast local up")
+    actor = state_of(ctx).settings().actor or "cli@changecast.local"
+    items = _fetch_outbox(local.portal_url, code, actor)
+    if as_json or output is OutputFormat.JSON:
+        emit_json(items)
+        return
+    table = Table("subject", "recipient", "topic", "invite")
+    for item in items:
+        invite = item.get("invite") or {}
+        table.add_row(
+            item["subject"],
+            ", ".join(item["recipients"]),
+            item.get("topic") or "?",
+            f"{invite['method']} seq {invite['sequence']}" if invite else "",
+        )
+    console.print(table)
+    console.print(f"{len(items)} message(s) sent by {code}'s SES")

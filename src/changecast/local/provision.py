@@ -7,6 +7,7 @@ from typing import Any
 
 import structlog
 
+from changecast.aws.dynamodb import create_ledger_table
 from changecast.aws.sessions import AwsClients
 from changecast.customers.models import AppConfig, CustomerMapping, SESConfig
 from changecast.local.demo import DEMO_CONTACTS, contact_address
@@ -17,6 +18,7 @@ log = structlog.get_logger()
 TRIGGER_RETENTION_DAYS = 30
 MAX_RECEIVE_COUNT = 5
 VISIBILITY_TIMEOUT = 120
+LEDGER_TABLE = "changecast-ledger"
 
 
 def create_bucket(aws: AwsClients, config: AppConfig) -> None:
@@ -127,9 +129,12 @@ def provision(
     aws: AwsClients,
     config: AppConfig,
     ses_config: SESConfig,
+    *,
+    ledger_table: str = LEDGER_TABLE,
 ) -> dict[str, LocalCustomer]:
     """Everything but the notifications (set those after restoring saved objects)."""
     create_bucket(aws, config)
+    create_ledger_table(aws.client("dynamodb"), ledger_table)
     queues = create_queues(aws, config)
     for index, mapping in enumerate(config.customer_mappings.values()):
         provision_customer(aws, config, ses_config, mapping, index)

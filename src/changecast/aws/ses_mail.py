@@ -1,0 +1,98 @@
+"""One customer account's SESv2 as a ``MailPort``: one SendEmail per recipient, and GetAccount.
+
+Every message carries ``ListManagementOptions`` (list and topic), so SES adds its one-click
+unsubscribe headers and honours the contact's preferences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from botocore.exceptions import BotoCoreError, ClientError
+
+from changecast.aws.errors import error_code, translate
+from changecast.delivery.ports import RecipientRejectedError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sesv2 import SESV2Client
+
+log = structlog.get_logger()
+
+REJECTED = frozenset(
+    {"MessageRejected", "BadRequestException", "InvalidParameterValue", "ValidationException"}
+)
+
+
+@contextmanager
+def _send_call(operation: str) -> Iterator[None]:
+    """A refusal of this one message is a ``RecipientRejectedError``; the rest map as usual."""
+    try:
+        yield
+    except ClientError as exc:
+        if error_code(exc) in REJECTED:
+            message = str(exc.response.get("Error", {}).get("Message", "")) or error_code(exc)
+            raise RecipientRejectedError(
+                f"{operation} was rejected: {error_code(exc)}: {message}", code=error_code(exc)
+            ) from exc
+        raise translate(exc, operation=operation) from exc
+    except BotoCoreError as exc:
+        raise translate(exc, operation=operation) from exc
+
+
+class SesMailAdapter:
+    """SESv2 for one customer (one assumed role, one region)."""
+
+    def __init__(self, client: SESV2Client) -> None:
+        self.client = client
+
+    def send_email(
+        self,
+        *,
+        sender: str,
+        to: str,
+        subject: str,
+        html: str,
+        text: str,
+        list_name: str,
+        topic: str,
+    ) -> str:
+        content: Any = {
+            "Simple": {
+                "Subject": {"Data": subject, "Charset": "UTF-8"},
+                "Body": {
+                    "Html": {"Data": html, "Charset": "UTF-8"},
+                    "Text": {"Data": text, "Charset": "UTF-8"},
+                },
+            }
+        }
+        with _send_call("SendEmail"):
+            answer = self.client.send_email(
+                FromEmailAddress=sender,
+                Destination={"ToAddresses": [to]},
+                Content=content,
+                ListManagementOptions={"ContactListName": list_name, "TopicName": topic},
+            )
+        return answer["MessageId"]
+
+    def send_raw(self, *, sender: str, to: str, raw: bytes, list_name: str, topic: str) -> str:
+        with _send_call("SendEmail (raw)"):
+            answer = self.client.send_email(
+                FromEmailAddress=sender,
+                Destination={"ToAddresses": [to]},
+                Content={"Raw": {"Data": raw}},
+                ListManagementOptions={"ContactListName": list_name, "TopicName": topic},
+            )
+        return answer["MessageId"]
+
+    def max_send_rate(self) -> float | None:
+        """``GetAccount``'s SendQuota.MaxSendRate; None where the API is missing (moto)."""
+        try:
+            answer = self.client.get_account()
+        except (ClientError, BotoCoreError, NotImplementedError) as exc:
+            log.info("ses_send_rate_unavailable", error=str(exc)[:200])
+            return None
+        rate = answer.get("SendQuota", {}).get("MaxSendRate")
+        return float(rate) if rate else None

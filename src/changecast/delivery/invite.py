@@ -1,0 +1,141 @@
+"""Calendar invites (iCalendar, RFC 5545/5546) for a change window, built with ``icalendar``.
+
+One UID per (change, customer) so a reschedule updates and a cancel removes the same event.
+The calendar is built once per trigger; ``with_attendee`` adds each recipient cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+
+import icalendar
+
+from changecast.changes.models import Change, invite_window
+from changecast.customers.models import EmailConfig
+from changecast.delivery.router import CalendarMethod
+from changecast.errors import InvalidInputError
+
+PRODID = "-//changecast//change notices//EN"
+_FOLD_AT = 75
+_END_EVENT = b"END:VEVENT\r\n"
+
+
+def invite_uid(change_id: str, customer_code: str, domain: str) -> str:
+    """Stable per change and customer: every version and the cancel share it."""
+    return f"{change_id}-{customer_code}@{domain}"
+
+
+def invite_sequence(change: Change, method: CalendarMethod) -> int:
+    """The version for a REQUEST (a schedule edit makes version n+1); one more for a CANCEL."""
+    return change.version + (1 if method is CalendarMethod.CANCEL else 0)
+
+
+@dataclass(frozen=True)
+class Invite:
+    """One calendar object without attendees, plus what identifies it."""
+
+    method: CalendarMethod
+    uid: str
+    sequence: int
+    summary: str
+    start: datetime
+    end: datetime
+    ics: bytes
+
+
+def _event(
+    invite: Invite, *, location: str | None, organizer: str, organizer_name: str, now: datetime
+) -> icalendar.Event:
+    event = icalendar.Event()
+    event.add("uid", invite.uid)
+    event.add("sequence", invite.sequence)
+    event.add("dtstamp", now)
+    event.add("dtstart", invite.start)
+    event.add("dtend", invite.end)
+    event.add("summary", invite.summary)
+    if location:
+        event.add("location", location)
+    address = icalendar.vCalAddress(f"mailto:{organizer}")
+    if organizer_name:
+        address.params["CN"] = organizer_name
+    event.add("organizer", address)
+    event.add("status", "CANCELLED" if invite.method is CalendarMethod.CANCEL else "CONFIRMED")
+    event.add("transp", "OPAQUE")
+    return event
+
+
+def build_invite(
+    *,
+    change: Change,
+    customer_code: str,
+    email_config: EmailConfig,
+    method: CalendarMethod,
+    now: datetime,
+    organizer_name: str = "",
+    description: str = "",
+) -> Invite:
+    """The VCALENDAR with METHOD, VTIMEZONE and one VEVENT in the change's timezone."""
+    window = invite_window(change)
+    schedule = change.change_metadata.schedule
+    if window is None or schedule is None:
+        raise InvalidInputError(
+            f"change {change.change_id} has no schedule, so no invite can be built",
+            change_id=change.change_id,
+        )
+    meeting = change.meeting_invite
+    invite = Invite(
+        method=method,
+        uid=invite_uid(change.change_id, customer_code, email_config.domain),
+        sequence=invite_sequence(change, method),
+        summary=(meeting.title if meeting and meeting.title else None) or change.title,
+        start=window[0].astimezone(schedule.zone),
+        end=window[1].astimezone(schedule.zone),
+        ics=b"",
+    )
+    event = _event(
+        invite,
+        location=meeting.location if meeting else None,
+        organizer=email_config.meeting_organizer,
+        organizer_name=organizer_name,
+        now=now,
+    )
+    if description:
+        event.add("description", description)
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", method.value)
+    calendar.add_component(event)
+    calendar.add_missing_timezones(
+        first_date=date(invite.start.year, 1, 1), last_date=date(invite.end.year + 1, 1, 1)
+    )
+    return replace(invite, ics=calendar.to_ical())
+
+
+def _fold(line: str) -> bytes:
+    """RFC 5545 folding: at most 75 octets per line, never inside a UTF-8 character."""
+    out = bytearray()
+    width = 0
+    for char in line:
+        encoded = char.encode()
+        if width + len(encoded) > _FOLD_AT:
+            out += b"\r\n "
+            width = 1
+        out += encoded
+        width += len(encoded)
+    return bytes(out) + b"\r\n"
+
+
+def with_attendee(invite: Invite, address: str) -> bytes:
+    """The invite's bytes with ``address`` as its (only) ATTENDEE."""
+    if any(char in address for char in "\r\n"):
+        raise InvalidInputError("an attendee address must be one line")
+    params = "ROLE=REQ-PARTICIPANT;RSVP=FALSE"
+    if invite.method is CalendarMethod.REQUEST:
+        params += ";PARTSTAT=NEEDS-ACTION"
+    line = _fold(f"ATTENDEE;{params}:mailto:{address}")
+    head, found, tail = invite.ics.rpartition(_END_EVENT)
+    if not found:
+        raise ValueError("the invite has no VEVENT")
+    return head + line + found + tail

@@ -1,0 +1,242 @@
+"""The one renderer of change emails and invites, shared by the worker and the portal's preview.
+
+Jinja2 with autoescape (HTML) and ``StrictUndefined``; a customer may override any template, and
+its branding, in ``{templates_dir}/{customer_code}/``. Render once per trigger, not per recipient.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    TemplateError,
+)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from changecast.changes.models import Change
+from changecast.customers.models import CustomerMapping, EmailConfig
+from changecast.delivery.invite import Invite, build_invite
+from changecast.delivery.models import DistributionEvent
+from changecast.delivery.router import CalendarMethod, Route, Topics, route
+from changecast.delivery.view import change_view
+from changecast.errors import InvalidInputError
+
+UNSUBSCRIBE_PLACEHOLDER = "{{amazonSESUnsubscribeUrl}}"
+SUBJECT_PREFIX = {
+    DistributionEvent.SUBMITTED: "[Approval requested]",
+    DistributionEvent.APPROVED: "[Approved]",
+    DistributionEvent.UPDATED: "[Updated]",
+    DistributionEvent.COMPLETED: "[Completed]",
+    DistributionEvent.CANCELLED: "[Cancelled]",
+}
+INVITE_PREFIX = {CalendarMethod.REQUEST: "Invitation:", CalendarMethod.CANCEL: "Cancelled:"}
+
+
+class Branding(BaseModel):
+    """What a customer may brand: a name, an accent colour and a logo (``branding.json``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(default="Cloud change notices", max_length=120)
+    colour: str = Field(default="#1f4e79", pattern=r"^#[0-9A-Fa-f]{6}$")
+    logo_url: str | None = Field(default=None, pattern=r"^https://[^\s\"'<>]+$", max_length=500)
+
+
+def _autoescape(name: str | None) -> bool:
+    """Escape everything but the plain-text templates."""
+    return name is None or not name.endswith(".txt.j2")
+
+
+class TemplateSource:
+    """The package templates, overridden per customer by files in ``root/{code}/``."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root
+        self._environments: dict[str, Environment] = {}
+        self._branding: dict[str, Branding] = {}
+        self._lock = threading.Lock()
+
+    def environment(self, customer_code: str) -> Environment:
+        with self._lock:
+            found = self._environments.get(customer_code)
+            if found is None:
+                loaders: list[Any] = []
+                if self.root is not None:
+                    loaders.append(FileSystemLoader(self.root / customer_code))
+                loaders.append(PackageLoader("changecast.delivery", "templates"))
+                found = Environment(
+                    loader=ChoiceLoader(loaders),
+                    autoescape=_autoescape,
+                    undefined=StrictUndefined,
+                    trim_blocks=True,
+                    lstrip_blocks=True,
+                    keep_trailing_newline=True,
+                )
+                self._environments[customer_code] = found
+            return found
+
+    def branding(self, customer_code: str) -> Branding:
+        with self._lock:
+            found = self._branding.get(customer_code)
+            if found is None:
+                found = self._read_branding(customer_code)
+                self._branding[customer_code] = found
+            return found
+
+    def _read_branding(self, customer_code: str) -> Branding:
+        path = None if self.root is None else self.root / customer_code / "branding.json"
+        if path is None or not path.is_file():
+            return Branding()
+        try:
+            return Branding.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, ValidationError) as exc:
+            raise InvalidInputError(f"{path}: is not valid branding: {exc}") from None
+
+
+_DEFAULT = TemplateSource()
+
+
+@dataclass(frozen=True)
+class RenderedInvite:
+    """The calendar part of a delivery: sent as raw MIME to the calendar topic's subscribers."""
+
+    topic: str
+    subject: str
+    invite: Invite
+
+    @property
+    def method(self) -> CalendarMethod:
+        return self.invite.method
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """One event's email for one customer, ready to send to each recipient unchanged."""
+
+    event: DistributionEvent
+    template: str
+    topic: str
+    subject: str
+    html: str
+    text: str
+    branding: Branding = field(default_factory=Branding)
+    invite: RenderedInvite | None = None
+
+
+def checked_subject(subject: str) -> str:
+    """A subject must be one line: CR or LF would let it inject headers."""
+    if "\r" in subject or "\n" in subject:
+        raise InvalidInputError("the email subject must not contain CR or LF", field="subject")
+    return subject
+
+
+def _context(
+    change: Change,
+    *,
+    event: DistributionEvent,
+    customer: CustomerMapping,
+    email_config: EmailConfig,
+    branding: Branding,
+    topic: str,
+    subject: str,
+) -> dict[str, Any]:
+    return {
+        **change_view(change, email_config=email_config),
+        "event": event.value,
+        "subject": subject,
+        "customer": {
+            "code": customer.customer_code,
+            "name": customer.customer_name,
+            "production": customer.is_production,
+        },
+        "branding": branding.model_dump(),
+        "topic": topic,
+        "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
+    }
+
+
+def _invite(
+    change: Change, chosen: Route, *, customer_code: str, email_config: EmailConfig, **extra: Any
+) -> RenderedInvite | None:
+    if chosen.calendar is None:
+        return None
+    built = build_invite(
+        change=change,
+        customer_code=customer_code,
+        email_config=email_config,
+        method=chosen.calendar,
+        **extra,
+    )
+    subject = checked_subject(f"{INVITE_PREFIX[chosen.calendar]} {built.summary}")
+    return RenderedInvite(topic=chosen.calendar_topic, subject=subject, invite=built)
+
+
+def render_email(
+    *,
+    change: Change,
+    event: DistributionEvent,
+    customer: CustomerMapping,
+    email_config: EmailConfig,
+    templates: TemplateSource | None = None,
+    topics: Topics | None = None,
+    was_approved: bool | None = None,
+    invite_sent: bool | None = None,
+    now: datetime | None = None,
+) -> RenderedEmail:
+    """Route ``event``, render its email (HTML and text) and, when due, its calendar invite.
+
+    ``was_approved`` and ``invite_sent`` come from the trigger; by default they are read from the
+    change's history. ``now`` stamps the invite (DTSTAMP); by default the change's modification.
+    """
+    source = templates or _DEFAULT
+    approved = change.was_approved() if was_approved is None else was_approved
+    sent = approved if invite_sent is None else invite_sent
+    chosen = route(event, was_approved=approved, invite_sent=sent, topics=topics)
+    branding = source.branding(customer.customer_code)
+    subject = checked_subject(f"{SUBJECT_PREFIX[event]} {change.subject}")
+    context = _context(
+        change,
+        event=event,
+        customer=customer,
+        email_config=email_config,
+        branding=branding,
+        topic=chosen.topic,
+        subject=subject,
+    )
+    environment = source.environment(customer.customer_code)
+    return RenderedEmail(
+        event=event,
+        template=chosen.template,
+        topic=chosen.topic,
+        subject=subject,
+        html=_render(environment, f"{chosen.template}.html.j2", context),
+        text=_render(environment, f"{chosen.template}.txt.j2", context),
+        branding=branding,
+        invite=_invite(
+            change,
+            chosen,
+            customer_code=customer.customer_code,
+            email_config=email_config,
+            now=now or change.modified_at,
+            organizer_name=branding.name,
+            description=f"{change.title}\n{context['portal_url']}",
+        ),
+    )
+
+
+def _render(environment: Environment, name: str, context: dict[str, Any]) -> str:
+    try:
+        return environment.get_template(name).render(context)
+    except TemplateError as exc:
+        problem = f"template {name} cannot be rendered: {exc}"
+        raise InvalidInputError(problem, template=name) from exc

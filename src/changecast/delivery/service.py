@@ -1,0 +1,247 @@
+"""Deliver one trigger for one customer: load the version, route, render once, send per recipient.
+
+Effects go through ports (object store, the customer's SES, the ledger); the decisions are in
+``router``, ``render`` and ``audience``. Errors keep their kinds; the worker maps them once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import structlog
+
+from changecast.changes.archive import VERSION_KEY, decode
+from changecast.changes.models import Change
+from changecast.changes.ports import ChangeIndex
+from changecast.customers.models import CustomerMapping, EmailConfig
+from changecast.delivery.audience import Audience, audience
+from changecast.delivery.ledger import Channel, DeliveryKey
+from changecast.delivery.mime import invite_message
+from changecast.delivery.models import DistributionEvent, ExecutionRecord
+from changecast.delivery.pacing import Backoff, TokenBucket, choose_rate
+from changecast.delivery.ports import (
+    ContactSource,
+    Ledger,
+    MailPort,
+    RecipientsBusyError,
+    SesAccount,
+)
+from changecast.delivery.render import RenderedEmail, TemplateSource, render_email
+from changecast.delivery.results import failed_record, run_record, save_record
+from changecast.delivery.router import Topics
+from changecast.delivery.sending import Sender, StopSignal
+from changecast.distribution.models import Trigger
+from changecast.errors import InvalidInputError
+from changecast.ports import Clock, ObjectStore
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class DeliveryRequest:
+    """What to deliver: a change version, the event, and the trigger's flags."""
+
+    change: Change
+    event: DistributionEvent
+    was_approved: bool
+    invite_sent: bool
+
+    @classmethod
+    def for_change(cls, change: Change, event: DistributionEvent) -> DeliveryRequest:
+        approved = change.was_approved()
+        return cls(change=change, event=event, was_approved=approved, invite_sent=approved)
+
+
+@dataclass
+class DeliveryDeps:
+    """One customer's delivery ports and settings; long-lived (the bucket paces every trigger)."""
+
+    customer: CustomerMapping
+    email_config: EmailConfig
+    store: ObjectStore
+    ses: SesAccount
+    ledger: Ledger
+    clock: Clock
+    owner: str
+    templates: TemplateSource | None = None
+    topics: Topics = field(default_factory=Topics)
+    index: ChangeIndex | None = None
+    lease: timedelta = timedelta(seconds=60)
+    backoff: Backoff = field(default_factory=Backoff)
+    sleep: Callable[[float], None] = time.sleep
+    default_rate: float = 1.0
+    bucket: TokenBucket | None = None
+
+    def pacing(self, mail: MailPort) -> TokenBucket:
+        """The account's bucket, made on first use at the rate SES (or config.json) allows."""
+        if self.bucket is None:
+            rate, source = choose_rate(
+                from_ses=mail.max_send_rate(),
+                from_config=self.customer.max_send_rate,
+                default=self.default_rate,
+            )
+            log.info("send_rate_chosen", rate=rate, source=source)
+            self.bucket = TokenBucket(rate)
+        return self.bucket
+
+
+def load_version(trigger: Trigger, *, store: ObjectStore) -> Change:
+    """The exact archived version the trigger names; ``NotFoundError`` when it is missing."""
+    match = VERSION_KEY.match(trigger.archive_key)
+    if match is None:
+        raise InvalidInputError(f"{trigger.archive_key!r} is not an archived version key")
+    if match.group(4) != trigger.change_id or int(match.group(5)) != trigger.version:
+        raise InvalidInputError(
+            f"{trigger.archive_key} is not version {trigger.version} of {trigger.change_id}"
+        )
+    stored = store.get(trigger.archive_key)
+    change = decode(stored.key, stored.body)
+    if change.change_id != trigger.change_id or change.version != trigger.version:
+        raise InvalidInputError(f"{trigger.archive_key} holds another change or version")
+    return change
+
+
+def delivery_key(request: DeliveryRequest, customer: str) -> DeliveryKey:
+    change = request.change
+    return DeliveryKey(customer, change.change_id, change.version, request.event)
+
+
+def deliver(request: DeliveryRequest, *, deps: DeliveryDeps, stop: StopSignal) -> ExecutionRecord:
+    """Send ``request`` to the customer's subscribers, skipping those already sent; save the result.
+
+    Raises ``DeliveryStoppedError`` when ``stop`` is set, ``RecipientsBusyError`` when another
+    delivery holds some recipients, and the ports' errors otherwise.
+    """
+    customer = deps.customer
+    key = delivery_key(request, customer.customer_code)
+    if customer.customer_code not in request.change.customer_codes:
+        raise InvalidInputError(
+            f"change {key.change_id} v{key.version} is not for customer {customer.customer_code}"
+        )
+    started = deps.clock.now()
+    rendered = _rendered(request, deps=deps, now=started)
+    contacts, mail = deps.ses.contacts(), deps.ses.mail()
+    emails = _audience(contacts, customer, rendered.topic)
+    invites = _audience(contacts, customer, rendered.invite.topic) if rendered.invite else None
+    sender = Sender(
+        delivery=key,
+        ledger=deps.ledger,
+        bucket=deps.pacing(mail),
+        clock=deps.clock,
+        owner=deps.owner,
+        stop=stop,
+        lease=deps.lease,
+        backoff=deps.backoff,
+        sleep=deps.sleep,
+    )
+    log.info("delivery_started", delivery_event=key.event.value, emails=len(emails.recipients))
+    _send_emails(sender, rendered, emails, mail=mail, deps=deps)
+    if invites is not None:
+        _send_invites(sender, rendered, invites, mail=mail, deps=deps)
+    return _finish(sender, [emails] + ([invites] if invites else []), started, deps=deps)
+
+
+def _rendered(request: DeliveryRequest, *, deps: DeliveryDeps, now: datetime) -> RenderedEmail:
+    """Render once per trigger; every recipient gets these same bytes."""
+    return render_email(
+        change=request.change,
+        event=request.event,
+        customer=deps.customer,
+        email_config=deps.email_config,
+        templates=deps.templates,
+        topics=deps.topics,
+        was_approved=request.was_approved,
+        invite_sent=request.invite_sent,
+        now=now,
+    )
+
+
+def _audience(contacts: ContactSource, customer: CustomerMapping, topic: str) -> Audience:
+    return audience(contacts.list_contacts(customer.contact_list_name, topic=topic), customer)
+
+
+def _send_emails(
+    sender: Sender, rendered: RenderedEmail, emails: Audience, *, mail: MailPort, deps: DeliveryDeps
+) -> None:
+    def send_email(recipient: str) -> str:
+        return mail.send_email(
+            sender=deps.email_config.sender_address,
+            to=recipient,
+            subject=rendered.subject,
+            html=rendered.html,
+            text=rendered.text,
+            list_name=deps.customer.contact_list_name,
+            topic=rendered.topic,
+        )
+
+    sender.send_all(Channel.EMAIL, rendered.topic, emails.recipients, send_email)
+
+
+def _send_invites(
+    sender: Sender,
+    rendered: RenderedEmail,
+    invites: Audience,
+    *,
+    mail: MailPort,
+    deps: DeliveryDeps,
+) -> None:
+    if rendered.invite is None:
+        return
+    topic = rendered.invite.topic
+    prepared = invite_message(
+        rendered,
+        sender=deps.email_config.meeting_organizer,
+        sender_name=rendered.branding.name,
+        change_id=sender.delivery.change_id,
+    )
+
+    def send_invite(recipient: str) -> str:
+        return mail.send_raw(
+            sender=prepared.sender,
+            to=recipient,
+            raw=prepared.for_recipient(recipient),
+            list_name=deps.customer.contact_list_name,
+            topic=topic,
+        )
+
+    sender.send_all(Channel.INVITE, topic, invites.recipients, send_invite)
+
+
+def _finish(
+    sender: Sender, audiences: list[Audience], started: datetime, *, deps: DeliveryDeps
+) -> ExecutionRecord:
+    """Retry later when recipients are held elsewhere; otherwise save and return the record."""
+    tally = sender.tally
+    if tally.busy_until is not None:
+        wait = (tally.busy_until - deps.clock.now()).total_seconds()
+        raise RecipientsBusyError(
+            "another delivery of this trigger holds some recipients", retry_after=max(1.0, wait)
+        )
+    record = run_record(
+        key=sender.delivery,
+        tally=tally,
+        recipients=sum(len(a.recipients) for a in audiences),
+        filtered=sum(a.filtered for a in audiences),
+        started_at=started,
+        finished_at=deps.clock.now(),
+    )
+    save_record(record, store=deps.store, index=deps.index)
+    log.info(
+        "delivery_finished",
+        status=record.status.value,
+        sent=record.sent,
+        already_sent=record.already_sent,
+        failed=record.failed,
+        filtered=record.filtered,
+    )
+    return record
+
+
+def record_failure(*, key: DeliveryKey, reason: str, deps: DeliveryDeps) -> ExecutionRecord:
+    """Save a failed record for a trigger that can never be delivered (a permanent error)."""
+    record = failed_record(key=key, reason=reason, at=deps.clock.now())
+    save_record(record, store=deps.store, index=deps.index)
+    return record

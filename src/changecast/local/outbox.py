@@ -1,0 +1,104 @@
+"""What the embedded SES sent for one customer: subject, recipients, topic and any invite.
+
+Runs inside ``local up`` (moto's store lives in its memory); the topic of a simple message comes
+from the delivery ledger, and that of a raw one from its ``X-Changecast-Topic`` header.
+"""
+
+from __future__ import annotations
+
+import email
+from email.header import decode_header, make_header
+from email.message import Message
+
+import icalendar
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from changecast.aws.dynamodb import DynamoDbLedger
+from changecast.bootstrap import Runtime
+from changecast.delivery.mime import TOPIC_HEADER
+from changecast.local.moto_store import MotoMail, sent_mail
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class OutboxInvite(_Out):
+    method: str
+    uid: str
+    sequence: int
+    status: str
+    summary: str
+
+
+class OutboxItem(_Out):
+    """One sent message, as the outbox shows it."""
+
+    message_id: str
+    sender: str
+    recipients: list[str]
+    subject: str
+    topic: str | None
+    has_invite: bool
+    invite: OutboxInvite | None = None
+    body: str
+
+
+def _header(message: Message, name: str) -> str:
+    value = message.get(name)
+    return "" if value is None else str(make_header(decode_header(str(value))))
+
+
+def _invite(message: Message) -> OutboxInvite | None:
+    for part in message.walk():
+        if part.get_content_type() != "text/calendar":
+            continue
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            return None
+        event = icalendar.Calendar.from_ical(payload)
+        found = event.walk("VEVENT")[0]
+        return OutboxInvite(
+            method=str(event.get("METHOD", "")),
+            uid=str(found.get("UID", "")),
+            sequence=int(found.get("SEQUENCE", 0)),
+            status=str(found.get("STATUS", "")),
+            summary=str(found.get("SUMMARY", "")),
+        )
+    return None
+
+
+def outbox_item(mail: MotoMail, topics: dict[str, str]) -> OutboxItem:
+    """One moto message; ``topics`` maps SES message ids to topics (from the ledger)."""
+    if mail.raw is None:
+        return OutboxItem(
+            message_id=mail.message_id,
+            sender=mail.source,
+            recipients=list(mail.destinations),
+            subject=mail.subject or "",
+            topic=topics.get(mail.message_id),
+            has_invite=False,
+            body=mail.body or "",
+        )
+    parsed = email.message_from_string(mail.raw)
+    invite = _invite(parsed)
+    return OutboxItem(
+        message_id=mail.message_id,
+        sender=mail.source,
+        recipients=list(mail.destinations),
+        subject=_header(parsed, "Subject"),
+        topic=_header(parsed, TOPIC_HEADER) or topics.get(mail.message_id),
+        has_invite=invite is not None,
+        invite=invite,
+        body=mail.raw,
+    )
+
+
+def read_outbox(runtime: Runtime, customer: str) -> list[OutboxItem]:
+    """Every message moto's SES accepted in ``customer``'s account, oldest first."""
+    mapping = runtime.directory.get(customer)
+    table = runtime.local.ledger_table if runtime.local else runtime.settings.delivery.ledger_table
+    ledger = DynamoDbLedger(runtime.aws.client("dynamodb"), table)
+    topics = {message_id: topic for message_id, (topic, _) in ledger.sent_topics(customer).items()}
+    return [outbox_item(mail, topics) for mail in sent_mail(mapping.account_id, mapping.region)]

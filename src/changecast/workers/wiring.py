@@ -1,0 +1,134 @@
+"""Builds a customer's delivery worker from a Runtime: SES via its assumed role, ledger, queues."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import structlog
+
+from changecast.aws.dynamodb import DynamoDbLedger
+from changecast.aws.ses import SesContactListAdapter
+from changecast.aws.ses_mail import SesMailAdapter
+from changecast.aws.sessions import AwsClients
+from changecast.aws.sqs import SqsQueue, queue_url_from_arn
+from changecast.bootstrap import Runtime
+from changecast.changes.ports import ChangeIndex
+from changecast.customers.directory import load_ses_config
+from changecast.customers.models import CustomerMapping
+from changecast.delivery.render import TemplateSource
+from changecast.delivery.router import Topics
+from changecast.delivery.service import DeliveryDeps
+from changecast.errors import InvalidInputError
+from changecast.workers.processing import CustomerProcessor
+from changecast.workers.runner import QueueWorker
+
+log = structlog.get_logger()
+
+
+class AssumedSes:
+    """A customer's SESv2 through its role; the client is rebuilt only when credentials rotate."""
+
+    def __init__(self, aws: AwsClients, mapping: CustomerMapping) -> None:
+        self.aws = aws
+        self.mapping = mapping
+        self._session: boto3.Session | None = None
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def client(self) -> Any:
+        name = f"changecast-worker-{self.mapping.customer_code}"
+        session = self.aws.assume(self.mapping.ses_role_arn, session_name=name)
+        with self._lock:
+            if session is not self._session:
+                self._client = self.aws.client("sesv2", session=session, region=self.mapping.region)
+                self._session = session
+            return self._client
+
+    def mail(self) -> SesMailAdapter:
+        return SesMailAdapter(self.client())
+
+    def contacts(self) -> SesContactListAdapter:
+        return SesContactListAdapter(self.client())
+
+
+def worker_owner() -> str:
+    """Who holds ledger leases: this host, process and worker instance."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def topics_of(runtime: Runtime) -> Topics:
+    path = runtime.settings.ses_config_path
+    return Topics.from_ses_config(load_ses_config(path) if path.is_file() else None)
+
+
+def ledger_table(runtime: Runtime) -> str:
+    return runtime.local.ledger_table if runtime.local else runtime.settings.delivery.ledger_table
+
+
+def ledger_of(runtime: Runtime) -> DynamoDbLedger:
+    return DynamoDbLedger(runtime.aws.client("dynamodb"), ledger_table(runtime))
+
+
+def delivery_deps(
+    runtime: Runtime, code: str, *, index: ChangeIndex | None = None, ses: Any = None
+) -> DeliveryDeps:
+    """The ports of ``code``'s deliveries; ``ses`` replaces the customer's real SES (tests)."""
+    mapping = runtime.directory.get(code)
+    settings = runtime.settings.delivery
+    return DeliveryDeps(
+        customer=mapping,
+        email_config=runtime.config.email_config,
+        store=runtime.store,
+        ses=ses or AssumedSes(runtime.aws, mapping),
+        ledger=ledger_of(runtime),
+        clock=runtime.clock,
+        owner=worker_owner(),
+        templates=TemplateSource(settings.templates_dir),
+        topics=topics_of(runtime),
+        index=index,
+        lease=timedelta(seconds=settings.lease_seconds),
+        default_rate=settings.default_send_rate,
+    )
+
+
+def queue_urls(runtime: Runtime, code: str) -> tuple[str, str | None]:
+    """The customer's queue URL, and its DLQ URL when known without asking SQS."""
+    if runtime.local is not None and code in runtime.local.customers:
+        found = runtime.local.customers[code]
+        return found.queue_url, found.dlq_url
+    mapping = runtime.directory.get(code)
+    if mapping.sqs_queue_arn is None:
+        raise InvalidInputError(f"customer {code} has no sqs_queue_arn in config.json")
+    return queue_url_from_arn(runtime.aws.client("sqs"), mapping.sqs_queue_arn), None
+
+
+def build_worker(
+    runtime: Runtime,
+    code: str,
+    *,
+    index: ChangeIndex | None = None,
+    ses: Any = None,
+    queue_url: str | None = None,
+    wait_seconds: int | None = None,
+) -> QueueWorker:
+    """A ready-to-run worker for customer ``code``."""
+    deps = delivery_deps(runtime, code, index=index, ses=ses)
+    sqs = runtime.aws.client("sqs")
+    url, dlq = (queue_url, None) if queue_url else queue_urls(runtime, code)
+    queue = SqsQueue(sqs, url)
+    dlq = dlq or queue.dead_letter_url()
+    settings = runtime.settings.delivery
+    return QueueWorker(
+        customer=code,
+        queue=queue,
+        processor=CustomerProcessor(deps=deps, bucket=runtime.config.s3_config.bucket_name),
+        dead_letters=SqsQueue(sqs, dlq) if dlq else None,
+        wait_seconds=settings.wait_seconds if wait_seconds is None else wait_seconds,
+        batch_size=settings.batch_size,
+    )
