@@ -1,0 +1,45 @@
+"""Approvals: the changes awaiting approval, grouped by customer."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from changecast.access.policy import may_act_on
+from changecast.changes import service
+from changecast.changes.models import Action, ChangeQuery, ChangeStatus, ChangeSummary
+from changecast.errors import NotFoundError
+from changecast.web.deps import ChangesDep, CurrentActor
+from changecast.web.pages.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+LIMIT = 200
+
+
+@router.get("/approvals", response_class=HTMLResponse)
+def approvals(request: Request, deps: ChangesDep, actor: CurrentActor) -> HTMLResponse:
+    query = ChangeQuery(status=ChangeStatus.SUBMITTED, page_size=LIMIT)
+    page = service.find(deps=deps, actor=actor, query=query)
+    groups: dict[str, list[ChangeSummary]] = {}
+    for item in sorted(page.items, key=lambda i: (i.start_utc is None, i.start_utc)):
+        for code in item.customer_codes or ["(none)"]:
+            groups.setdefault(code, []).append(item)
+    names = {}
+    for code in groups:
+        try:
+            names[code] = deps.directory.get(code).customer_name
+        except NotFoundError:
+            names[code] = code
+    may_approve = {
+        item.change_id: may_act_on(actor, Action.APPROVE, item.customer_codes)
+        for item in page.items
+    }
+    context = {
+        "groups": sorted(groups.items()),
+        "names": names,
+        "total": page.total,
+        "shown": len(page.items),
+        "may_approve": may_approve,
+    }
+    return render(request, "pages/approvals.html", actor, context)

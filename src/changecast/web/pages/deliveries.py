@@ -1,0 +1,125 @@
+"""The per-customer delivery grid (an htmx fragment, polling while pending) and its retry button.
+
+Both use the deliveries API's functions: ``delivery.status.change_deliveries`` and ``redeliver``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from changecast.access.models import Actor
+from changecast.access.policy import may_act_on, require_action
+from changecast.changes import service
+from changecast.changes.context import ChangeDeps
+from changecast.changes.models import Action, Change, ChangeStatus
+from changecast.delivery.models import DeliveryFailure, DistributionEvent, ExecutionRecord
+from changecast.delivery.status import ChangeDeliveries, change_deliveries
+from changecast.errors import ConflictError, NotFoundError
+from changecast.ids import parse_customer_code
+from changecast.web.deps import ChangeIdPath, ChangesDep, CurrentActor, RuntimeDep
+from changecast.web.pages.templating import render
+from changecast.workers.redrive import redeliver
+
+router = APIRouter(include_in_schema=False)
+
+NEWEST_FIRST = list(reversed(DistributionEvent))
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    """One customer's delivery of one event of the current version."""
+
+    customer: str
+    name: str
+    event: DistributionEvent
+    state: str  # delivered, partial, failed, or pending (no result yet)
+    record: ExecutionRecord | None = None
+    failures: list[DeliveryFailure] = field(default_factory=list)
+
+
+def _name(deps: ChangeDeps, code: str) -> str:
+    try:
+        return deps.directory.get(code).customer_name
+    except NotFoundError:
+        return code
+
+
+def delivery_rows(deps: ChangeDeps, deliveries: ChangeDeliveries) -> list[DeliveryRow]:
+    """Newest event first, then the change's customer order."""
+    rows = [
+        DeliveryRow(
+            customer=customer.customer_code,
+            name=_name(deps, customer.customer_code),
+            event=item.event,
+            state=item.state.value,
+            record=item.record,
+            failures=list(item.record.failures) if item.record else [],
+        )
+        for customer in deliveries.customers
+        for item in customer.current
+    ]
+    return sorted(rows, key=lambda row: NEWEST_FIRST.index(row.event))
+
+
+def history_of(deliveries: ChangeDeliveries | None) -> list[ExecutionRecord]:
+    """Every result of every version, for the timeline."""
+    if deliveries is None:
+        return []
+    return [record for customer in deliveries.customers for record in customer.history]
+
+
+def deliveries_of(deps: ChangeDeps, change: Change) -> ChangeDeliveries | None:
+    if change.status is ChangeStatus.DRAFT:
+        return None
+    return change_deliveries(change, store=deps.archive.store)
+
+
+def grid_context(
+    deps: ChangeDeps, actor: Actor, change: Change, deliveries: ChangeDeliveries | None
+) -> dict[str, object]:
+    rows = delivery_rows(deps, deliveries) if deliveries is not None else []
+    return {
+        "change": change,
+        "deliveries": rows,
+        "pending": any(row.state == "pending" for row in rows),
+        "retry_event": rows[0].event if rows else None,  # redelivery re-queues the newest
+        "may_retry": {
+            code for code in change.customer_codes if may_act_on(actor, Action.APPROVE, [code])
+        },
+    }
+
+
+@router.get("/changes/{change_id}/deliveries", response_class=HTMLResponse)
+def deliveries_fragment(
+    request: Request, change_id: ChangeIdPath, deps: ChangesDep, actor: CurrentActor
+) -> HTMLResponse:
+    """The grid alone, for htmx polling."""
+    change = service.get(deps=deps, actor=actor, change_id=change_id)
+    context = grid_context(deps, actor, change, deliveries_of(deps, change))
+    return render(request, "partials/_deliveries.html", actor, context)
+
+
+@router.post("/changes/{change_id}/deliveries/{code}/retry")
+def retry_customer(
+    request: Request,
+    change_id: ChangeIdPath,
+    code: str,
+    deps: ChangesDep,
+    runtime: RuntimeDep,
+    actor: CurrentActor,
+) -> Response:
+    """Queue the customer's current triggers again; the ledger skips recipients already sent."""
+    change = service.get(deps=deps, actor=actor, change_id=change_id)
+    customer = parse_customer_code(code)
+    require_action(actor, Action.APPROVE, [customer])
+    if change.status is ChangeStatus.DRAFT:
+        raise ConflictError(f"change {change_id} is a draft; drafts send no mail")
+    queued = redeliver(runtime=runtime, change=change, customer=customer)
+    if request.headers.get("hx-request") != "true":
+        return RedirectResponse(f"/changes/{change_id}#deliveries", status_code=303)
+    context = grid_context(deps, actor, change, deliveries_of(deps, change))
+    context |= {"retried": customer, "queued": len(queued)}
+    return render(request, "partials/_deliveries.html", actor, context)

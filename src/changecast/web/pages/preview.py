@@ -1,0 +1,180 @@
+"""Preview: the metadata JSON and, per customer, the exact email the worker's renderer produces."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from changecast.access.models import Actor
+from changecast.access.policy import may_act_on
+from changecast.bootstrap import Runtime
+from changecast.changes import service
+from changecast.changes.context import ChangeDeps
+from changecast.changes.models import Action, Change, ChangeStatus
+from changecast.delivery.models import DistributionEvent
+from changecast.delivery.render import RenderedEmail, TemplateSource, render_email
+from changecast.delivery.router import Topics
+from changecast.errors import NotFoundError
+from changecast.ids import ChangeId, parse_customer_code
+from changecast.web.deps import ChangeIdPath, ChangesDep, CurrentActor, RuntimeDep
+from changecast.web.pages.recipients import RecipientCounter, SesRecipientCounter, TopicCount
+from changecast.web.pages.security import EMAIL_FRAME_CSP
+from changecast.web.pages.templating import render
+from changecast.workers.wiring import topics_of
+
+router = APIRouter(include_in_schema=False)
+
+NEXT_EVENT = {
+    ChangeStatus.DRAFT: DistributionEvent.SUBMITTED,
+    ChangeStatus.SUBMITTED: DistributionEvent.APPROVED,
+    ChangeStatus.APPROVED: DistributionEvent.COMPLETED,
+}
+
+
+@dataclass(frozen=True)
+class CustomerPreview:
+    """One customer's email as it will be sent, with its recipients per topic."""
+
+    code: str
+    name: str
+    production: bool
+    email: RenderedEmail
+    counts: list[TopicCount]
+
+
+def template_source(request: Request, runtime: Runtime) -> TemplateSource:
+    """The worker's templates, with the same per-customer overrides (built once per app)."""
+    source: TemplateSource | None = getattr(request.app.state, "email_templates", None)
+    if source is None:
+        source = TemplateSource(runtime.settings.delivery.templates_dir)
+        request.app.state.email_templates = source
+    return source
+
+
+def recipient_counter(request: Request, runtime: Runtime) -> RecipientCounter:
+    counter: RecipientCounter | None = getattr(request.app.state, "recipient_counter", None)
+    return counter or SesRecipientCounter(runtime.aws)
+
+
+def chosen_event(raw: str, change: Change) -> DistributionEvent:
+    try:
+        return DistributionEvent(raw)
+    except ValueError:
+        return NEXT_EVENT.get(change.status, DistributionEvent.SUBMITTED)
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """The worker's renderer, with the worker's templates and topics."""
+
+    runtime: Runtime
+    templates: TemplateSource
+    topics: Topics
+
+    @classmethod
+    def of(cls, request: Request, runtime: Runtime) -> Renderer:
+        return cls(runtime, template_source(request, runtime), topics_of(runtime))
+
+    def email(self, change: Change, code: str, event: DistributionEvent) -> RenderedEmail:
+        if code not in change.customer_codes:
+            raise NotFoundError(f"customer {code} is not on this change")
+        return render_email(
+            change=change,
+            event=event,
+            customer=self.runtime.directory.get(code),
+            email_config=self.runtime.config.email_config,
+            templates=self.templates,
+            topics=self.topics,
+        )
+
+
+def previews(
+    renderer: Renderer, counter: RecipientCounter, change: Change, event: DistributionEvent
+) -> list[CustomerPreview]:
+    def one(code: str) -> CustomerPreview:
+        mapping = renderer.runtime.directory.get(code)
+        email = renderer.email(change, code, event)
+        topics = [email.topic] + ([email.invite.topic] if email.invite else [])
+        return CustomerPreview(
+            code=code,
+            name=mapping.customer_name,
+            production=mapping.is_production,
+            email=email,
+            counts=counter.count(mapping, topics),
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(one, change.customer_codes))
+
+
+@router.get("/changes/{change_id}/preview", response_class=HTMLResponse)
+def preview_page(
+    request: Request,
+    change_id: ChangeIdPath,
+    deps: ChangesDep,
+    runtime: RuntimeDep,
+    actor: CurrentActor,
+    event: str = "",
+) -> HTMLResponse:
+    change = service.get(deps=deps, actor=actor, change_id=change_id)
+    chosen = chosen_event(event, change)
+    context: dict[str, Any] = {
+        "change": change,
+        "event": chosen.value,
+        "events": [e.value for e in DistributionEvent],
+        "metadata_json": json.dumps(change.to_json_dict(), indent=2, ensure_ascii=False),
+        "previews": previews(
+            Renderer.of(request, runtime), recipient_counter(request, runtime), change, chosen
+        ),
+        "may_submit": change.status is ChangeStatus.DRAFT
+        and may_act_on(actor, Action.SUBMIT, change.customer_codes),
+    }
+    return render(request, "pages/preview.html", actor, context)
+
+
+def _load(
+    request: Request, deps: ChangeDeps, actor: Actor, change_id: ChangeId, code: str, event: str
+) -> RenderedEmail:
+    change = service.get(deps=deps, actor=actor, change_id=change_id)
+    renderer = Renderer.of(request, request.app.state.runtime)
+    return renderer.email(change, parse_customer_code(code), chosen_event(event, change))
+
+
+@router.get("/changes/{change_id}/preview/{code}/email.html")
+def email_frame(
+    request: Request,
+    change_id: ChangeIdPath,
+    code: str,
+    deps: ChangesDep,
+    actor: CurrentActor,
+    event: str = "",
+) -> Response:
+    """The HTML part alone, for the sandboxed iframe: its own CSP allows no script at all."""
+    email = _load(request, deps, actor, change_id, code, event)
+    headers = {"content-security-policy": EMAIL_FRAME_CSP, "x-frame-options": "SAMEORIGIN"}
+    return HTMLResponse(email.html, headers=headers)
+
+
+@router.get("/changes/{change_id}/preview/{code}/invite.ics")
+def invite_file(
+    request: Request,
+    change_id: ChangeIdPath,
+    code: str,
+    deps: ChangesDep,
+    actor: CurrentActor,
+    event: str = "",
+) -> Response:
+    email = _load(request, deps, actor, change_id, code, event)
+    if email.invite is None:
+        raise NotFoundError(f"the {email.event.value} email carries no calendar invite")
+    disposition = f'attachment; filename="{change_id}-{code}.ics"'
+    return Response(
+        email.invite.invite.ics,
+        media_type="text/calendar; charset=utf-8",
+        headers={"content-disposition": disposition},
+    )

@@ -1,0 +1,56 @@
+"""How many contacts of a customer each topic reaches: a port, and its SES contact-list adapter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from changecast.aws.ses import SesContactListAdapter
+from changecast.aws.sessions import AwsClients
+from changecast.customers.models import CustomerMapping
+from changecast.delivery.audience import audience
+from changecast.errors import ChangecastError
+
+
+@dataclass(frozen=True)
+class TopicCount:
+    """Recipients of one topic; ``error`` says why the count is unknown."""
+
+    topic: str
+    subscribed: int | None
+    recipients: int | None
+    error: str = ""
+
+
+class RecipientCounter(Protocol):
+    """Counts the contacts one customer's SES would mail for each topic."""
+
+    def count(self, customer: CustomerMapping, topics: list[str]) -> list[TopicCount]: ...
+
+
+@dataclass(frozen=True)
+class SesRecipientCounter:
+    """Reads each customer's contact list through its SES role.
+
+    The worker's ``audience`` rule (off production, only the restricted recipients) turns
+    subscribers into recipients.
+    """
+
+    aws: AwsClients
+
+    def count(self, customer: CustomerMapping, topics: list[str]) -> list[TopicCount]:
+        try:
+            client = self.aws.for_role(customer.ses_role_arn, "sesv2", region=customer.region)
+            contacts = SesContactListAdapter(client)
+            return [self._one(contacts, customer, topic) for topic in topics]
+        except ChangecastError as exc:
+            return [TopicCount(topic, None, None, exc.message) for topic in topics]
+
+    @staticmethod
+    def _one(contacts: SesContactListAdapter, customer: CustomerMapping, topic: str) -> TopicCount:
+        try:
+            found = contacts.list_contacts(customer.contact_list_name, topic=topic)
+        except ChangecastError as exc:
+            return TopicCount(topic, None, None, exc.message)
+        chosen = audience(found, customer)
+        return TopicCount(topic, len(chosen.recipients) + chosen.filtered, len(chosen.recipients))

@@ -1,0 +1,39 @@
+"""Registers the portal on the app: templates, static files, HTML errors, headers and routes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from changecast.web.pages import (
+    approvals,
+    audit,
+    change_view,
+    changes,
+    dashboard,
+    deliveries,
+    mine,
+    outbox,
+    preview,
+    profile,
+    search,
+    signin,
+)
+from changecast.web.pages.errors import install_page_errors
+from changecast.web.pages.security import SecurityHeadersMiddleware
+from changecast.web.pages.templating import STATIC_DIR, build_templates
+
+
+def install_pages(app: FastAPI) -> None:
+    """Call after the JSON error handlers are installed: page errors wrap them."""
+    app.state.templates = build_templates()
+    install_page_errors(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (signin, dashboard, changes, preview, change_view, search, mine, approvals):
+        app.include_router(module.router)
+    app.include_router(profile.router)
+    app.include_router(audit.router)
+    app.include_router(deliveries.router)
+    if app.state.runtime.settings.mode == "local":
+        app.include_router(outbox.router)
+    app.add_middleware(SecurityHeadersMiddleware)
