@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 
+from changecast.audit.service import AuditTrail
 from changecast.aws.s3 import S3ObjectStore
 from changecast.aws.sessions import AwsClients, AwsTarget
 from changecast.changes.archive import ChangeArchive
@@ -24,6 +25,8 @@ from changecast.ports import Clock, SystemClock
 from changecast.settings import Settings
 
 if TYPE_CHECKING:
+    from changecast.index.access_store import SqlSigninStore, SqlTokenStore
+    from changecast.index.audit_store import SqlAuditIndex
     from changecast.index.store import SqlChangeIndex
 
 
@@ -85,6 +88,29 @@ class Runtime:
         return open_index(self.settings.index_url)
 
     @cached_property
+    def audit_index(self) -> SqlAuditIndex:
+        from changecast.index.audit_store import SqlAuditIndex
+
+        return SqlAuditIndex(self.index.engine)
+
+    @cached_property
+    def audit(self) -> AuditTrail:
+        """Append-only events under ``audit/`` in the bucket, copied into the index."""
+        return AuditTrail(store=self.store, index=self.audit_index)
+
+    @cached_property
+    def tokens(self) -> SqlTokenStore:
+        from changecast.index.access_store import SqlTokenStore
+
+        return SqlTokenStore(self.index.engine)
+
+    @cached_property
+    def signins(self) -> SqlSigninStore:
+        from changecast.index.access_store import SqlSigninStore
+
+        return SqlSigninStore(self.index.engine)
+
+    @cached_property
     def changes(self) -> ChangeDeps:
         return ChangeDeps(
             archive=self.archive,
@@ -92,6 +118,8 @@ class Runtime:
             directory=self.directory,
             clock=self.clock,
             trigger_concurrency=self.settings.trigger_concurrency,
+            audit=self.audit,
+            allow_self_approval=self.settings.self_approval_allowed,
         )
 
 

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from changecast.identity_settings import SamlSettings
+
 
 def default_data_dir() -> Path:
     """``$XDG_DATA_HOME/changecast``, else ``~/.local/share/changecast``."""
@@ -23,6 +25,21 @@ class WebSettings(BaseModel):
     session_max_age_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 24 * 3600)
     secure_cookies: bool = True
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    session_absolute_seconds: int = Field(default=24 * 3600, ge=300, le=30 * 24 * 3600)
+    """A session ends this long after sign-in, however active it is."""
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
+    """Proxies (e.g. one ALB) whose ``X-Forwarded-For`` entries name the client address."""
+
+
+class DeliverySettings(BaseModel):
+    """The delivery worker: ledger table, template overrides, leases and polling."""
+
+    ledger_table: str = Field(default="changecast-ledger", pattern=r"^[A-Za-z0-9_.-]{3,255}$")
+    templates_dir: Path | None = None
+    lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    wait_seconds: int = Field(default=20, ge=0, le=20)
+    batch_size: int = Field(default=10, ge=1, le=10)
+    default_send_rate: float = Field(default=1.0, gt=0, le=10_000)
 
 
 class Settings(BaseSettings):
@@ -44,6 +61,12 @@ class Settings(BaseSettings):
     actor: str | None = Field(default=None, max_length=200)
     trigger_concurrency: int = Field(default=8, ge=1, le=64)
     web: WebSettings = Field(default_factory=WebSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    saml: SamlSettings = Field(default_factory=SamlSettings)
+    dev_login: bool | None = None
+    """``POST /auth/dev-login`` without an IdP; local mode only (default on there)."""
+    allow_self_approval: bool | None = None
+    """Whether a change's creator may approve it; default: only in local mode."""
 
     @model_validator(mode="after")
     def _secrets_outside_local(self) -> Settings:
@@ -55,6 +78,26 @@ class Settings(BaseSettings):
                     "CHANGECAST_WEB__SESSION_SECRET must be at least 32 random characters"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _dev_login_only_local(self) -> Settings:
+        if self.dev_login and self.mode != "local":
+            raise ValueError(
+                "CHANGECAST_DEV_LOGIN lets anyone sign in as anyone; it is refused outside "
+                "local mode"
+            )
+        return self
+
+    @property
+    def dev_login_enabled(self) -> bool:
+        """Dev login exists only in local mode, whatever the flag says elsewhere."""
+        return self.mode == "local" and self.dev_login is not False
+
+    @property
+    def self_approval_allowed(self) -> bool:
+        if self.allow_self_approval is not None:
+            return self.allow_self_approval
+        return self.mode == "local"
 
     @property
     def config_path(self) -> Path:

@@ -24,6 +24,7 @@ def client(moto_runtime: Runtime) -> Iterator[TestClient]:
             "/auth/dev-login", data={"email": "manager@ccoe.example.com", "role": "ChangeManager"}
         )
         assert response.status_code == 200
+        test_client.headers["X-CSRF-Token"] = response.json()["csrfToken"]
         yield test_client
 
 

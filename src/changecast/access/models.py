@@ -25,6 +25,8 @@ class Actor(BaseModel):
     display_name: str = Field(default="", max_length=200)
     role: Role
     customers: frozenset[str] = frozenset()
+    source_ip: str | None = Field(default=None, max_length=100)
+    """Where the request came from (filled by the web layer; None for the CLI)."""
 
     @property
     def label(self) -> str:

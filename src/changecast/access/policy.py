@@ -58,3 +58,26 @@ def require_view(actor: Actor, customer_codes: Iterable[str]) -> None:
     """Raise ``PermissionDeniedError`` unless ``actor`` may read the change."""
     if not may_view(actor, customer_codes):
         raise PermissionDeniedError("you may not view changes for these customers")
+
+
+def require_not_own_approval(actor: Actor, created_by: str, *, allowed: bool) -> None:
+    """Refuse approving a change you created, unless self-approval is allowed.
+
+    Only the creator counts: a later editor may approve (the edit sent it back for approval).
+    """
+    if not allowed and actor.email.lower() == created_by.lower():
+        raise PermissionDeniedError(
+            "you created this change, so someone else must approve it", action="approve"
+        )
+
+
+def may_read_audit(actor: Actor) -> bool:
+    """Auditors browse and export the audit trail; no other role sees it."""
+    return actor.role is Role.AUDITOR
+
+
+def require_audit_access(actor: Actor) -> None:
+    if not may_read_audit(actor):
+        raise PermissionDeniedError(
+            f"role {actor.role.value} may not read the audit trail; Auditors may"
+        )

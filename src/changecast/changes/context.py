@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict
 
 from changecast.access.models import Actor
+from changecast.audit.ports import AuditSink
 from changecast.changes.archive import ChangeArchive
 from changecast.changes.models import Action, Change, ChangeInput, ChangeStatus, HistoryEntry
 from changecast.changes.ports import ChangeIndex
@@ -26,6 +27,10 @@ class ChangeDeps:
     directory: CustomerDirectory
     clock: Clock
     trigger_concurrency: int = 8
+    audit: AuditSink | None = None
+    """Receives one event per state-changing use case (after its S3 write succeeded)."""
+    allow_self_approval: bool = False
+    """Whether a change's creator may approve it (settings: on in local mode only)."""
 
 
 class ActionResult(BaseModel):

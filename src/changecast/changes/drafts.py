@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from changecast.access.models import Actor
 from changecast.access.policy import require_action, require_view
+from changecast.audit.models import AuditAction
 from changecast.changes.archive import Versioned, version_key
+from changecast.changes.auditing import audit_change
 from changecast.changes.context import (
     ActionResult,
     ChangeDeps,
@@ -44,6 +46,7 @@ def create_draft(*, deps: ChangeDeps, actor: Actor, data: ChangeInput) -> Change
         **with_customer_names(data, deps.directory),
     )
     deps.archive.put_draft(change, etag=None)
+    audit_change(deps, actor=actor, action=AuditAction.CREATE, before=None, after=change)
     deps.index.upsert(change, archived=False)
     return change
 
@@ -77,6 +80,7 @@ def update_draft(
         }
     )
     deps.archive.put_draft(change, etag=current.etag)
+    audit_change(deps, actor=actor, action=AuditAction.EDIT, before=current.change, after=change)
     deps.index.upsert(change, archived=False)
     return change
 
@@ -85,6 +89,9 @@ def delete_draft(*, deps: ChangeDeps, actor: Actor, change_id: ChangeId) -> None
     current = _load_draft(deps, change_id)
     require_action(actor, Action.EDIT, current.change.customer_codes)
     deps.archive.delete_draft(change_id)
+    audit_change(
+        deps, actor=actor, action=AuditAction.DELETE_DRAFT, before=current.change, after=None
+    )
     deps.index.remove(change_id)
 
 
@@ -125,6 +132,7 @@ def submit(
     )
     submitted, key = _archive_first_version(deps, submitted)
     deps.archive.put_latest(submitted, etag=None)
+    audit_change(deps, actor=actor, action=AuditAction.SUBMIT, before=draft, after=submitted)
     deps.index.upsert(submitted, archived=True)
     deps.archive.delete_draft(change_id)
     triggers = plan_triggers(

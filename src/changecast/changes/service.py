@@ -7,8 +7,15 @@ the pages and the CLI.
 from __future__ import annotations
 
 from changecast.access.models import Actor
-from changecast.access.policy import require_action, require_view, visible_customers
+from changecast.access.policy import (
+    require_action,
+    require_not_own_approval,
+    require_view,
+    visible_customers,
+)
+from changecast.audit.models import AuditAction
 from changecast.changes.archive import Versioned, version_key
+from changecast.changes.auditing import audit_change
 from changecast.changes.context import (
     ActionResult,
     ChangeDeps,
@@ -94,6 +101,8 @@ def transition(
     latest = _latest(deps, change_id)
     current = latest.change
     require_action(actor, action, current.customer_codes)
+    if action is Action.APPROVE:
+        require_not_own_approval(actor, current.created_by, allowed=deps.allow_self_approval)
     status = next_status(current.status, action)
     entry = history_entry(
         actor=actor,
@@ -112,6 +121,7 @@ def transition(
         }
     )
     deps.archive.put_latest(moved, etag=latest.etag)
+    audit_change(deps, actor=actor, action=action, before=current, after=moved, comment=comment)
     deps.index.upsert(moved, archived=True)
     report = _distribute(
         deps, action=action, previous=current, current=moved, actor=actor, on_result=on_result
@@ -158,6 +168,7 @@ def edit(
     check_complete(edited)
     deps.archive.write_version(edited)
     deps.archive.put_latest(edited, etag=latest.etag)
+    audit_change(deps, actor=actor, action=AuditAction.EDIT, before=current, after=edited)
     deps.index.upsert(edited, archived=True)
     report = _distribute(
         deps,
@@ -183,7 +194,7 @@ def redistribute(
     if last.action is Action.EDIT and current.version > 1:
         previous = deps.archive.get_version(change_id, current.created_at, current.version - 1)
         previous = previous.model_copy(update={"status": _status_before(current)})
-    return _distribute(
+    report = _distribute(
         deps,
         action=last.action,
         previous=previous,
@@ -191,6 +202,8 @@ def redistribute(
         actor=actor,
         on_result=on_result,
     )
+    audit_change(deps, actor=actor, action=AuditAction.RETRY, before=current, after=current)
+    return report
 
 
 def _status_before(change: Change) -> ChangeStatus:

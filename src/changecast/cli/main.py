@@ -9,7 +9,7 @@ from typing import Annotated
 import click
 import typer
 
-from changecast.cli import alt_contacts, changes, identity, index, local, ses
+from changecast.cli import alt_contacts, changes, identity, index, local, ses, worker
 from changecast.cli.state import CliState, err_console
 from changecast.errors import ChangecastError, InvalidInputError
 from changecast.logging import configure_logging
@@ -31,6 +31,7 @@ app.add_typer(local.app, name="local")
 app.add_typer(ses.app, name="ses")
 app.add_typer(identity.app, name="identity")
 app.add_typer(alt_contacts.app, name="alt-contacts")
+app.add_typer(worker.app, name="worker")
 
 
 @app.callback()

@@ -6,16 +6,28 @@ import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+import structlog
+from fastapi import Depends, FastAPI, Request, Response
 
 from changecast.bootstrap import Runtime
+from changecast.web.api import audit as audit_api
 from changecast.web.api import changes as changes_api
+from changecast.web.api import deliveries as deliveries_api
+from changecast.web.api import local_outbox
 from changecast.web.api import meta as meta_api
-from changecast.web.auth import dev
-from changecast.web.auth.session import SessionCodec
+from changecast.web.api import session as session_api
+from changecast.web.api import tokens as tokens_api
+from changecast.web.auth import dev, saml
+from changecast.web.auth.csrf import require_csrf
+from changecast.web.auth.request_audit import RequestAuditMiddleware
+from changecast.web.auth.saml_settings import ServiceProvider
+from changecast.web.auth.session import COOKIE_NAME, SessionCodec
 from changecast.web.deps import get_codec
 from changecast.web.errors import install_error_handlers
 from changecast.web.limits import BodyLimitMiddleware
+from changecast.web.pages.routes import install_pages
+
+log = structlog.get_logger()
 
 
 def _session_secret(runtime: Runtime) -> str:
@@ -33,8 +45,39 @@ def _session_secret(runtime: Runtime) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def create_app(runtime: Runtime) -> FastAPI:
-    """The portal and API. Dev login exists only in local mode."""
+def _service_provider(runtime: Runtime) -> ServiceProvider | None:
+    """The SAML SP when configured (a broken configuration stops the start)."""
+    saml_settings = runtime.settings.saml
+    if not saml_settings.configured:
+        if runtime.settings.mode != "local":
+            log.warning("saml_not_configured", hint="set CHANGECAST_SAML__IDP_* to allow sign-in")
+        return None
+    return ServiceProvider(saml_settings, runtime.config.email_config.portal_base_url)
+
+
+def _sets_session_cookie(response: Response) -> bool:
+    """Whether the route already signed in or out (its cookie wins over a refresh)."""
+    prefix = COOKIE_NAME.encode() + b"="
+    return any(k == b"set-cookie" and v.startswith(prefix) for k, v in response.raw_headers)
+
+
+def _include_routers(app: FastAPI, runtime: Runtime) -> None:
+    for router in (meta_api, session_api, tokens_api, audit_api):
+        app.include_router(router.router)
+    app.include_router(deliveries_api.router)  # before changes: POST /changes/{id}/{action}
+    app.include_router(changes_api.router)
+    app.include_router(saml.router)
+    if runtime.settings.dev_login_enabled:
+        app.include_router(dev.router)
+    if runtime.settings.mode == "local":
+        app.include_router(local_outbox.router)
+
+
+def create_app(runtime: Runtime, *, csrf: bool = True) -> FastAPI:
+    """The portal and API. Dev login exists only in local mode.
+
+    ``csrf=False`` is for benchmarks only; every deployed and local portal enforces CSRF tokens.
+    """
     local = runtime.settings.mode == "local"
     app = FastAPI(
         title="changecast",
@@ -42,28 +85,31 @@ def create_app(runtime: Runtime) -> FastAPI:
         description="Change notices, approved once and delivered through each customer's SES.",
         docs_url="/docs",
         openapi_url="/openapi.json",
+        dependencies=[Depends(require_csrf)],
     )
     app.state.runtime = runtime
+    app.state.csrf_enforced = csrf
     app.state.session_codec = SessionCodec(
         secret=_session_secret(runtime),
         max_age=runtime.settings.web.session_max_age_seconds,
         secure=runtime.settings.web.secure_cookies and not local,
+        absolute_max_age=runtime.settings.web.session_absolute_seconds,
     )
+    app.state.saml = _service_provider(runtime)
     install_error_handlers(app)
-    app.include_router(meta_api.router)
-    app.include_router(changes_api.router)
-    if local:
-        app.include_router(dev.router)
+    _include_routers(app, runtime)
+    install_pages(app)
 
     @app.middleware("http")
     async def refresh_session(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         response = await call_next(request)
-        actor = getattr(request.state, "refresh_actor", None)
-        if actor is not None:
-            get_codec(request).set_cookie(response, actor)
+        refreshed = getattr(request.state, "refresh_session", None)
+        if refreshed is not None and not _sets_session_cookie(response):
+            get_codec(request).set_cookie(response, refreshed)
         return response
 
+    app.add_middleware(RequestAuditMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.web.max_body_bytes)
     return app

@@ -10,7 +10,9 @@ from changecast.access.models import Actor
 from changecast.bootstrap import Runtime
 from changecast.changes.context import ChangeDeps
 from changecast.ids import ChangeId, parse_change_id
-from changecast.web.auth.session import COOKIE_NAME, SessionCodec
+from changecast.web.auth.address import client_address
+from changecast.web.auth.session import COOKIE_NAME, SessionCodec, SessionData
+from changecast.web.auth.tokens import bearer_actor
 from changecast.web.errors import NotSignedInError
 
 
@@ -24,16 +26,42 @@ def get_codec(request: Request) -> SessionCodec:
     return codec
 
 
-def current_actor(request: Request) -> Actor:
-    """The signed-in user; remembers a refresh for the middleware to set."""
-    codec = get_codec(request)
+def current_session(request: Request) -> SessionData | None:
+    """The valid, not signed-out session of the cookie, if any (remembered for the request)."""
+    if hasattr(request.state, "session"):
+        cached: SessionData | None = request.state.session
+        return cached
     token = request.cookies.get(COOKIE_NAME)
-    data = codec.decode(token) if token else None
-    if data is None:
-        raise NotSignedInError("sign in first: no valid session")
-    actor = data.actor()
-    if codec.needs_refresh(data):
-        request.state.refresh_actor = actor
+    data = get_codec(request).decode(token) if token else None
+    if data is not None:
+        runtime = get_runtime(request)
+        if runtime.signins.session_ended(data.sid, runtime.clock.now()):
+            data = None
+    request.state.session = data
+    return data
+
+
+def current_actor(request: Request) -> Actor:
+    """The caller: an API token (``Authorization: Bearer``) or else the session cookie.
+
+    A request carrying an Authorization header is judged by it alone, never by the cookie.
+    Remembers a refresh of the session for the middleware to set.
+    """
+    runtime = get_runtime(request)
+    address = client_address(request, runtime.settings.web.trusted_proxy_hops)
+    header = request.headers.get("authorization")
+    if header is not None:
+        actor = bearer_actor(header, store=runtime.tokens, clock=runtime.clock)
+    else:
+        data = current_session(request)
+        if data is None:
+            raise NotSignedInError("sign in first: no valid session")
+        codec = get_codec(request)
+        if codec.needs_refresh(data):
+            request.state.refresh_session = codec.refreshed(data)
+        actor = data.actor()
+    actor = actor.model_copy(update={"source_ip": address})
+    request.state.actor = actor
     return actor
 
 

@@ -1,4 +1,8 @@
-"""Local mode only: ``POST /auth/dev-login`` picks an identity without an IdP."""
+"""Local mode only: ``POST /auth/dev-login`` picks an identity without an IdP.
+
+``Settings`` refuses ``CHANGECAST_DEV_LOGIN`` outside local mode, and the app mounts this router
+only when ``settings.dev_login_enabled``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from pydantic import ValidationError
 from changecast.access.models import Actor, Role
 from changecast.errors import InvalidInputError, MalformedInputError, problems_from_pydantic
 from changecast.ids import parse_customer_code
+from changecast.web.auth.csrf import csrf_token
+from changecast.web.auth.lifecycle import end_session, safe_path, start_session
 from changecast.web.deps import get_codec
 
 router = APIRouter()
@@ -41,16 +47,22 @@ def dev_login(
                 "invalid sign-in", details=problems_from_pydantic(exc.errors())
             ) from None
         raise MalformedInputError(f"unknown role {role[:40]!r}") from None
-    if next_url.startswith("/") and not next_url.startswith("//"):
-        response: Response = RedirectResponse(next_url, status_code=303)
+    codec = get_codec(request)
+    session = codec.new_session(actor)
+    target = safe_path(next_url)
+    if target is not None:
+        response: Response = RedirectResponse(target, status_code=303)
     else:
-        response = JSONResponse({"email": actor.email, "role": actor.role.value})
-    get_codec(request).set_cookie(response, actor)
+        token = csrf_token(codec.secret, session.sid)
+        response = JSONResponse(
+            {"email": actor.email, "role": actor.role.value, "csrfToken": token}
+        )
+    start_session(request, response, actor, method="dev-login", session=session)
     return response
 
 
 @router.post("/auth/logout", include_in_schema=False)
 def logout(request: Request) -> Response:
     response = JSONResponse({"signedOut": True})
-    get_codec(request).clear_cookie(response)
+    end_session(request, response)
     return response
