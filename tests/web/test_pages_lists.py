@@ -92,6 +92,8 @@ def test_profile_shows_role_and_the_customers_i_may_act_for(runtime: Runtime) ->
     ) as cm:
         page = cm.get("/profile").text
     assert "cm@ccoe.example.com" in page
+    assert re.search(r"<title>\s*Profile · changecast\s*</title>", page)
+    assert page.count('id="api-tokens"') == 1
     assert '<strong class="role">CustomerManager</strong>' in page
     assert '<dd class="acting">acme, initech</dd>' in page
     assert "restricted recipients" in page  # globex is non-production
