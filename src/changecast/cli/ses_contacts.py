@@ -25,7 +25,7 @@ from changecast.contacts import service
 from changecast.contacts.models import ContactPlan
 from changecast.contacts.ports import ContactListPort
 from changecast.contacts.topics import is_subscribed
-from changecast.customers.models import CustomerMapping, is_email
+from changecast.customers.models import CustomerMapping, SubscriptionStatus, is_email
 from changecast.errors import InvalidInputError
 
 app = typer.Typer(help="Contacts of each customer's contact list.", no_args_is_help=True)
@@ -178,47 +178,37 @@ def remove(
     run_contact_plan(ctx, "ses contacts remove", options, make, dry_run=dry_run)
 
 
-@app.command("subscribe")
-def subscribe(
-    ctx: typer.Context,
-    emails: EmailsArg,
-    topic: TopicOpt,
-    customer: CustomersOpt = None,
-    all_customers: AllOpt = False,
-    concurrency: ConcurrencyOpt = None,
-    dry_run: DryRunOpt = False,
-    output: OutputOpt = OutputFormat.TEXT,
-) -> None:
-    """Opt contacts in to --topic; their other preferences stay as they are."""
-    wanted = require_emails(emails)
+def _subscription_command(status: SubscriptionStatus, help_text: str) -> None:
+    """Register ``subscribe`` (OPT_IN) or ``unsubscribe`` (OPT_OUT); only the status differs."""
+    name = "subscribe" if status == "OPT_IN" else "unsubscribe"
 
-    def make(ses: ContactListPort, name: str) -> ContactPlan:
-        return service.plan_subscription(
-            ses=ses, list_name=name, emails=wanted, topic=topic, status="OPT_IN"
-        )
+    def command(
+        ctx: typer.Context,
+        emails: EmailsArg,
+        topic: TopicOpt,
+        customer: CustomersOpt = None,
+        all_customers: AllOpt = False,
+        concurrency: ConcurrencyOpt = None,
+        dry_run: DryRunOpt = False,
+        output: OutputOpt = OutputFormat.TEXT,
+    ) -> None:
+        wanted = require_emails(emails)
 
-    options = FanoutOptions.of(customer, all_customers, concurrency, output)
-    run_contact_plan(ctx, "ses contacts subscribe", options, make, dry_run=dry_run)
+        def make(ses: ContactListPort, list_name: str) -> ContactPlan:
+            return service.plan_subscription(
+                ses=ses, list_name=list_name, emails=wanted, topic=topic, status=status
+            )
+
+        options = FanoutOptions.of(customer, all_customers, concurrency, output)
+        run_contact_plan(ctx, f"ses contacts {name}", options, make, dry_run=dry_run)
+
+    command.__doc__ = help_text
+    app.command(name)(command)
 
 
-@app.command("unsubscribe")
-def unsubscribe(
-    ctx: typer.Context,
-    emails: EmailsArg,
-    topic: TopicOpt,
-    customer: CustomersOpt = None,
-    all_customers: AllOpt = False,
-    concurrency: ConcurrencyOpt = None,
-    dry_run: DryRunOpt = False,
-    output: OutputOpt = OutputFormat.TEXT,
-) -> None:
-    """Opt contacts out of --topic; their other preferences stay as they are."""
-    wanted = require_emails(emails)
-
-    def make(ses: ContactListPort, name: str) -> ContactPlan:
-        return service.plan_subscription(
-            ses=ses, list_name=name, emails=wanted, topic=topic, status="OPT_OUT"
-        )
-
-    options = FanoutOptions.of(customer, all_customers, concurrency, output)
-    run_contact_plan(ctx, "ses contacts unsubscribe", options, make, dry_run=dry_run)
+_subscription_command(
+    "OPT_IN", "Opt contacts in to --topic; their other preferences stay as they are."
+)
+_subscription_command(
+    "OPT_OUT", "Opt contacts out of --topic; their other preferences stay as they are."
+)
