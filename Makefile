@@ -5,11 +5,14 @@ DATA_DIR ?= $(CURDIR)/.changecast
 CUSTOMERS ?= 3
 PORT ?= 8000
 
-.PHONY: up test lint bootstrap bench
+.PHONY: up test lint bootstrap bench system-deps
+
+system-deps:
+	@scripts/system-deps.sh
 
 bootstrap:
-	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || python3 -m pip install --quiet --user uv
-	@$(UV) sync --frozen --quiet
+	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || scripts/install-uv.sh
+	@$(UV) sync --frozen --quiet --extra local
 
 up: bootstrap
 	$(UV) run changecast --data-dir "$(DATA_DIR)" local up --customers $(CUSTOMERS) --port $(PORT)
@@ -19,8 +22,9 @@ lint: bootstrap
 	$(UV) run ruff format --check src tests bench
 	$(UV) run mypy
 	$(UV) run lint-imports
+	$(UV) tool run --python 3.11 --from 'checkov==3.2.533' checkov -d deploy --compact --quiet --skip-download
 
-test: lint
+test: system-deps lint
 	$(UV) run pytest
 
 bench: bootstrap

@@ -1,20 +1,21 @@
-"""The composition root: builds adapters from settings and wires them into the domain services."""
+"""The composition root: builds adapters from settings and wires them into the domain services.
+
+boto3 and the SQL engine are imported on first use, so that commands that need neither (``--help``,
+``package``) start fast.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, TypeVar
 
-import boto3
+from pydantic import BaseModel, SecretStr
 
-from changecast.audit.service import AuditTrail
-from changecast.aws.s3 import S3ObjectStore
-from changecast.aws.sessions import AwsClients, AwsTarget
-from changecast.changes.archive import ChangeArchive
-from changecast.changes.context import ChangeDeps
-from changecast.customers.directory import CustomerDirectory, load_app_config
-from changecast.customers.models import AppConfig
+from changecast.customers.directory import CustomerDirectory, load_model, parse_model
+from changecast.customers.models import AppConfig, SESConfig
+from changecast.errors import InvalidInputError
 from changecast.local.runtime import (
     LOCAL_ACCESS_KEY,
     LOCAL_SECRET_KEY,
@@ -22,19 +23,47 @@ from changecast.local.runtime import (
     read_running,
 )
 from changecast.ports import Clock, SystemClock
-from changecast.settings import Settings
+from changecast.settings import ConfigLocation, Settings
 
 if TYPE_CHECKING:
+    import boto3
+
+    from changecast.audit.service import AuditTrail
+    from changecast.aws.s3 import S3ObjectStore
+    from changecast.aws.sessions import AwsClients
+    from changecast.changes.archive import ChangeArchive
+    from changecast.changes.context import ChangeDeps
     from changecast.index.access_store import SqlSigninStore, SqlTokenStore
     from changecast.index.audit_store import SqlAuditIndex
     from changecast.index.store import SqlChangeIndex
+    from changecast.metrics.ports import Metrics
+
+_M = TypeVar("_M", bound=BaseModel)
+Process = Literal["cli", "portal", "worker"]
 
 
-def resolve_settings(settings: Settings) -> tuple[Settings, LocalRuntime | None]:
-    """Switch to local mode (and its endpoint) when ``local up`` runs on this data directory."""
+def resolve_settings(
+    settings: Settings, *, process: Process = "cli"
+) -> tuple[Settings, LocalRuntime | None]:
+    """Settle the mode: ``local`` only when asked for, or when a CLI command finds ``local up``.
+
+    ``CHANGECAST_MODE=aws`` never reads ``local.json``; neither does a deployed process (portal,
+    worker) whose mode is unset: only the CLI looks for a ``local up`` on its data directory. A
+    file left by a dead ``local up``, or copied from another machine, is ignored. Explicit local
+    mode needs a running ``local up``, or an embedded AWS of its own at ``aws_endpoint_url``.
+    """
+    if settings.mode == "aws" or (settings.mode is None and process != "cli"):
+        return settings.model_copy(update={"mode": "aws"}), None
     local = read_running(settings.data_dir)
     if local is None:
-        return settings, None
+        if settings.mode == "local" and settings.aws_endpoint_url:
+            return settings, None  # an embedded AWS of its own (tests, a moto server)
+        if settings.mode == "local":
+            raise InvalidInputError(
+                f"CHANGECAST_MODE=local, but no `changecast local up` runs on {settings.data_dir}; "
+                "start it, or set CHANGECAST_MODE=aws"
+            )
+        return settings.model_copy(update={"mode": "aws"}), None
     updated = settings.model_copy(
         update={"mode": "local", "aws_endpoint_url": local.aws_endpoint_url}
     )
@@ -43,11 +72,18 @@ def resolve_settings(settings: Settings) -> tuple[Settings, LocalRuntime | None]
 
 def local_session(region: str) -> boto3.Session:
     """Credentials for the embedded moto server; never the user's real ones."""
+    import boto3
+
     return boto3.Session(
         aws_access_key_id=LOCAL_ACCESS_KEY,
         aws_secret_access_key=LOCAL_SECRET_KEY,
         region_name=region,
     )
+
+
+def environment_region() -> str:
+    """The region for reads made before config.json is known (the config file, secrets)."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
 @dataclass
@@ -58,9 +94,49 @@ class Runtime:
     local: LocalRuntime | None = None
     clock: Clock = SystemClock()  # noqa: RUF009 - stateless
 
+    def _clients(self, region: str) -> AwsClients:
+        from changecast.aws.sessions import AwsClients, AwsTarget
+
+        target = AwsTarget(region=region, endpoint_url=self.settings.aws_endpoint_url)
+        base = local_session(region) if self.settings.mode == "local" else None
+        return AwsClients(target=target, base=base)
+
+    @cached_property
+    def bootstrap_aws(self) -> AwsClients:
+        """Clients in the environment's region, for reading config.json itself from S3."""
+        return self._clients(environment_region())
+
+    def read_config_file(self, location: ConfigLocation, model: type[_M]) -> _M:
+        """A config file from disk or S3; errors name the file, the field and the problem."""
+        if location.path is not None:
+            return load_model(location.path, model)
+        from changecast.aws.config_files import read_s3_file
+
+        client = self.bootstrap_aws.client("s3")
+        body = read_s3_file(client, location.bucket or "", location.key or "")
+        return parse_model(body, str(location), model)
+
     @cached_property
     def config(self) -> AppConfig:
-        return load_app_config(self.settings.config_path)
+        return self.read_config_file(self.settings.config_location, AppConfig)
+
+    @cached_property
+    def ses_config(self) -> SESConfig | None:
+        """SESConfig.json, or None when there is none (the topics' built-in defaults apply)."""
+        location = self.settings.ses_config_location
+        try:
+            return self.read_config_file(location, SESConfig)
+        except InvalidInputError as exc:
+            if exc.details and exc.details[0].problem == "does not exist":
+                return None
+            raise
+
+    def require_ses_config(self) -> SESConfig:
+        """SESConfig.json, which the admin commands cannot do without (missing: exit 2)."""
+        found = self.ses_config
+        if found is None:  # read again for the error that names the file
+            return self.read_config_file(self.settings.ses_config_location, SESConfig)
+        return found
 
     @cached_property
     def directory(self) -> CustomerDirectory:
@@ -68,24 +144,46 @@ class Runtime:
 
     @cached_property
     def aws(self) -> AwsClients:
-        region = self.config.aws_region
-        target = AwsTarget(region=region, endpoint_url=self.settings.aws_endpoint_url)
-        base = local_session(region) if self.settings.mode == "local" else None
-        return AwsClients(target=target, base=base)
+        return self._clients(self.config.aws_region)
 
     @cached_property
     def store(self) -> S3ObjectStore:
+        from changecast.aws.s3 import S3ObjectStore
+
         return S3ObjectStore(self.aws.client("s3"), self.config.s3_config.bucket_name)
 
     @cached_property
     def archive(self) -> ChangeArchive:
+        from changecast.changes.archive import ChangeArchive
+
         return ChangeArchive(self.store)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        """EMF lines on stdout in aws mode (CloudWatch extracts them); log events in local mode."""
+        if self.settings.mode == "local":
+            from changecast.metrics.logged import log_metrics
+
+            return log_metrics()
+        from changecast.metrics.emf import emf_metrics
+
+        return emf_metrics(self.settings.metrics.namespace)
+
+    @property
+    def migrates_index(self) -> bool:
+        """Whether opening the index migrates it.
+
+        In local mode, and for the CLI's own SQLite file, yes. A configured database is migrated
+        by ``changecast index migrate`` as a deploy step; a process that finds it behind refuses
+        to start and names that command.
+        """
+        return self.settings.mode == "local" or not self.settings.database_url
 
     @cached_property
     def index(self) -> SqlChangeIndex:
         from changecast.index.engine import open_index
 
-        return open_index(self.settings.index_url)
+        return open_index(self.settings.index_url, migrate=self.migrates_index)
 
     @cached_property
     def audit_index(self) -> SqlAuditIndex:
@@ -96,6 +194,8 @@ class Runtime:
     @cached_property
     def audit(self) -> AuditTrail:
         """Append-only events under ``audit/`` in the bucket, copied into the index."""
+        from changecast.audit.service import AuditTrail
+
         return AuditTrail(store=self.store, index=self.audit_index)
 
     @cached_property
@@ -112,6 +212,8 @@ class Runtime:
 
     @cached_property
     def changes(self) -> ChangeDeps:
+        from changecast.changes.context import ChangeDeps
+
         return ChangeDeps(
             archive=self.archive,
             index=self.index,
@@ -123,6 +225,32 @@ class Runtime:
         )
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    resolved, local = resolve_settings(settings)
-    return Runtime(settings=resolved, local=local)
+def with_secrets(runtime: Runtime) -> Runtime:
+    """Fill the settings that ``CHANGECAST_SECRETS_ID`` holds and the environment does not."""
+    settings = runtime.settings
+    if not settings.secrets_id or settings.mode == "local":
+        return runtime
+    from changecast.aws.config_files import read_secret_fields
+
+    client = runtime.bootstrap_aws.client("secretsmanager")
+    found = read_secret_fields(client, settings.secrets_id)
+    web, saml, update = settings.web, settings.saml, {}
+    if "session_secret" in found and web.session_secret is None:
+        web = web.model_copy(update={"session_secret": SecretStr(found["session_secret"])})
+    if "saml_idp_cert" in found and not saml.idp_cert:
+        saml = saml.model_copy(update={"idp_cert": found["saml_idp_cert"]})
+    if "database_url" in found and not settings.database_url:
+        update["database_url"] = found["database_url"]
+    filled = Settings.model_validate(
+        {**settings.model_dump(), **update, "web": web.model_dump(), "saml": saml.model_dump()}
+    )
+    return Runtime(settings=filled, local=runtime.local, clock=runtime.clock)
+
+
+def build_runtime(settings: Settings, *, process: Process = "cli") -> Runtime:
+    """The Runtime of one process: its mode settled, its secrets read, what it needs checked."""
+    resolved, local = resolve_settings(settings, process=process)
+    runtime = with_secrets(Runtime(settings=resolved, local=local))
+    if process != "cli":
+        runtime.settings.require_for(process)
+    return runtime

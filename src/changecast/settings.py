@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from changecast.identity_settings import SamlSettings
+from changecast.errors import InvalidInputError
+from changecast.identity_settings import CommaList, SamlSettings, split_list
+
+Mode = Literal["local", "aws"]
+_S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>[^\s]{1,1024})$")
 
 
 def default_data_dir() -> Path:
@@ -29,6 +36,29 @@ class WebSettings(BaseModel):
     """A session ends this long after sign-in, however active it is."""
     trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
     """Proxies (e.g. one ALB) whose ``X-Forwarded-For`` entries name the client address."""
+    forwarded_allow_ips: CommaList = []
+    """Addresses or networks (``10.0.0.0/16``) of the proxies whose ``X-Forwarded-*`` headers
+    ``changecast serve`` trusts; empty trusts none. ``*`` is refused: it would let any client
+    choose its own address."""
+    streaming: bool = True
+    """Stream per-customer submit results; off where the host buffers whole answers (Lambda)."""
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        return split_list(value)
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _valid_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry == "*":
+                raise ValueError("'*' would trust every client's X-Forwarded-For; list the proxies")
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry[:60]!r} is not an IP address or network") from None
+        return value
 
 
 class DeliverySettings(BaseModel):
@@ -42,36 +72,101 @@ class DeliverySettings(BaseModel):
     default_send_rate: float = Field(default=1.0, gt=0, le=10_000)
 
 
+class MetricsSettings(BaseModel):
+    """CloudWatch metrics (EMF in aws mode; log lines in local mode)."""
+
+    namespace: str = Field(
+        default_factory=lambda: os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "changecast",
+        min_length=1,
+        max_length=255,
+    )
+    portal_flush_seconds: float = Field(default=60.0, ge=0, le=3600)
+    """How often a long-running portal writes its aggregated request metrics (0: every request;
+    the portal Lambda always flushes per request)."""
+
+
+@dataclass(frozen=True)
+class ConfigLocation:
+    """Where a configuration file is: a local path, or an object in S3 (``s3://bucket/key``)."""
+
+    path: Path | None = None
+    bucket: str | None = None
+    key: str | None = None
+
+    @classmethod
+    def parse(cls, value: str | Path, *, setting: str = "CHANGECAST_CONFIG") -> ConfigLocation:
+        text = str(value).strip()
+        if text.startswith("s3://"):
+            found = _S3_URI.match(text)
+            if found is None:
+                raise InvalidInputError(
+                    f"{setting}: {text[:200]!r} is not an S3 URI of the form s3://bucket/key"
+                )
+            return cls(bucket=found["bucket"], key=found["key"])
+        if "://" in text:
+            raise InvalidInputError(
+                f"{setting}: {text[:200]!r}: give a file path or s3://bucket/key"
+            )
+        return cls(path=Path(text).expanduser())
+
+    @property
+    def is_s3(self) -> bool:
+        return self.bucket is not None
+
+    def sibling(self, name: str) -> ConfigLocation:
+        """The file ``name`` in the same folder (or S3 prefix)."""
+        if self.path is not None:
+            return ConfigLocation(path=self.path.with_name(name))
+        prefix = (self.key or "").rpartition("/")[0]
+        return ConfigLocation(bucket=self.bucket, key=f"{prefix}/{name}" if prefix else name)
+
+    def __str__(self) -> str:
+        return str(self.path) if self.path is not None else f"s3://{self.bucket}/{self.key}"
+
+
 class Settings(BaseSettings):
     """Everything a process needs to know that is not in config.json.
 
-    ``mode`` is ``local`` when running against the embedded system started by ``local up``.
+    ``mode`` says where AWS is: ``aws`` (real AWS, or the endpoint in ``aws_endpoint_url``) or
+    ``local`` (the embedded system that ``local up`` runs). Unset, deployed processes take
+    ``aws`` and only CLI commands look for a running ``local up`` on their data directory.
     """
 
     model_config = SettingsConfigDict(
         env_prefix="CHANGECAST_", env_nested_delimiter="__", extra="ignore"
     )
 
-    mode: Literal["local", "aws"] = "aws"
+    mode: Mode | None = None
     data_dir: Path = Field(default_factory=default_data_dir)
-    config: Path | None = None
-    ses_config: Path | None = None
+    config: str | None = Field(default=None, max_length=1100)
+    """config.json: a file path or ``s3://bucket/key``."""
+    ses_config: str | None = Field(default=None, max_length=1100)
+    """SESConfig.json (path or S3 URI); default: ``SESConfig.json`` beside config.json."""
+    secrets_id: str | None = Field(default=None, max_length=2048)
+    """A Secrets Manager secret (id or ARN) whose JSON gives ``session_secret``,
+    ``database_url`` and ``saml_idp_cert``, so that no secret sits in the environment."""
     database_url: str | None = None
     aws_endpoint_url: str | None = None
     actor: str | None = Field(default=None, max_length=200)
     trigger_concurrency: int = Field(default=8, ge=1, le=64)
     web: WebSettings = Field(default_factory=WebSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     saml: SamlSettings = Field(default_factory=SamlSettings)
     dev_login: bool | None = None
     """``POST /auth/dev-login`` without an IdP; local mode only (default on there)."""
     allow_self_approval: bool | None = None
     """Whether a change's creator may approve it; default: only in local mode."""
 
+    @field_validator("config", "ses_config", mode="before")
+    @classmethod
+    def _location_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, Path) else value
+
     @model_validator(mode="after")
     def _secrets_outside_local(self) -> Settings:
         secret = self.web.session_secret
-        if self.mode == "aws" and secret is not None:
+        if self.mode != "local" and secret is not None:
             value = secret.get_secret_value()
             if len(value) < 32 or value.lower() in {"changeme", "secret", "change-me"}:
                 raise ValueError(
@@ -81,7 +176,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _dev_login_only_local(self) -> Settings:
-        if self.dev_login and self.mode != "local":
+        if self.dev_login and self.mode == "aws":
             raise ValueError(
                 "CHANGECAST_DEV_LOGIN lets anyone sign in as anyone; it is refused outside "
                 "local mode"
@@ -100,13 +195,66 @@ class Settings(BaseSettings):
         return self.mode == "local"
 
     @property
-    def config_path(self) -> Path:
-        return self.config or self.data_dir / "config.json"
+    def config_location(self) -> ConfigLocation:
+        if self.config:
+            return ConfigLocation.parse(self.config)
+        return ConfigLocation(path=self.data_dir / "config.json")
 
     @property
-    def ses_config_path(self) -> Path:
-        return self.ses_config or self.config_path.with_name("SESConfig.json")
+    def ses_config_location(self) -> ConfigLocation:
+        if self.ses_config:
+            return ConfigLocation.parse(self.ses_config, setting="CHANGECAST_SES_CONFIG")
+        return self.config_location.sibling("SESConfig.json")
+
+    @property
+    def config_path(self) -> Path:
+        """config.json on disk (local mode and tests); an S3 location has no path."""
+        location = self.config_location
+        if location.path is None:
+            raise InvalidInputError(f"config.json is in S3 ({location}), not a local file")
+        return location.path
+
+    def missing_for(self, process: Literal["portal", "worker"]) -> list[str]:
+        """What an ``aws``-mode ``process`` cannot start without, each with why."""
+        if self.mode == "local":
+            return []
+        missing = []
+        if process == "portal" and self.web.session_secret is None:
+            missing.append(
+                "CHANGECAST_WEB__SESSION_SECRET (signs session cookies; 32+ random characters, "
+                "or session_secret in CHANGECAST_SECRETS_ID)"
+            )
+        if not self.database_url:
+            missing.append(
+                "CHANGECAST_DATABASE_URL (the index, e.g. postgresql+psycopg://user@host/db, "
+                "or database_url in CHANGECAST_SECRETS_ID)"
+            )
+        if not self.config:
+            missing.append("CHANGECAST_CONFIG (config.json: a path or s3://bucket/key)")
+        return missing
+
+    def require_for(self, process: Literal["portal", "worker"]) -> None:
+        """Refuse to start an ``aws``-mode ``process`` that lacks a setting it needs."""
+        missing = self.missing_for(process)
+        if missing:
+            raise InvalidInputError(
+                f"the {process} cannot start in aws mode without: " + "; ".join(missing)
+            )
 
     @property
     def index_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'index.db'}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment (and ``overrides``); bad values name the variable."""
+    from pydantic import ValidationError
+
+    from changecast.errors import problems_from_pydantic
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = problems_from_pydantic(exc.errors(), prefix="CHANGECAST")
+        text = "; ".join(f"{p.field}: {p.problem}" for p in problems)
+        raise InvalidInputError(f"invalid settings: {text}", details=problems) from None

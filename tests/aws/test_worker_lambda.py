@@ -88,12 +88,15 @@ def test_one_bad_record_never_fails_the_whole_batch(moto_runtime: Runtime) -> No
 
 @pytest.fixture
 def lambda_env(moto_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A deployed worker's environment: aws mode (moto in-process), config and a migrated index."""
     data_dir = moto_runtime.settings.data_dir
+    moto_runtime.index  # noqa: B018 - migrates the database, as `changecast index migrate` does
     for name, value in {
         "CHANGECAST_CUSTOMER": "acme",
-        "CHANGECAST_MODE": "local",
+        "CHANGECAST_MODE": "aws",
         "CHANGECAST_DATA_DIR": str(data_dir),
         "CHANGECAST_CONFIG": str(data_dir / "config.json"),
+        "CHANGECAST_DATABASE_URL": moto_runtime.settings.index_url,
     }.items():
         monkeypatch.setenv(name, value)
     lambda_handler.current_worker.cache_clear()

@@ -55,6 +55,7 @@ def provisioned_runtime(root: Path, portal: str = PORTAL, **overrides: Any) -> I
             **overrides,
         }
         runtime = Runtime(settings=Settings(**fields))
+        migrate_index(runtime.settings.index_url)  # the deploy step an aws-mode portal expects
         customers = provision.provision(runtime.aws, runtime.config, demo_ses_config())
         provision.configure_notifications(
             runtime.aws, runtime.config, provision.queue_arns(runtime.aws, customers)
@@ -68,6 +69,17 @@ def provisioned_runtime(root: Path, portal: str = PORTAL, **overrides: Any) -> I
             pid=1,
         )
         yield runtime
+
+
+def migrate_index(url: str) -> None:
+    """What ``changecast index migrate`` does before a deployed portal starts."""
+    from changecast.index.engine import create_index_engine, run_migrations
+
+    engine = create_index_engine(url)
+    try:
+        run_migrations(engine)
+    finally:
+        engine.dispose()
 
 
 def saml_settings(keys_dir: Path, **overrides: Any) -> tuple[SamlSettings, Any]:

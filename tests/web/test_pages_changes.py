@@ -197,3 +197,24 @@ def test_delete_draft(client: TestClient) -> None:
     response = client.post(f"/changes/{change_id}/delete")
     assert response.status_code == 303
     assert client.get(f"/changes/{change_id}").status_code == 404
+
+
+def test_where_answers_are_buffered_the_results_come_as_one_page(runtime: Runtime) -> None:
+    """Lambda sends whole answers: the same page, complete, with a length instead of chunks."""
+    web = runtime.settings.web.model_copy(update={"streaming": False})
+    buffered = Runtime(
+        settings=runtime.settings.model_copy(update={"web": web}), local=runtime.local
+    )
+    client = browser(buffered)
+    sign_in(client)
+    change_id = submitted_change(client, customers=["acme", "initech"])
+    saved = client.post(
+        f"/changes/{change_id}/edit",
+        data=form_fields(customers=["acme", "initech"], version="1", intent="save", title="v2"),
+    )
+    assert saved.status_code == 200
+    assert saved.headers.get("content-length") == str(len(saved.content))
+    assert "transfer-encoding" not in saved.headers
+    assert saved.text.count('class="result outcome-written"') == 2
+    assert "All 2 triggers written." in saved.text
+    assert saved.text.rstrip().endswith("</html>")

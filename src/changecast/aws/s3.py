@@ -22,6 +22,11 @@ class S3ObjectStore:
         self.client = client
         self.bucket = bucket
 
+    def reachable(self) -> None:
+        """Raise unless the bucket exists and these credentials may use it (HeadBucket)."""
+        with aws_call(f"HeadBucket {self.bucket}"):
+            self.client.head_bucket(Bucket=self.bucket)
+
     def get(self, key: str) -> StoredObject:
         try:
             answer = self.client.get_object(Bucket=self.bucket, Key=key)

@@ -8,7 +8,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from pydantic import ValidationError
-from rich.table import Table
+from rich.table import Column, Table
 
 from changecast.changes import drafts, service
 from changecast.changes.context import ActionResult
@@ -223,7 +223,8 @@ def show(
 
 
 def _print_page(page: ChangePage) -> None:
-    table = Table("id", "status", "v", "title", "customers", "modified")
+    whole_id = Column("id", no_wrap=True, min_width=36)  # never cut: it is pasted into commands
+    table = Table(whole_id, "status", "v", "title", "customers", "modified")
     for item in page.items:
         table.add_row(
             item.change_id,

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
 import typer
 
-from changecast.aws.account import AccountContactsAdapter
-from changecast.aws.identitystore import IdentityStoreAdapter, find_identity_store_id
-from changecast.aws.ses import SesContactListAdapter
-from changecast.aws.ses_domain import SesDomainAdapter
 from changecast.bootstrap import Runtime
 from changecast.cli.state import state_of
-from changecast.customers.directory import load_ses_config
 from changecast.customers.models import CustomerMapping, SESConfig
 from changecast.errors import InvalidInputError
+
+if TYPE_CHECKING:  # the adapters import boto3, which `changecast --help` must not load
+    import boto3
+
+    from changecast.aws.account import AccountContactsAdapter
+    from changecast.aws.identitystore import IdentityStoreAdapter
+    from changecast.aws.ses import SesContactListAdapter
+    from changecast.aws.ses_domain import SesDomainAdapter
 
 SESSION_NAME = "changecast-admin"
 
@@ -43,7 +45,7 @@ class CustomerAws:
     @cached_property
     def ses_config(self) -> SESConfig:
         """SESConfig.json next to config.json; a bad file is a usage error (exit 2)."""
-        return load_ses_config(self.runtime.settings.ses_config_path)
+        return self.runtime.require_ses_config()
 
     def session(self, role_arn: str) -> boto3.Session:
         """The assumed-role session (cached by AwsClients, sharing the hub's model loader)."""
@@ -53,14 +55,20 @@ class CustomerAws:
         return self.runtime.aws.client(service, session=self.session(role_arn), region=region)
 
     def ses(self, mapping: CustomerMapping) -> SesContactListAdapter:
-        return SesContactListAdapter(self.client(mapping.ses_role_arn, "sesv2", mapping.region))
+        from changecast.aws.ses import SesContactListAdapter
+
+        return SesContactListAdapter(self.client(mapping.admin_role_arn, "sesv2", mapping.region))
 
     def domain(self, mapping: CustomerMapping) -> SesDomainAdapter:
-        return SesDomainAdapter(self.client(mapping.ses_role_arn, "sesv2", mapping.region))
+        from changecast.aws.ses_domain import SesDomainAdapter
+
+        return SesDomainAdapter(self.client(mapping.admin_role_arn, "sesv2", mapping.region))
 
     def identity(
         self, mapping: CustomerMapping, *, store_id: str | None, region: str | None
     ) -> IdentityStoreAdapter:
+        from changecast.aws.identitystore import IdentityStoreAdapter, find_identity_store_id
+
         role = mapping.identity_center_role_arn
         if not role:
             raise MissingRoleError(
@@ -72,6 +80,8 @@ class CustomerAws:
         return IdentityStoreAdapter(self.client(role, "identitystore", where), store_id)
 
     def accounts(self, mapping: CustomerMapping, *, role_arn: str | None) -> AccountContactsAdapter:
+        from changecast.aws.account import AccountContactsAdapter
+
         role = role_arn or mapping.identity_center_role_arn
         if not role:
             raise MissingRoleError(

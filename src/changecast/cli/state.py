@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from rich.console import Console
 
 from changecast.access.models import Actor, Role
 from changecast.bootstrap import Runtime, build_runtime
-from changecast.errors import InvalidInputError, problems_from_pydantic
-from changecast.settings import Settings
+from changecast.errors import InvalidInputError
+from changecast.settings import Settings, load_settings
 
 
 class OutputFormat(StrEnum):
@@ -37,7 +37,7 @@ err_console = Console(stderr=True)
 class CliState:
     """What the root callback parsed; the runtime is built on first use."""
 
-    config: Path | None = None
+    config: str | None = None
     data_dir: Path | None = None
     _runtime: Runtime | None = field(default=None, repr=False)
 
@@ -47,12 +47,7 @@ class CliState:
             overrides["data_dir"] = self.data_dir
         if self.config is not None:
             overrides["config"] = self.config
-        try:
-            return Settings(**overrides)
-        except ValidationError as exc:
-            problems = problems_from_pydantic(exc.errors(), prefix="CHANGECAST")
-            text = "; ".join(f"{p.field}: {p.problem}" for p in problems)
-            raise InvalidInputError(f"invalid settings: {text}", details=problems) from None
+        return load_settings(**overrides)
 
     def runtime(self) -> Runtime:
         if self._runtime is None:

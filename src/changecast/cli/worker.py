@@ -32,6 +32,8 @@ def run(
     from changecast.workers.wiring import build_worker
 
     runtime = state_of(ctx).runtime()
+    if runtime.settings.mode == "aws":
+        runtime.settings.require_for("worker")
     code = parse_customer_code(customer)
     runtime.directory.get(code)
     index = runtime.index if runtime.settings.database_url else None

@@ -20,10 +20,30 @@ _M = TypeVar("_M", bound=BaseModel)
 class ConfigFileError(InvalidInputError):
     """A configuration file is missing, is not JSON, or does not validate."""
 
-    def __init__(self, path: Path, problems: list[FieldProblem]) -> None:
+    def __init__(self, path: Path | str, problems: list[FieldProblem]) -> None:
         lines = "; ".join(f"{p.field}: {p.problem}" for p in problems)
         super().__init__(f"{path}: {lines}", details=problems, file=str(path))
         self.path = path
+
+    @classmethod
+    def of_file(cls, source: Path | str, problem: str) -> ConfigFileError:
+        """A problem with the file as a whole (missing, unreadable)."""
+        return cls(source, [FieldProblem("(file)", problem)])
+
+
+def parse_model(text: str | bytes, source: Path | str, model: type[_M]) -> _M:
+    """Validate the JSON ``text`` read from ``source`` (a path or URI, named in errors)."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        problem = f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        raise ConfigFileError.of_file(source, problem) from None
+    except UnicodeDecodeError:
+        raise ConfigFileError.of_file(source, "is not UTF-8 text") from None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigFileError(source, problems_from_pydantic(exc.errors())) from None
 
 
 def load_model(path: Path, model: type[_M]) -> _M:
@@ -31,18 +51,10 @@ def load_model(path: Path, model: type[_M]) -> _M:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigFileError(path, [FieldProblem("(file)", "does not exist")]) from None
+        raise ConfigFileError.of_file(path, "does not exist") from None
     except OSError as exc:
-        raise ConfigFileError(path, [FieldProblem("(file)", exc.strerror or str(exc))]) from None
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        problem = f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        raise ConfigFileError(path, [FieldProblem("(file)", problem)]) from None
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigFileError(path, problems_from_pydantic(exc.errors())) from None
+        raise ConfigFileError.of_file(path, exc.strerror or str(exc)) from None
+    return parse_model(text, path, model)
 
 
 def load_app_config(path: Path) -> AppConfig:

@@ -9,15 +9,17 @@ import re
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
-from changecast.errors import InvalidInputError
+from changecast.errors import InvalidInputError, UpstreamError
 from changecast.index.store import SqlChangeIndex
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+SCHEMA_HEAD = "0002_access"
+"""The newest migration (a test keeps it equal to Alembic's head). Checking it needs no Alembic,
+so that a worker's cold start does not import it."""
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK = 0x6368_6361_7374  # pg_advisory_xact_lock key: "chcast"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -26,16 +28,55 @@ POSTGRES_SESSION = ("-cmax_parallel_workers_per_gather=0", "-cjit=off")
 """Index queries are short: parallel workers and JIT cost more to start than they save."""
 
 
-def open_index(url: str, *, schema: str | None = None, echo: bool = False) -> SqlChangeIndex:
-    """Open the change index at ``url``, migrated to the newest schema.
+class SchemaBehindError(InvalidInputError):
+    """The index's schema is older (or newer) than this release expects."""
+
+
+def open_index(
+    url: str, *, schema: str | None = None, echo: bool = False, migrate: bool = True
+) -> SqlChangeIndex:
+    """Open the change index at ``url``: migrated to the newest schema, or checked to be there.
 
     ``url`` is a SQLAlchemy URL: ``sqlite:////var/lib/changecast/index.db`` or
     ``postgresql+psycopg://user@host:5432/db``. ``schema`` (PostgreSQL only) keeps every table in
-    that schema, creating it if needed; tests and benchmarks use it for isolation.
+    that schema, creating it if needed; tests and benchmarks use it for isolation. With
+    ``migrate=False`` (deployed processes) a schema that is behind raises ``SchemaBehindError``,
+    which names the command that migrates it.
     """
     engine = create_index_engine(url, schema=schema, echo=echo)
-    migrate(engine)
+    if migrate:
+        run_migrations(engine)
+    else:
+        require_schema(engine)
     return SqlChangeIndex(engine)
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The index's Alembic revision, or None for a database never migrated."""
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
+    except SQLAlchemyError as exc:
+        if "alembic_version" in str(exc):
+            return None
+        raise UpstreamError(
+            f"the index database cannot be reached: {type(exc).__name__}", retryable=True
+        ) from None
+    return str(row[0]) if row else None
+
+
+def require_schema(engine: Engine) -> None:
+    """Refuse an index whose schema is not this release's (and say how to fix it)."""
+    found = schema_revision(engine)
+    if found != SCHEMA_HEAD:
+        where = engine.url.render_as_string(hide_password=True)
+        state = f"at revision {found}" if found else "not migrated"
+        raise SchemaBehindError(
+            f"the index at {where} is {state}; this release needs {SCHEMA_HEAD}: "
+            "run `changecast index migrate` (a deploy step) before starting it",
+            found=found,
+            expected=SCHEMA_HEAD,
+        )
 
 
 def create_index_engine(url: str, *, schema: str | None = None, echo: bool = False) -> Engine:
@@ -66,8 +107,11 @@ def create_index_engine(url: str, *, schema: str | None = None, echo: bool = Fal
     return engine
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the index schema to the newest revision (safe to call on every start)."""
+def run_migrations(engine: Engine) -> str:
+    """Bring the index schema to the newest revision (safe to repeat); returns the revision."""
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
     with engine.connect() as connection:
@@ -78,6 +122,7 @@ def migrate(engine: Engine) -> None:
                 connection.execute(lock, {"key": _MIGRATION_LOCK})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+    return schema_revision(engine) or ""
 
 
 def drop_schema(url: str, schema: str) -> None:

@@ -20,7 +20,13 @@ from changecast.errors import ConflictError
 from changecast.local import provision
 from changecast.local.demo import HUB_ACCOUNT, demo_config, demo_ses_config
 from changecast.local.persist import BucketMirror, saved_objects
-from changecast.local.runtime import LocalRuntime, local_file, read_running, write_runtime
+from changecast.local.runtime import (
+    LocalRuntime,
+    local_file,
+    process_identity,
+    read_running,
+    write_runtime,
+)
 from changecast.settings import Settings
 
 log = structlog.get_logger()
@@ -115,6 +121,7 @@ class LocalSystem:
             region=runtime.config.aws_region,
             customers=customers,
             pid=os.getpid(),
+            process=process_identity(os.getpid()),
         )
         runtime.local = local
         for item in self.background:

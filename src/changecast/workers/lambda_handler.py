@@ -24,7 +24,7 @@ from changecast.aws.sqs import SqsQueue, queue_url_from_arn
 from changecast.bootstrap import Runtime, build_runtime
 from changecast.errors import InvalidInputError
 from changecast.logging import configure_logging
-from changecast.settings import Settings
+from changecast.settings import load_settings
 from changecast.workers.processing import CustomerProcessor, Outcome
 from changecast.workers.wiring import delivery_deps
 
@@ -91,15 +91,21 @@ def current_worker() -> LambdaWorker:
     code = os.environ.get("CHANGECAST_CUSTOMER", "")
     if not code:
         raise InvalidInputError("set CHANGECAST_CUSTOMER to the customer this function serves")
-    return build_lambda_worker(build_runtime(Settings()), code)
+    return build_lambda_worker(build_runtime(load_settings(), process="worker"), code)
 
 
 def handle_batch(event: dict[str, Any], context: Any, worker: LambdaWorker) -> dict[str, Any]:
-    """Process ``event`` with ``worker``; the answer lists only the failed records."""
+    """Process ``event`` with ``worker``; the answer lists only the failed records.
+
+    The invocation's metrics are flushed at its end (one EMF line per customer and event).
+    """
     processor = BatchProcessor(event_type=EventType.SQS)
-    answer = process_partial_response(
-        event=event, record_handler=worker.record, processor=processor, context=context
-    )
+    try:
+        answer = process_partial_response(
+            event=event, record_handler=worker.record, processor=processor, context=context
+        )
+    finally:
+        worker.processor.deps.metrics.flush()
     return dict(answer)
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
+from changecast.health import readiness
 from changecast.web.deps import CurrentActor, RuntimeDep
 
 router = APIRouter(prefix="/api", tags=["meta"])
@@ -13,8 +16,23 @@ router = APIRouter(prefix="/api", tags=["meta"])
 
 @router.get("/health")
 def health(runtime: RuntimeDep) -> dict[str, Any]:
-    """Liveness plus the mode we run in; no authentication."""
+    """Liveness plus the mode we run in; no authentication, no call to anything else."""
     return {"status": "ok", "mode": runtime.settings.mode}
+
+
+@router.get("/health/ready")
+async def ready(runtime: RuntimeDep) -> JSONResponse:
+    """Readiness (load balancers): config loaded, bucket reachable, index at the expected schema.
+
+    200 when every check passes, else 503; the body names each check and what failed.
+    """
+    found = await run_in_threadpool(readiness, runtime)
+    body = {
+        "status": "ready" if found.ready else "not_ready",
+        "failed": found.failed,
+        "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in found.checks},
+    }
+    return JSONResponse(body, status_code=200 if found.ready else 503)
 
 
 @router.get("/customers")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import structlog
 from fastapi import Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 from markupsafe import Markup
 
 from changecast.access.models import Actor
@@ -58,8 +58,12 @@ def _start(run: Run) -> queue.Queue[CustomerResult | Finished]:
 
 def stream_action(
     request: Request, actor: Actor, *, change: Change, heading: str, run: Run
-) -> StreamingResponse:
-    """Run ``run`` and stream its results; an error before the first result is raised here."""
+) -> StreamingResponse | HTMLResponse:
+    """Run ``run`` and stream its results; an error before the first result is raised here.
+
+    Where the host buffers whole answers (Lambda behind API Gateway or an ALB), the same page is
+    sent complete, once the last trigger is written (``CHANGECAST_WEB__STREAMING=false``).
+    """
     events = _start(run)
     try:
         first = events.get(timeout=FIRST_RESULT_TIMEOUT)
@@ -74,9 +78,10 @@ def stream_action(
         "results_marker": ROWS,
         "names": _names(request),
     }
-    return StreamingResponse(
-        _chunks(request, context, first, events), media_type="text/html; charset=utf-8"
-    )
+    chunks = _chunks(request, context, first, events)
+    if not request.app.state.runtime.settings.web.streaming:
+        return HTMLResponse("".join(chunks))
+    return StreamingResponse(chunks, media_type="text/html; charset=utf-8")
 
 
 def _names(request: Request) -> dict[str, str]:

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The system packages the tests need beyond Python: xmlsec1 (the test IdP, pysaml2, signs with it)
+# and Chromium (the browser tests). As root with apt, installs them; otherwise stops at once with
+# one line naming them and the command that installs them.
+set -euo pipefail
+missing=()
+command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+((${#missing[@]})) || exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing ${missing[*]} with apt-get (needed by the tests)…" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+  exit 0
+fi
+echo "make test needs ${missing[*]}: install with 'sudo apt-get install ${missing[*]}'" >&2
+exit 1
