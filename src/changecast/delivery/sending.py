@@ -42,6 +42,8 @@ class Tally:
     sent: int = 0
     already_sent: int = 0
     failed: int = 0
+    throttled: int = 0
+    """SES throttling responses; each is backed off on and retried, up to ``max_throttled``."""
     failures: list[DeliveryFailure] = field(default_factory=list)
     busy_until: datetime | None = None
 
@@ -130,6 +132,8 @@ class Sender:
                     raise
                 attempt += 1
                 throttled = bool(exc.context.get("throttled"))
+                if throttled:
+                    self.tally.throttled += 1
                 if attempt >= (self.max_throttled if throttled else self.max_transient):
                     raise
                 if self.stop.is_set():

@@ -19,6 +19,7 @@ from changecast.changes.ports import ChangeIndex
 from changecast.customers.models import CustomerMapping, EmailConfig
 from changecast.delivery.audience import Audience, audience
 from changecast.delivery.ledger import Channel, DeliveryKey
+from changecast.delivery.metrics import record_counts, record_duration
 from changecast.delivery.mime import invite_message
 from changecast.delivery.models import DistributionEvent, ExecutionRecord
 from changecast.delivery.pacing import Backoff, TokenBucket, choose_rate
@@ -35,6 +36,7 @@ from changecast.delivery.router import Topics
 from changecast.delivery.sending import Sender, StopSignal
 from changecast.distribution.models import Trigger
 from changecast.errors import InvalidInputError
+from changecast.metrics.ports import Metrics, NullMetrics
 from changecast.ports import Clock, ObjectStore
 
 log = structlog.get_logger()
@@ -74,6 +76,7 @@ class DeliveryDeps:
     sleep: Callable[[float], None] = time.sleep
     default_rate: float = 1.0
     bucket: TokenBucket | None = None
+    metrics: Metrics = field(default_factory=NullMetrics)
 
     def pacing(self, mail: MailPort) -> TokenBucket:
         """The account's bucket, made on first use at the rate SES (or config.json) allows."""
@@ -113,7 +116,8 @@ def deliver(request: DeliveryRequest, *, deps: DeliveryDeps, stop: StopSignal) -
     """Send ``request`` to the customer's subscribers, skipping those already sent; save the result.
 
     Raises ``DeliveryStoppedError`` when ``stop`` is set, ``RecipientsBusyError`` when another
-    delivery holds some recipients, and the ports' errors otherwise.
+    delivery holds some recipients, and the ports' errors otherwise. The run's counts (and, when
+    it finished, its duration) go to ``deps.metrics``; the worker flushes them.
     """
     customer = deps.customer
     key = delivery_key(request, customer.customer_code)
@@ -138,10 +142,16 @@ def deliver(request: DeliveryRequest, *, deps: DeliveryDeps, stop: StopSignal) -
         sleep=deps.sleep,
     )
     log.info("delivery_started", delivery_event=key.event.value, emails=len(emails.recipients))
-    _send_emails(sender, rendered, emails, mail=mail, deps=deps)
-    if invites is not None:
-        _send_invites(sender, rendered, invites, mail=mail, deps=deps)
-    return _finish(sender, [emails] + ([invites] if invites else []), started, deps=deps)
+    try:
+        _send_emails(sender, rendered, emails, mail=mail, deps=deps)
+        if invites is not None:
+            _send_invites(sender, rendered, invites, mail=mail, deps=deps)
+        record = _finish(sender, [emails] + ([invites] if invites else []), started, deps=deps)
+    finally:  # what was sent was sent, even when the run stops or fails midway
+        record_counts(deps.metrics, key, sender.tally)
+    seconds = (record.finished_at - record.started_at).total_seconds()
+    record_duration(deps.metrics, key, seconds)
+    return record
 
 
 def _rendered(request: DeliveryRequest, *, deps: DeliveryDeps, now: datetime) -> RenderedEmail:

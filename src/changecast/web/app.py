@@ -26,6 +26,7 @@ from changecast.web.deps import get_codec
 from changecast.web.errors import install_error_handlers
 from changecast.web.limits import BodyLimitMiddleware
 from changecast.web.pages.routes import install_pages
+from changecast.web.request_metrics import install_request_metrics
 
 log = structlog.get_logger()
 
@@ -112,4 +113,5 @@ def create_app(runtime: Runtime, *, csrf: bool = True) -> FastAPI:
 
     app.add_middleware(RequestAuditMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.web.max_body_bytes)
+    install_request_metrics(app, runtime)
     return app

@@ -33,6 +33,7 @@ from changecast.errors import (
     PermissionDeniedError,
     UpstreamError,
 )
+from changecast.metrics import names
 from changecast.workers.messages import EmbeddedRequest, ObjectRef, parse_message
 
 log = structlog.get_logger()
@@ -105,7 +106,17 @@ class CustomerProcessor:
         return self.deps.customer.customer_code
 
     def handle(self, body: str, *, stop: StopSignal) -> Verdict:
-        """Process one message body; never raises our error kinds (they become verdicts)."""
+        """Process one message body; never raises our error kinds (they become verdicts).
+
+        A dead message is counted (``TriggersDeadLettered``) here, for the Lambda handler and the
+        queue loop alike; they flush the metrics.
+        """
+        verdict = self._verdict(body, stop)
+        if verdict.outcome is Outcome.DEAD:
+            self.deps.metrics.count(names.TRIGGERS_DEAD_LETTERED, customer=self.code)
+        return verdict
+
+    def _verdict(self, body: str, stop: StopSignal) -> Verdict:
         try:
             parsed = parse_message(body)
         except MalformedInputError as exc:

@@ -16,6 +16,7 @@ import structlog
 
 from changecast.aws.sqs import QueueMessage, SqsQueue
 from changecast.errors import ChangecastError
+from changecast.metrics.ports import Metrics, NullMetrics
 from changecast.workers.processing import Outcome, Verdict
 
 log = structlog.get_logger()
@@ -78,6 +79,8 @@ class QueueWorker:
     batch_size: int = 10
     visibility: int = 0
     retry_base: float = RETRY_BASE_SECONDS
+    metrics: Metrics = field(default_factory=NullMetrics)
+    """Flushed after each message (what its delivery recorded goes out at once)."""
     stopping: threading.Event = field(default_factory=threading.Event)
     busy: threading.Event = field(default_factory=threading.Event)
     _receiving: bool = False
@@ -127,7 +130,10 @@ class QueueWorker:
                 except Exception as exc:  # a bug must not kill the loop: log it, retry
                     log.exception("message_failed")
                     verdict = Verdict(Outcome.RETRY, f"unexpected error: {exc}"[:500])
-            self._settle(message, verdict)
+            try:
+                self._settle(message, verdict)
+            finally:
+                self.metrics.flush()
 
     def _settle(self, message: QueueMessage, verdict: Verdict) -> None:
         """Delete, dead-letter, delay or release the message, as the verdict says."""
