@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-
-import icalendar
+from typing import TYPE_CHECKING
 
 from changecast.changes.models import Change, invite_window
 from changecast.customers.models import EmailConfig
 from changecast.delivery.router import CalendarMethod
 from changecast.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    import icalendar  # imported where an invite is built: most deliveries send none
 
 PRODID = "-//changecast//change notices//EN"
 _FOLD_AT = 75
@@ -47,6 +49,8 @@ class Invite:
 def _event(
     invite: Invite, *, location: str | None, organizer: str, organizer_name: str, now: datetime
 ) -> icalendar.Event:
+    import icalendar
+
     event = icalendar.Event()
     event.add("uid", invite.uid)
     event.add("sequence", invite.sequence)
@@ -76,6 +80,8 @@ def build_invite(
     description: str = "",
 ) -> Invite:
     """The VCALENDAR with METHOD, VTIMEZONE and one VEVENT in the change's timezone."""
+    import icalendar
+
     window = invite_window(change)
     schedule = change.change_metadata.schedule
     if window is None or schedule is None:
