@@ -78,8 +78,13 @@ class AwsClients:
             made.meta.events.register(event, hook)
         return made
 
-    def assume(self, role_arn: str, *, session_name: str = "changecast") -> boto3.Session:
-        """A session for ``role_arn``, reused until five minutes before its credentials expire."""
+    def assume(
+        self, role_arn: str, *, session_name: str = "changecast", external_id: str | None = None
+    ) -> boto3.Session:
+        """A session for ``role_arn``, reused until five minutes before its credentials expire.
+
+        ``external_id`` is sent as ``ExternalId`` (a role whose trust policy asks for one).
+        """
         key = (role_arn, session_name)
         now = datetime.now(UTC)
         with self._lock:
@@ -88,7 +93,12 @@ class AwsClients:
                 return cached.session
         sts: STSClient = self.client("sts")
         with aws_call(f"AssumeRole {role_arn}"):
-            answer = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name[:64])
+            if external_id:
+                answer = sts.assume_role(
+                    RoleArn=role_arn, RoleSessionName=session_name[:64], ExternalId=external_id
+                )
+            else:
+                answer = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name[:64])
         creds = answer["Credentials"]
         session = boto3.Session(
             aws_access_key_id=creds["AccessKeyId"],

@@ -39,6 +39,11 @@ class CustomerMapping(_Model):
     restricted_recipients: tuple[str, ...] = ()
     contact_list_name: str = Field(default="changecast", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     max_send_rate: float | None = Field(default=None, gt=0, le=10_000)
+    ses_role_external_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9+=,.@:/-]{2,1224}$")
+    """Sent as ``ExternalId`` when the worker assumes ``ses_role_arn`` (its trust policy asks)."""
+    ses_admin_role_arn: str | None = Field(default=None, pattern=ROLE_ARN_PATTERN)
+    """The customer's admin role (contact lists, topics, test sends), which operators and the
+    portal assume; ``ses_role_arn`` (the sending role) trusts only this customer's worker."""
 
     @field_validator("restricted_recipients")
     @classmethod
@@ -52,6 +57,11 @@ class CustomerMapping(_Model):
     def is_production(self) -> bool:
         """Non-production customers mail only their restricted recipients."""
         return self.environment.lower() in PRODUCTION_ENVIRONMENTS
+
+    @property
+    def admin_role_arn(self) -> str:
+        """The role for admin commands and portal reads: the admin role, else the sending role."""
+        return self.ses_admin_role_arn or self.ses_role_arn
 
     @property
     def account_id(self) -> str:

@@ -19,7 +19,6 @@ from changecast.aws.sessions import AwsClients
 from changecast.aws.sqs import SqsQueue, queue_url_from_arn
 from changecast.bootstrap import Runtime
 from changecast.changes.ports import ChangeIndex
-from changecast.customers.directory import load_ses_config
 from changecast.customers.models import CustomerMapping
 from changecast.delivery.render import TemplateSource
 from changecast.delivery.router import Topics
@@ -43,7 +42,11 @@ class AssumedSes:
 
     def client(self) -> Any:
         name = f"changecast-worker-{self.mapping.customer_code}"
-        session = self.aws.assume(self.mapping.ses_role_arn, session_name=name)
+        session = self.aws.assume(
+            self.mapping.ses_role_arn,
+            session_name=name,
+            external_id=self.mapping.ses_role_external_id,
+        )
         with self._lock:
             if session is not self._session:
                 self._client = self.aws.client("sesv2", session=session, region=self.mapping.region)
@@ -63,8 +66,7 @@ def worker_owner() -> str:
 
 
 def topics_of(runtime: Runtime) -> Topics:
-    path = runtime.settings.ses_config_path
-    return Topics.from_ses_config(load_ses_config(path) if path.is_file() else None)
+    return Topics.from_ses_config(runtime.ses_config)
 
 
 def ledger_table(runtime: Runtime) -> str:
@@ -94,6 +96,7 @@ def delivery_deps(
         index=index,
         lease=timedelta(seconds=settings.lease_seconds),
         default_rate=settings.default_send_rate,
+        metrics=runtime.metrics,
     )
 
 
@@ -131,4 +134,5 @@ def build_worker(
         dead_letters=SqsQueue(sqs, dlq) if dlq else None,
         wait_seconds=settings.wait_seconds if wait_seconds is None else wait_seconds,
         batch_size=settings.batch_size,
+        metrics=deps.metrics,
     )

@@ -40,7 +40,7 @@ class SesRecipientCounter:
 
     def count(self, customer: CustomerMapping, topics: list[str]) -> list[TopicCount]:
         try:
-            client = self.aws.for_role(customer.ses_role_arn, "sesv2", region=customer.region)
+            client = self.aws.for_role(customer.admin_role_arn, "sesv2", region=customer.region)
             contacts = SesContactListAdapter(client)
             return [self._one(contacts, customer, topic) for topic in topics]
         except ChangecastError as exc:

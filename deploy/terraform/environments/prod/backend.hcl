@@ -1,0 +1,5 @@
+bucket         = "changecast-tfstate-123456789012"
+key            = "changecast/prod/terraform.tfstate"
+region         = "us-east-1"
+dynamodb_table = "changecast-tflock"
+encrypt        = true

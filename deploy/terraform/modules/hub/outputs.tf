@@ -1,0 +1,84 @@
+output "bucket_name" {
+  description = "The system-of-record bucket."
+  value       = aws_s3_bucket.main.bucket
+}
+
+output "config_uri" {
+  description = "Where to upload config.json (CHANGECAST_CONFIG of every process)."
+  value       = local.config_uri
+}
+
+output "kms_key_arn" {
+  description = "The hub's KMS key."
+  value       = aws_kms_key.hub.arn
+}
+
+output "queue_arns" {
+  description = "Trigger queue per customer: config.json's sqs_queue_arn."
+  value       = { for code, q in aws_sqs_queue.trigger : code => q.arn }
+}
+
+output "queue_urls" {
+  description = "Trigger queue URL per customer."
+  value       = { for code, q in aws_sqs_queue.trigger : code => q.url }
+}
+
+output "dlq_arns" {
+  description = "Dead-letter queue ARN per customer (aws sqs start-message-move-task --source-arn)."
+  value       = { for code, q in aws_sqs_queue.trigger_dlq : code => q.arn }
+}
+
+output "worker_role_arns" {
+  description = "Hub worker role per customer: the only principal each customer's SES role trusts."
+  value       = { for code, r in aws_iam_role.worker : code => r.arn }
+}
+
+output "worker_function_names" {
+  description = "Worker Lambda per customer."
+  value       = { for code, f in aws_lambda_function.worker : code => f.function_name }
+}
+
+output "portal_role_arn" {
+  description = "The portal's role (customer admin roles trust it for recipient counts)."
+  value       = aws_iam_role.portal.arn
+}
+
+output "portal_endpoint" {
+  description = "The load balancer's DNS name (ecs) or the HTTP API's URL (lambda)."
+  value       = var.portal_mode == "ecs" ? aws_lb.portal[0].dns_name : aws_apigatewayv2_api.portal[0].api_endpoint
+}
+
+output "ledger_table" {
+  description = "CHANGECAST_DELIVERY__LEDGER_TABLE."
+  value       = aws_dynamodb_table.ledger.name
+}
+
+output "runtime_secret_arn" {
+  description = "CHANGECAST_SECRETS_ID: write session_secret, database_url and the SAML keys here."
+  value       = aws_secretsmanager_secret.runtime.arn
+}
+
+output "database_endpoint" {
+  description = "host:port of the index database."
+  value       = aws_db_instance.index.endpoint
+}
+
+output "database_master_secret_arn" {
+  description = "The RDS-managed secret holding the master password."
+  value       = aws_db_instance.index.master_user_secret[0].secret_arn
+}
+
+output "ses_events_queue_arn" {
+  description = "Where customer accounts' SES event topics deliver."
+  value       = aws_sqs_queue.ses_events.arn
+}
+
+output "alarm_topic_arn" {
+  description = "Every alarm notifies this topic."
+  value       = aws_sns_topic.alarms.arn
+}
+
+output "dashboard_name" {
+  description = "The CloudWatch dashboard."
+  value       = aws_cloudwatch_dashboard.main.dashboard_name
+}
