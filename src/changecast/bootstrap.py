@@ -252,5 +252,10 @@ def build_runtime(settings: Settings, *, process: Process = "cli") -> Runtime:
     resolved, local = resolve_settings(settings, process=process)
     runtime = with_secrets(Runtime(settings=resolved, local=local))
     if process != "cli":
+        if runtime.settings.dev_login and runtime.settings.mode != "local":
+            raise InvalidInputError(
+                "CHANGECAST_DEV_LOGIN lets anyone sign in as anyone; it is refused outside "
+                "local mode (this process runs in aws mode)"
+            )
         runtime.settings.require_for(process)
     return runtime

@@ -152,3 +152,10 @@ def test_local_up_records_who_wrote_local_json(tmp_path: Path) -> None:
     genuine(tmp_path)
     written = json.loads((tmp_path / "local.json").read_text())
     assert written["process"] == process_identity(os.getpid())
+
+
+def test_a_portal_asked_for_dev_login_outside_local_mode_refuses_to_start(tmp_path: Path) -> None:
+    from changecast.bootstrap import build_runtime
+
+    with pytest.raises(InvalidInputError, match="DEV_LOGIN"):
+        build_runtime(Settings(data_dir=tmp_path, dev_login=True), process="portal")
