@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from urllib.parse import unquote_plus
 
 import pytest
 
+from changecast.local.runtime import read_running
 from tests.builders import change_body
 from tests.e2e.conftest import LocalUp
 
@@ -76,4 +78,41 @@ def test_local_up_submit_restart_and_rebuild(local_up: LocalUp, tmp_path: Path) 
         search, sort_keys=True, indent=1
     )
     assert local_up.cli("change", "list", "--output", "json") == listing
+    assert local_up.stop() == 0
+
+
+def test_the_outbox_and_the_ledger_survive_a_restart(local_up: LocalUp) -> None:
+    """The demo's mail is still listed after a restart, and the ledger still knows it was sent."""
+    local_up.start("--customers", "2")
+    imported = local_up.cli("identity", "import", "--all", "--dry-run", "--output", "json")
+    for report in imported["customers"]:
+        assert report["status"] == "ok"
+        assert len(report["data"]["plan"]["changes"]) == 4, report  # the demo Identity Center
+    accounts = local_up.cli("alt-contacts", "show", "--all", "--output", "json")
+    for report in accounts["customers"]:
+        names = {row["account_name"] for row in report["data"]["changes"]}
+        assert len(names) == 3, names  # the management account and two members
+    deadline = time.monotonic() + 60
+    sent: list[dict[str, object]] = []
+    while time.monotonic() < deadline:
+        sent = local_up.cli("local", "outbox", "--customer", "acme", "--output", "json")
+        if len(sent) >= 3:
+            break
+        time.sleep(0.5)
+    assert len(sent) >= 3, sent
+    time.sleep(2.5)  # the mirror's next sync has run, and no delivery is in flight any more
+    sent = local_up.cli("local", "outbox", "--customer", "acme", "--output", "json")
+    table = local.ledger_table if (local := read_running(local_up.data_dir)) else ""
+    before = local_up.client("dynamodb").scan(TableName=table)["Count"]
+    assert before > 0
+    assert local_up.stop() == 0
+    assert (local_up.data_dir / "ledger.json").exists()
+
+    local_up.start("--customers", "2")
+    after = local_up.cli("local", "outbox", "--customer", "acme", "--output", "json")
+    assert [item["messageId"] for item in after[: len(sent)]] == [
+        item["messageId"] for item in sent
+    ]
+    assert [item["topic"] for item in after[: len(sent)]] == [item["topic"] for item in sent]
+    assert local_up.client("dynamodb").scan(TableName=table)["Count"] >= before
     assert local_up.stop() == 0

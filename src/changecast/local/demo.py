@@ -121,3 +121,22 @@ DEMO_CONTACTS = [
 
 def contact_address(contact: DemoContact, code: str) -> str:
     return f"{contact.local_part}@{code}.example.com"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    """One Identity Center user of a demo customer, and the groups it belongs to."""
+
+    local_part: str
+    display_name: str
+    groups: tuple[str, ...]
+
+
+DEMO_GROUPS = ("ccoe-cloud-approver", "ccoe-cloud-ops", "finance")
+DEMO_USERS = (
+    DemoUser("ops-lead", "Olga Lead", ("ccoe-cloud-ops", "ccoe-cloud-approver")),
+    DemoUser("cloud-architect", "Carl Architect", ("ccoe-cloud-approver",)),
+    DemoUser("platform-engineer", "Petra Engineer", ("ccoe-cloud-ops",)),
+    DemoUser("finance-watcher", "Fiona Watcher", ("finance",)),
+)
+DEMO_MEMBER_ACCOUNTS = ("workloads", "sandbox")

@@ -17,7 +17,8 @@ from pydantic.alias_generators import to_camel
 from changecast.aws.dynamodb import DynamoDbLedger
 from changecast.bootstrap import Runtime
 from changecast.delivery.mime import TOPIC_HEADER
-from changecast.local.moto_store import MotoMail, sent_mail
+from changecast.local.moto_store import MotoMail
+from changecast.local.state_mirror import all_mail
 
 
 class _Out(BaseModel):
@@ -96,9 +97,14 @@ def outbox_item(mail: MotoMail, topics: dict[str, str]) -> OutboxItem:
 
 
 def read_outbox(runtime: Runtime, customer: str) -> list[OutboxItem]:
-    """Every message moto's SES accepted in ``customer``'s account, oldest first."""
+    """Every message the embedded SES accepted in ``customer``'s account, oldest first.
+
+    Messages of earlier runs come from the data directory (``local up`` keeps them there).
+    """
     mapping = runtime.directory.get(customer)
     table = runtime.local.ledger_table if runtime.local else runtime.settings.delivery.ledger_table
     ledger = DynamoDbLedger(runtime.aws.client("dynamodb"), table)
     topics = {message_id: topic for message_id, (topic, _) in ledger.sent_topics(customer).items()}
-    return [outbox_item(mail, topics) for mail in sent_mail(mapping.account_id, mapping.region)]
+    data_dir = runtime.settings.data_dir if runtime.local is not None else None
+    mail = all_mail(data_dir, mapping.account_id, mapping.region)
+    return [outbox_item(item, topics) for item in mail]

@@ -10,7 +10,13 @@ import structlog
 from changecast.aws.dynamodb import create_ledger_table
 from changecast.aws.sessions import AwsClients
 from changecast.customers.models import AppConfig, CustomerMapping, SESConfig
-from changecast.local.demo import DEMO_CONTACTS, contact_address
+from changecast.local.demo import (
+    DEMO_CONTACTS,
+    DEMO_GROUPS,
+    DEMO_MEMBER_ACCOUNTS,
+    DEMO_USERS,
+    contact_address,
+)
 from changecast.local.runtime import LocalCustomer
 
 log = structlog.get_logger()
@@ -122,7 +128,61 @@ def provision_customer(
             ],
             UnsubscribeAll=contact.unsubscribe_all,
         )
+    provision_identity(aws, mapping)
     log.info("customer_provisioned", customer=mapping.customer_code, account=mapping.account_id)
+
+
+def provision_identity(aws: AwsClients, mapping: CustomerMapping) -> None:
+    """The customer's Organization and Identity Center, as the admin CLI finds them.
+
+    Two member accounts with a security contact, and users in ``ccoe-cloud-*`` groups, so that
+    ``identity import`` and ``alt-contacts show`` have something to show.
+    """
+    role = mapping.identity_center_role_arn
+    if not role:
+        return
+    code = mapping.customer_code
+    orgs = aws.for_role(role, "organizations", region="us-east-1")
+    account = aws.for_role(role, "account", region="us-east-1")
+    orgs.create_organization(FeatureSet="ALL")
+    for name in DEMO_MEMBER_ACCOUNTS:
+        created = orgs.create_account(
+            AccountName=f"{code}-{name}", Email=f"aws-{name}@{code}.example.com"
+        )
+        member = created["CreateAccountStatus"]["AccountId"]
+        account.put_alternate_contact(
+            AccountId=member,
+            AlternateContactType="SECURITY",
+            Name="Security team",
+            Title="Security operations",
+            EmailAddress=f"security-team@{code}.example.com",
+            PhoneNumber="+1 555 0100",
+        )
+    region = mapping.region
+    store_id = aws.for_role(role, "sso-admin", region=region).list_instances()["Instances"][0][
+        "IdentityStoreId"
+    ]
+    ids = aws.for_role(role, "identitystore", region=region)
+    groups = {
+        name: ids.create_group(IdentityStoreId=store_id, DisplayName=name)["GroupId"]
+        for name in DEMO_GROUPS
+    }
+    for user in DEMO_USERS:
+        address = f"{user.local_part}@{code}.example.com"
+        user_id = ids.create_user(
+            IdentityStoreId=store_id,
+            UserName=address,
+            DisplayName=user.display_name,
+            Name={
+                "GivenName": user.display_name.split()[0],
+                "FamilyName": user.display_name.split()[-1],
+            },
+            Emails=[{"Value": address, "Type": "work", "Primary": True}],
+        )["UserId"]
+        for group in user.groups:
+            ids.create_group_membership(
+                IdentityStoreId=store_id, GroupId=groups[group], MemberId={"UserId": user_id}
+            )
 
 
 def provision(

@@ -27,6 +27,7 @@ from changecast.local.runtime import (
     read_running,
     write_runtime,
 )
+from changecast.local.state_mirror import StateMirror
 from changecast.settings import Settings
 
 log = structlog.get_logger()
@@ -67,6 +68,7 @@ class LocalSystem:
     runtime: Runtime | None = None
     _moto: ThreadedMotoServer | None = None
     _mirror: BucketMirror | None = None
+    _state: StateMirror | None = None
     _server: uvicorn.Server | None = None
     _server_thread: threading.Thread | None = None
 
@@ -112,6 +114,14 @@ class LocalSystem:
             root=opts.data_dir / "s3",
         )
         self._mirror.start()
+        self._state = StateMirror(
+            data_dir=opts.data_dir,
+            accounts=[(m.account_id, m.region) for m in runtime.config.customer_mappings.values()],
+            dynamodb=runtime.aws.client("dynamodb"),
+            table=provision.LEDGER_TABLE,
+        )
+        self._state.restore_ledger()
+        self._state.start()
         self._prepare_index(runtime, restored=restored)
         local = LocalRuntime(
             aws_endpoint_url=runtime.settings.aws_endpoint_url or "",
@@ -188,6 +198,8 @@ class LocalSystem:
             self._server_thread.join(timeout=10)
         if self._mirror is not None:
             self._mirror.stop()
+        if self._state is not None:
+            self._state.stop()
         if self._moto is not None:
             self._moto.stop()
         log.info("local_down", data_dir=str(self.options.data_dir))

@@ -120,7 +120,13 @@ KINDS: dict[str, FunctionKind] = {
         omit=frozenset({"cli", "local", "packaging"}),
         # The outbox pages exist in local mode only; their modules import no moto at load time.
         keep=frozenset(
-            {"local/__init__.py", "local/runtime.py", "local/outbox.py", "local/moto_store.py"}
+            {
+                "local/__init__.py",
+                "local/runtime.py",
+                "local/outbox.py",
+                "local/moto_store.py",
+                "local/state_mirror.py",
+            }
         ),
         forbidden=_NEVER | {"uvicorn", "typer"},
         aws_services=_SERVICES,
