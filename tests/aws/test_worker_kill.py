@@ -1,5 +1,5 @@
 """A real ``changecast worker run`` process, SIGKILLed mid-send and restarted: nothing lost,
-at most one duplicate; SIGTERM finishes the recipient in flight and exits 0."""
+at most the sends in flight duplicated; SIGTERM finishes the recipient in flight and exits 0."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from changecast.bootstrap import Runtime
 from changecast.changes.models import ChangeStatus
 from changecast.delivery.models import DistributionEvent, ExecutionDocument, execution_key
+from changecast.delivery.pacing import concurrency_for
 from changecast.local import provision
 from changecast.local.demo import demo_config, demo_ses_config
 from changecast.local.moto_store import sent_mail, sent_messages
@@ -102,7 +103,7 @@ def wait_for(condition: object, process: subprocess.Popen[bytes] | None, root: P
         time.sleep(0.05)
 
 
-def test_sigkill_mid_send_then_restart_loses_nothing_and_duplicates_at_most_one(
+def test_sigkill_mid_send_then_restart_loses_nothing_and_duplicates_only_sends_in_flight(
     moto_server: str, tmp_path: Path
 ) -> None:
     runtime = provisioned(moto_server, tmp_path)
@@ -141,7 +142,9 @@ def test_sigkill_mid_send_then_restart_loses_nothing_and_duplicates_at_most_one(
 
     counts = Counter(sent())
     assert set(counts) == expected
-    assert sum(n - 1 for n in counts.values()) <= 1
+    # A kill can lose the ledger mark of each send in flight (SES accepted, mark not written):
+    # one per sending thread, and one kill here.
+    assert sum(n - 1 for n in counts.values()) <= concurrency_for(50)
     record = ExecutionDocument.model_validate_json(runtime.store.get(key).body).events[
         DistributionEvent.COMPLETED
     ]

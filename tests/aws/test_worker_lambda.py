@@ -119,3 +119,26 @@ def test_the_handler_builds_its_worker_once_from_the_environment(
     ]
     assert lambda_handler.current_worker.cache_info().misses == 1
     assert json.loads(dlq_bodies(moto_runtime)[0] if dlq_bodies(moto_runtime) else "[]") == []
+
+
+def test_a_record_failing_on_its_last_receives_is_dead_lettered_with_a_failed_record(
+    moto_runtime: Runtime,
+) -> None:
+    from changecast.delivery.models import ExecutionDocument, ExecutionStatus, execution_key
+
+    mapping = moto_runtime.directory.get("acme")
+    worker = build_lambda_worker(
+        moto_runtime, "acme", ses=FakeSesAccount(FlakyMail(), many_contacts(mapping, 2))
+    )
+    worker.processor.deps.bucket = TokenBucket(10_000)
+    worker.processor.deps.backoff.cap = 0.001
+    change = stored_change(title="A flaky one")
+    flaky = publish(moto_runtime.store, change, DistributionEvent.COMPLETED, "acme")
+    event = sqs_event(s3_event_body(moto_runtime.config.s3_config.bucket_name, flaky.key))
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "4"  # maxReceiveCount is 5
+    assert handle_batch(event, None, worker) == {"batchItemFailures": []}
+    assert dlq_bodies(moto_runtime) == [event["Records"][0]["body"]]
+    body = moto_runtime.store.get(execution_key(change.change_id, 1, "acme")).body
+    record = ExecutionDocument.model_validate_json(body).events[DistributionEvent.COMPLETED]
+    assert (record.status, record.dead_lettered) == (ExecutionStatus.FAILED, True)
+    assert record.failures[0].reason.startswith("dead-lettered after 4 receives: SendEmail failed")

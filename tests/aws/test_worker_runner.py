@@ -192,17 +192,26 @@ class BrokenMail(FakeMail):
         raise UpstreamError("SendEmail failed: InternalFailure", retryable=True)
 
 
-def test_a_transient_failure_is_retried_and_dead_lettered_after_max_receive_count(
+def test_a_transient_failure_is_dead_lettered_by_the_worker_with_a_failed_record_before_sqs_would(
     moto_runtime: Runtime,
 ) -> None:
     mapping = moto_runtime.directory.get("acme")
     broken = BrokenMail()
     worker = worker_for(moto_runtime, ses=FakeSesAccount(broken, many_contacts(mapping, 2)))
-    publish(moto_runtime.store, stored_change(), DistributionEvent.COMPLETED, "acme")
+    change = stored_change()
+    publish(moto_runtime.store, change, DistributionEvent.COMPLETED, "acme")
     drain(worker, rounds=20)
     assert broken.sent == []
     letters = dead_letters(moto_runtime, "acme")
-    assert len(letters) == 1 and letters[0]["reason"] == ""  # moved by SQS's redrive policy
+    assert len(letters) == 1
+    assert (
+        letters[0]["reason"] == "dead-lettered after 4 receives: SendEmail failed: InternalFailure"
+    )
+    record = execution(moto_runtime, change.change_id, 1, "acme").events[
+        DistributionEvent.COMPLETED
+    ]
+    assert (record.status, record.dead_lettered) == (ExecutionStatus.FAILED, True)
+    assert record.failures[0].reason == letters[0]["reason"]
 
 
 def test_an_embedded_metadata_message_is_delivered_and_another_customers_is_refused(
@@ -261,3 +270,79 @@ def test_the_heartbeat_extends_visibility_while_a_message_is_in_progress() -> No
     receipt, seconds = queue.calls[0]
     assert (receipt, seconds) == ("receipt-1", 3.0)
     assert heartbeat.finished()
+
+
+def test_an_unverified_sender_fails_the_trigger_on_its_first_receive_with_a_clear_reason(
+    moto_runtime: Runtime,
+) -> None:
+    worker = worker_for(moto_runtime)
+    processor = worker.processor
+    assert isinstance(processor, CustomerProcessor)
+    processor.deps.email_config = processor.deps.email_config.model_copy(
+        update={"sender_address": "notices@unverified.example.org"}
+    )
+    change = stored_change(status=ChangeStatus.COMPLETED)
+    publish(moto_runtime.store, change, DistributionEvent.COMPLETED, "acme")
+    assert worker.poll_once() >= 1  # with the S3 test event
+    assert recipients(moto_runtime, "acme") == []
+    record = execution(moto_runtime, change.change_id, 1, "acme").events[
+        DistributionEvent.COMPLETED
+    ]
+    assert (record.status, record.dead_lettered) == (ExecutionStatus.FAILED, True)
+    assert "sender notices@unverified.example.org is not verified" in record.failures[0].reason
+    letters = dead_letters(moto_runtime, "acme")
+    assert [d["reason"] for d in letters] == [record.failures[0].reason]
+    assert worker.poll_once() == 0  # not retried
+
+
+def test_a_final_attempt_records_a_failure_first_and_a_finished_run_overwrites_it(
+    moto_runtime: Runtime,
+) -> None:
+    from changecast.workers.processing import Attempt
+
+    worker = worker_for(moto_runtime)
+    processor = worker.processor
+    assert isinstance(processor, CustomerProcessor)
+    change = stored_change(status=ChangeStatus.COMPLETED)
+    trigger = publish(moto_runtime.store, change, DistributionEvent.COMPLETED, "acme")
+    body = s3_event_body(BUCKET, trigger.key)
+
+    class StopAfterRecord(threading.Event):
+        """Stops the run before its first send, as a kill would end it."""
+
+        def is_set(self) -> bool:
+            return moto_runtime.store.exists(execution_key(change.change_id, 1, "acme"))
+
+    stopped = processor.handle(body, stop=StopAfterRecord(), attempt=Attempt(4, 5))
+    assert stopped.outcome.value == "stopped"
+    first = execution(moto_runtime, change.change_id, 1, "acme").events[DistributionEvent.COMPLETED]
+    assert (first.status, first.dead_lettered) == (ExecutionStatus.FAILED, True)
+    assert first.failures[0].reason.startswith("dead-lettered after 4 receives: no attempt")
+    done = processor.handle(body, stop=threading.Event(), attempt=Attempt(5, 5))
+    assert done.outcome.value == "done"
+    last = execution(moto_runtime, change.change_id, 1, "acme").events[DistributionEvent.COMPLETED]
+    assert (last.status, last.dead_lettered, last.sent) == (ExecutionStatus.DELIVERED, False, 3)
+
+
+def test_an_embedded_message_whose_event_contradicts_the_change_is_dead_lettered(
+    moto_runtime: Runtime,
+) -> None:
+    change = stored_change(status=ChangeStatus.CANCELLED, customers=["acme"])
+    queue_send(
+        moto_runtime,
+        "acme",
+        json.dumps(
+            {
+                "action_type": "completed",
+                "customer_code": "acme",
+                "execution_id": "exec-9",
+                "timestamp": "2030-01-01T00:00:00Z",
+                "metadata": change.to_json_dict(),
+            }
+        ),
+    )
+    drain(worker_for(moto_runtime))
+    assert recipients(moto_runtime, "acme") == []
+    assert [d["reason"] for d in dead_letters(moto_runtime, "acme")] == [
+        f"the message asks for completed but change {change.change_id} v1 is cancelled"
+    ]

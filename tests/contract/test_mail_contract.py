@@ -11,6 +11,7 @@ import pytest
 
 from changecast.aws.ses_mail import SesMailAdapter
 from changecast.delivery.ports import MailPort, RecipientRejectedError
+from changecast.errors import UpstreamError
 from changecast.local.moto_store import sent_mail
 from tests.fakes.mail import FakeMail
 
@@ -129,9 +130,15 @@ def test_a_raw_send_delivers_the_mime_message_as_given(port: Port) -> None:
     assert port.outbox() == [Seen(frozenset({to}), True, "Invitation: TLS window")]
 
 
-def test_an_unverified_sender_is_a_rejected_recipient_and_nothing_is_sent(port: Port) -> None:
-    with pytest.raises(RecipientRejectedError):
+def test_an_unverified_sender_is_a_permanent_account_wide_error_and_nothing_is_sent(
+    port: Port,
+) -> None:
+    """Every recipient would fail alike, so the delivery fails at once (not one by one)."""
+    with pytest.raises(UpstreamError) as refused:
         simple(port, "ops-lead@acme.example.com", sender="someone@unverified.example.com")
+    assert not refused.value.retryable
+    assert refused.value.context.get("permanent") == "sender_unverified"
+    assert "someone@unverified.example.com" in refused.value.message
     assert port.outbox() == []
 
 

@@ -64,7 +64,12 @@ class FakeMail:
                     throttled=True,
                 )
         if self.verified and sender not in self.verified:
-            raise RecipientRejectedError(f"Email address not verified {sender}")
+            raise UpstreamError(  # account-wide, as aws.errors.permanent_send_error maps it
+                f"the sender {sender} is not verified in this SES account",
+                retryable=False,
+                permanent="sender_unverified",
+                code="MessageRejected",
+            )
         if not is_email(to) or to.lower() in self.reject:
             raise RecipientRejectedError(f"SendEmail was rejected: MessageRejected: {to}")
         if self.before_send is not None:

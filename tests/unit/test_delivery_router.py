@@ -23,6 +23,15 @@ from changecast.local.demo import demo_ses_config
             CalendarMethod.REQUEST,
         ),
         (DistributionEvent.UPDATED, True, True, "updated", "aws-announce", CalendarMethod.REQUEST),
+        (
+            DistributionEvent.WITHDRAWN,
+            True,
+            True,
+            "withdrawn",
+            "aws-announce",
+            CalendarMethod.CANCEL,
+        ),
+        (DistributionEvent.WITHDRAWN, True, False, "withdrawn", "aws-announce", None),
         (DistributionEvent.COMPLETED, True, True, "completed", "aws-announce", None),
         (
             DistributionEvent.CANCELLED,
@@ -51,6 +60,15 @@ def test_each_event_routes_as_the_architecture_table_says(
         calendar,
         "aws-calendar",
     )
+
+
+def test_an_update_sends_a_new_invite_only_when_schedule_or_meeting_changed() -> None:
+    moved = route(DistributionEvent.UPDATED, was_approved=True, invite_sent=True)
+    same = route(
+        DistributionEvent.UPDATED, was_approved=True, invite_sent=True, invite_changed=False
+    )
+    assert (moved.topic, moved.calendar) == ("aws-announce", CalendarMethod.REQUEST)
+    assert (same.topic, same.calendar) == ("aws-announce", None)
 
 
 def test_topic_names_follow_the_ses_config_prefix() -> None:

@@ -69,6 +69,7 @@ def test_html_is_escaped_and_text_is_not() -> None:
         (DistributionEvent.SUBMITTED, "[Approval requested]", "aws-approval", None),
         (DistributionEvent.APPROVED, "[Approved]", "aws-announce", CalendarMethod.REQUEST),
         (DistributionEvent.UPDATED, "[Updated]", "aws-announce", CalendarMethod.REQUEST),
+        (DistributionEvent.WITHDRAWN, "[Withdrawn]", "aws-announce", CalendarMethod.CANCEL),
         (DistributionEvent.COMPLETED, "[Completed]", "aws-announce", None),
         (DistributionEvent.CANCELLED, "[Cancelled]", "aws-announce", CalendarMethod.CANCEL),
     ],
@@ -77,7 +78,7 @@ def test_each_event_has_its_subject_prefix_topic_and_calendar_method(
     event: DistributionEvent, prefix: str, topic: str, method: CalendarMethod | None
 ) -> None:
     rendered = render(event, emailNotification={"subject": "Cert rotation"})
-    assert rendered.subject == f"{prefix} Cert rotation"
+    assert rendered.subject == f"{prefix} Cert rotation (version 1)"
     assert rendered.topic == topic
     assert (rendered.invite.method if rendered.invite else None) is method
     if rendered.invite is not None:

@@ -14,6 +14,7 @@ from botocore.exceptions import (
 from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
+from botocore.parsers import ResponseParserError
 
 from changecast.errors import (
     ChangecastError,
@@ -40,6 +41,56 @@ CONFLICT = frozenset(
     {"PreconditionFailed", "412", "ConditionalCheckFailedException", "AlreadyExistsException"}
 )
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "403"})
+SENDING_PAUSED = frozenset(
+    {
+        "AccountSuspendedException",
+        "SendingPausedException",
+        "AccountSendingPausedException",
+        "ConfigurationSetSendingPausedException",
+        "MailFromDomainNotVerifiedException",
+    }
+)
+"""SES refuses every message of the account: no retry helps until someone fixes the account."""
+
+
+class Permanent:
+    """The ``permanent`` kinds of a non-retryable ``UpstreamError`` (``context["permanent"]``)."""
+
+    ROLE_DENIED = "role_denied"
+    ROLE_MISSING = "role_missing"
+    SENDING_PAUSED = "sending_paused"
+    SENDER_UNVERIFIED = "sender_unverified"
+
+
+def permanent(text: str, *, kind: str, code: str) -> UpstreamError:
+    """A failure that retrying cannot fix: the worker records it and dead-letters at once."""
+    return UpstreamError(text, retryable=False, permanent=kind, code=code)
+
+
+def permanent_send_error(exc: ClientError, *, sender: str, operation: str) -> UpstreamError | None:
+    """SendEmail's account-wide refusals: sending paused, or the sender not verified.
+
+    An unverified *recipient* (the SES sandbox) is that recipient's own failure and not this:
+    the sender's address must be among the identities SES names.
+    """
+    code = error_code(exc)
+    message = str(exc.response.get("Error", {}).get("Message", "")) or code
+    text = f"{operation} failed: {code}: {message}"
+    if code in SENDING_PAUSED:
+        return permanent(
+            f"SES sending is paused or disabled for this account ({text})",
+            kind=Permanent.SENDING_PAUSED,
+            code=code,
+        )
+    lowered = message.lower()
+    named = bool(sender) and sender.lower() in lowered
+    if code == "MessageRejected" and "not verified" in lowered and named:
+        return permanent(
+            f"the sender {sender} is not verified in this SES account ({text})",
+            kind=Permanent.SENDER_UNVERIFIED,
+            code=code,
+        )
+    return None
 
 
 def error_code(exc: ClientError) -> str:
@@ -53,6 +104,15 @@ def translate(exc: Exception, *, operation: str) -> ChangecastError:  # noqa: PL
         message = str(exc.response.get("Error", {}).get("Message", "")) or code
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         text = f"{operation} failed: {code}: {message}"
+        if operation.startswith("AssumeRole") and (code in DENIED or code == "NoSuchEntity"):
+            kind = Permanent.ROLE_MISSING if code == "NoSuchEntity" else Permanent.ROLE_DENIED
+            return permanent(f"the customer's role cannot be assumed: {text}", kind=kind, code=code)
+        if code in SENDING_PAUSED:
+            return permanent(
+                f"SES sending is paused or disabled for this account ({text})",
+                kind=Permanent.SENDING_PAUSED,
+                code=code,
+            )
         if code in THROTTLING or status == 429:
             return UpstreamError(text, retryable=True, code=code, throttled=True)
         if code in NOT_FOUND:
@@ -78,3 +138,7 @@ def aws_call(operation: str) -> Iterator[None]:
         yield
     except (ClientError, BotoCoreError) as exc:
         raise translate(exc, operation=operation) from exc
+    except ResponseParserError as exc:  # not a BotoCoreError: a garbled answer, maybe transient
+        raise UpstreamError(
+            f"{operation} failed: unreadable answer: {exc}"[:500], retryable=True
+        ) from exc

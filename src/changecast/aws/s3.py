@@ -18,9 +18,11 @@ if TYPE_CHECKING:
 class S3ObjectStore:
     """One bucket as an ``ObjectStore``."""
 
-    def __init__(self, client: S3Client, bucket: str) -> None:
+    def __init__(self, client: S3Client, bucket: str, *, page_size: int | None = None) -> None:
+        """``page_size``: keys per ListObjectsV2 page (S3's default, 1,000, when None)."""
         self.client = client
         self.bucket = bucket
+        self.page_size = page_size
 
     def reachable(self) -> None:
         """Raise unless the bucket exists and these credentials may use it (HeadBucket)."""
@@ -80,7 +82,9 @@ class S3ObjectStore:
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
+        config: Any = {"PageSize": self.page_size} if self.page_size else {}
         with aws_call(f"ListObjectsV2 {prefix}"):
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            pages = paginator.paginate(Bucket=self.bucket, Prefix=prefix, PaginationConfig=config)
+            for page in pages:
                 for item in page.get("Contents", []):
                     yield item["Key"]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
-from changecast.aws.errors import error_code, translate
+from changecast.aws.errors import error_code, permanent_send_error, translate
 from changecast.delivery.ports import RecipientRejectedError
 
 if TYPE_CHECKING:
@@ -27,11 +27,17 @@ REJECTED = frozenset(
 
 
 @contextmanager
-def _send_call(operation: str) -> Iterator[None]:
-    """A refusal of this one message is a ``RecipientRejectedError``; the rest map as usual."""
+def _send_call(operation: str, sender: str = "") -> Iterator[None]:
+    """A refusal of this one message is a ``RecipientRejectedError``; the rest map as usual.
+
+    An account-wide refusal (sending paused, the sender unverified) is a permanent error.
+    """
     try:
         yield
     except ClientError as exc:
+        account_wide = permanent_send_error(exc, sender=sender, operation=operation)
+        if account_wide is not None:
+            raise account_wide from exc
         if error_code(exc) in REJECTED:
             message = str(exc.response.get("Error", {}).get("Message", "")) or error_code(exc)
             raise RecipientRejectedError(
@@ -43,10 +49,16 @@ def _send_call(operation: str) -> Iterator[None]:
 
 
 class SesMailAdapter:
-    """SESv2 for one customer (one assumed role, one region)."""
+    """SESv2 for one customer (one assumed role, one region).
 
-    def __init__(self, client: SESV2Client) -> None:
+    ``client`` should make one attempt per call (``AwsClients.sending_client``): the send loop
+    paces every attempt through its bucket and does the retrying. ``GetAccount`` goes to
+    ``account_client`` (with botocore's retries) when given, else to ``client``.
+    """
+
+    def __init__(self, client: SESV2Client, *, account_client: SESV2Client | None = None) -> None:
         self.client = client
+        self.account_client = account_client or client
 
     def send_email(
         self,
@@ -68,7 +80,7 @@ class SesMailAdapter:
                 },
             }
         }
-        with _send_call("SendEmail"):
+        with _send_call("SendEmail", sender):
             answer = self.client.send_email(
                 FromEmailAddress=sender,
                 Destination={"ToAddresses": [to]},
@@ -78,7 +90,7 @@ class SesMailAdapter:
         return answer["MessageId"]
 
     def send_raw(self, *, sender: str, to: str, raw: bytes, list_name: str, topic: str) -> str:
-        with _send_call("SendEmail (raw)"):
+        with _send_call("SendEmail (raw)", sender):
             answer = self.client.send_email(
                 FromEmailAddress=sender,
                 Destination={"ToAddresses": [to]},
@@ -90,7 +102,7 @@ class SesMailAdapter:
     def max_send_rate(self) -> float | None:
         """``GetAccount``'s SendQuota.MaxSendRate; None where the API is missing (moto)."""
         try:
-            answer = self.client.get_account()
+            answer = self.account_client.get_account()
         except (ClientError, BotoCoreError, NotImplementedError) as exc:
             log.info("ses_send_rate_unavailable", error=str(exc)[:200])
             return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from mypy_boto3_sts import STSClient
 
 REFRESH_BEFORE_EXPIRY = timedelta(minutes=5)
+CALL_RETRIES: Mapping[str, Any] = {"mode": "standard", "max_attempts": 4}
+"""botocore's retries for most calls: up to four attempts with its own back-off."""
+SEND_RETRIES: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 1}
+"""Sending calls make one attempt: the send loop paces and retries them (one retry layer)."""
 EventHook = tuple[str, Callable[..., Any]]
 
 
@@ -50,9 +54,9 @@ class AwsClients:
     _cache: dict[tuple[str, str], _Cached] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def _config(self) -> Config:
+    def _config(self, retries: Mapping[str, Any] | None = None) -> Config:
         return Config(
-            retries={"mode": "standard", "max_attempts": 4},
+            retries=dict(retries or CALL_RETRIES),  # type: ignore[arg-type]
             connect_timeout=5,
             read_timeout=30,
             max_pool_connections=self.max_pool_connections,
@@ -64,19 +68,38 @@ class AwsClients:
         return self.base
 
     def client(
-        self, service: str, *, session: boto3.Session | None = None, region: str | None = None
+        self,
+        service: str,
+        *,
+        session: boto3.Session | None = None,
+        region: str | None = None,
+        retries: Mapping[str, Any] | None = None,
     ) -> Any:
-        """A client for ``service`` with the hub's credentials, or with ``session``'s."""
+        """A client for ``service`` with the hub's credentials, or with ``session``'s.
+
+        botocore retries each call (``CALL_RETRIES``) unless ``retries`` says otherwise.
+        """
         chosen = session or self._session()
         made = chosen.client(
             service,  # type: ignore[call-overload]
             region_name=region or self.target.region,
             endpoint_url=self.target.endpoint_url,
-            config=self._config(),
+            config=self._config(retries),
         )
         for event, hook in self.event_hooks:
             made.meta.events.register(event, hook)
         return made
+
+    def sending_client(
+        self, *, session: boto3.Session | None = None, region: str | None = None
+    ) -> Any:
+        """SESv2 for SendEmail: one HTTP attempt per call (``SEND_RETRIES``).
+
+        botocore's own retries would bypass the send loop's token bucket (a throttled call
+        retried at once, several attempts in one slot); the send loop retries instead, and each
+        of its attempts takes a slot and backs off.
+        """
+        return self.client("sesv2", session=session, region=region, retries=SEND_RETRIES)
 
     def assume(
         self, role_arn: str, *, session_name: str = "changecast", external_id: str | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from changecast.aws.errors import aws_call
@@ -22,6 +22,8 @@ class QueueMessage:
     receipt: str
     body: str
     receive_count: int
+    attributes: dict[str, str] = field(default_factory=dict)
+    """String message attributes (a dead letter's ``changecast-reason``)."""
 
 
 def queue_url_from_arn(client: SQSClient, arn: str) -> str:
@@ -38,13 +40,19 @@ class SqsQueue:
         self.client = client
         self.url = url
 
-    def receive(self, *, wait_seconds: int, max_messages: int = 10) -> list[QueueMessage]:
+    def receive(
+        self, *, wait_seconds: int, max_messages: int = 10, visibility: int | None = None
+    ) -> list[QueueMessage]:
+        """Up to ``max_messages``; ``visibility`` overrides the queue's timeout for these."""
+        extra: dict[str, Any] = {} if visibility is None else {"VisibilityTimeout": visibility}
         with aws_call("ReceiveMessage"):
             answer = self.client.receive_message(
                 QueueUrl=self.url,
                 MaxNumberOfMessages=max_messages,
                 WaitTimeSeconds=wait_seconds,
                 MessageSystemAttributeNames=["ApproximateReceiveCount"],
+                MessageAttributeNames=["All"],
+                **extra,
             )
         return [
             QueueMessage(
@@ -52,6 +60,10 @@ class SqsQueue:
                 receipt=item["ReceiptHandle"],
                 body=item.get("Body", ""),
                 receive_count=int(item.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
+                attributes={
+                    name: str(value.get("StringValue", ""))
+                    for name, value in item.get("MessageAttributes", {}).items()
+                },
             )
             for item in answer.get("Messages", [])
         ]
@@ -89,6 +101,14 @@ class SqsQueue:
 
     def visibility_timeout(self) -> int:
         return int(self.attributes().get("VisibilityTimeout", "30"))
+
+    def max_receive_count(self) -> int | None:
+        """The redrive policy's maxReceiveCount (None without one)."""
+        policy = self.attributes().get("RedrivePolicy")
+        if not policy:
+            return None
+        count = json.loads(policy).get("maxReceiveCount")
+        return int(count) if count else None
 
     def dead_letter_url(self) -> str | None:
         """The DLQ of the queue's redrive policy, if it has one."""

@@ -1,8 +1,15 @@
-"""The change state machine, as pure functions: which action leads from which status to which."""
+"""The change state machine, as pure functions: which action leads from which status to which.
+
+An edit of an approved change is version n+1, submitted: the approved version n still stands
+until n+1 is approved (it then replaces n) or rejected. Rejecting a version that replaces an
+approved one ends the change (rejected, terminal): the approved schedule is withdrawn with it.
+"""
 
 from __future__ import annotations
 
-from changecast.changes.models import Action, ChangeStatus
+from collections.abc import Iterable
+
+from changecast.changes.models import Action, ChangeStatus, HistoryEntry
 from changecast.errors import ConflictError
 
 S = ChangeStatus
@@ -43,3 +50,9 @@ def allowed_actions(current: ChangeStatus) -> frozenset[Action]:
 def makes_new_version(action: Action) -> bool:
     """Only an edit creates a new archived version; other actions move the status of the latest."""
     return action is Action.EDIT
+
+
+def replaced_version(history: Iterable[HistoryEntry], version: int) -> int | None:
+    """The approved version that ``version`` replaces: the last one approved before it, if any."""
+    approved = [e.version for e in history if e.action is Action.APPROVE and e.version < version]
+    return max(approved, default=None)

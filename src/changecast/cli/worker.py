@@ -1,4 +1,8 @@
-"""``changecast worker run``: deliver one customer's queue until SIGTERM (then exit 0)."""
+"""Delivery workers on the command line: ``worker run`` and ``worker redrive``.
+
+``run`` delivers one customer's queue until SIGTERM (then exits 0); ``redrive`` moves its
+dead-lettered triggers back to its queue.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from changecast.cli.state import err_console, state_of
+from changecast.cli.state import console, err_console, state_of
+from changecast.errors import InvalidInputError
 from changecast.ids import parse_customer_code
 
 app = typer.Typer(help="Delivery workers: one per customer, reading that customer's queue.")
@@ -42,3 +47,36 @@ def run(
     err_console.print(f"delivering for {code} from {worker.queue.url}; stop with Ctrl-C")
     worker.run()
     err_console.print(f"worker for {code} stopped")
+
+
+@app.command("redrive")
+def redrive(
+    ctx: typer.Context,
+    customer: Annotated[str, typer.Option("--customer", help="the customer whose DLQ to move")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="list the dead letters; move nothing")
+    ] = False,
+) -> None:
+    """Move the customer's dead-lettered triggers back to its queue (or list them).
+
+    A redriven trigger resumes from the ledger: recipients already sent are skipped.
+    """
+    from changecast.errors import NotFoundError
+    from changecast.workers.redrive import redrive_dead_letters
+
+    runtime = state_of(ctx).runtime()
+    code = parse_customer_code(customer)
+    try:
+        runtime.directory.get(code)
+    except NotFoundError as exc:
+        raise InvalidInputError(exc.message, field="customer") from None
+    letters = redrive_dead_letters(runtime=runtime, customer=code, dry_run=dry_run)
+    for letter in letters:
+        triggers = ", ".join(letter.triggers) or "(no trigger key)"
+        console.print(
+            f"{triggers}\treceives={letter.receives}\treason={letter.reason}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    verb = "would move" if dry_run else "moved"
+    err_console.print(f"{verb} {len(letters)} dead-lettered message(s) of {code} to its queue")

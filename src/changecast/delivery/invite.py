@@ -28,9 +28,36 @@ def invite_uid(change_id: str, customer_code: str, domain: str) -> str:
     return f"{change_id}-{customer_code}@{domain}"
 
 
-def invite_sequence(change: Change, method: CalendarMethod) -> int:
-    """The version for a REQUEST (a schedule edit makes version n+1); one more for a CANCEL."""
-    return change.version + (1 if method is CalendarMethod.CANCEL else 0)
+def invite_sequence(version: int, method: CalendarMethod) -> int:
+    """The SEQUENCE of an invite sent for ``version`` of a change: the version, +1 for a CANCEL.
+
+    The rule that keeps every recipient's SEQUENCE strictly increasing:
+    - only an approval sends a REQUEST (approved for v1, updated for a later version), at most
+      once per version, and versions only grow, so REQUEST SEQUENCEs grow (gaps are fine:
+      an update that moves neither schedule nor meeting sends no invite);
+    - a CANCEL (cancelled, or withdrawn when version n replacing an approved one is rejected)
+      is sent for the latest version n, whose REQUEST, if any, had n; it gets n + 1, and it is
+      the last invite, since both end the change.
+    So: submit, approve (REQUEST 1), edit, approve (REQUEST 2), cancel (CANCEL 3); or approve
+    (REQUEST 1), edit, reject (withdrawn, CANCEL 3).
+    """
+    return version + (1 if method is CalendarMethod.CANCEL else 0)
+
+
+def invite_changed(before: Change, after: Change) -> bool:
+    """Whether the invite a customer holds would differ: schedule or meeting invite changed.
+
+    Compared as JSON values, so an input model (``ScheduleInput``) equals the stored one.
+    """
+
+    def values(change: Change) -> tuple[object, object]:
+        schedule, meeting = change.change_metadata.schedule, change.meeting_invite
+        return (
+            None if schedule is None else schedule.model_dump(mode="json"),
+            None if meeting is None else meeting.model_dump(mode="json", exclude_none=True),
+        )
+
+    return values(before) != values(after)
 
 
 @dataclass(frozen=True)
@@ -78,8 +105,13 @@ def build_invite(
     now: datetime,
     organizer_name: str = "",
     description: str = "",
+    sequence: int | None = None,
 ) -> Invite:
-    """The VCALENDAR with METHOD, VTIMEZONE and one VEVENT in the change's timezone."""
+    """The VCALENDAR with METHOD, VTIMEZONE and one VEVENT in the change's timezone.
+
+    ``sequence`` defaults to ``invite_sequence(change.version, method)``; a withdrawal cancels
+    the replaced version's event with the SEQUENCE of the rejected version.
+    """
     import icalendar
 
     window = invite_window(change)
@@ -93,7 +125,7 @@ def build_invite(
     invite = Invite(
         method=method,
         uid=invite_uid(change.change_id, customer_code, email_config.domain),
-        sequence=invite_sequence(change, method),
+        sequence=invite_sequence(change.version, method) if sequence is None else sequence,
         summary=(meeting.title if meeting and meeting.title else None) or change.title,
         start=window[0].astimezone(schedule.zone),
         end=window[1].astimezone(schedule.zone),

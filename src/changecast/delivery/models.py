@@ -15,8 +15,15 @@ class DistributionEvent(StrEnum):
     SUBMITTED = "submitted"
     APPROVED = "approved"
     UPDATED = "updated"
+    WITHDRAWN = "withdrawn"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+
+
+SHOWS_REPLACED = frozenset(
+    {DistributionEvent.SUBMITTED, DistributionEvent.UPDATED, DistributionEvent.WITHDRAWN}
+)
+"""The events whose email needs the approved version being replaced (a diff or a withdrawal)."""
 
 
 class ExecutionStatus(StrEnum):
@@ -56,6 +63,8 @@ class ExecutionRecord(_Wire):
     failures: list[DeliveryFailure] = Field(default_factory=list)
     started_at: datetime
     finished_at: datetime
+    dead_lettered: bool = False
+    """The trigger's message went to the DLQ (``changecast worker redrive`` brings it back)."""
 
 
 class ExecutionDocument(_Wire):

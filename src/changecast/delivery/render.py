@@ -23,9 +23,10 @@ from jinja2 import (
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from changecast.changes.models import Change
+from changecast.changes.models import Change, ChangeStatus
 from changecast.customers.models import CustomerMapping, EmailConfig
-from changecast.delivery.invite import Invite, build_invite
+from changecast.delivery.diff import changed_fields
+from changecast.delivery.invite import Invite, build_invite, invite_changed, invite_sequence
 from changecast.delivery.models import DistributionEvent
 from changecast.delivery.router import CalendarMethod, Route, Topics, route
 from changecast.delivery.view import change_view
@@ -36,9 +37,30 @@ SUBJECT_PREFIX = {
     DistributionEvent.SUBMITTED: "[Approval requested]",
     DistributionEvent.APPROVED: "[Approved]",
     DistributionEvent.UPDATED: "[Updated]",
+    DistributionEvent.WITHDRAWN: "[Withdrawn]",
     DistributionEvent.COMPLETED: "[Completed]",
     DistributionEvent.CANCELLED: "[Cancelled]",
 }
+EVENT_LABEL = {
+    DistributionEvent.SUBMITTED: "approval request",
+    DistributionEvent.APPROVED: "approved",
+    DistributionEvent.UPDATED: "updated",
+    DistributionEvent.WITHDRAWN: "withdrawn",
+    DistributionEvent.COMPLETED: "completed",
+    DistributionEvent.CANCELLED: "cancelled",
+}
+"""What every email says it is, next to the version it describes."""
+STATUS_AFTER = {
+    DistributionEvent.SUBMITTED: ChangeStatus.SUBMITTED,
+    DistributionEvent.APPROVED: ChangeStatus.APPROVED,
+    DistributionEvent.UPDATED: ChangeStatus.APPROVED,
+    DistributionEvent.WITHDRAWN: ChangeStatus.REJECTED,
+    DistributionEvent.COMPLETED: ChangeStatus.COMPLETED,
+    DistributionEvent.CANCELLED: ChangeStatus.CANCELLED,
+}
+"""The change's status once the event happened (the archived version still says submitted)."""
+SHOWS_CHANGES = frozenset({DistributionEvent.SUBMITTED, DistributionEvent.UPDATED})
+"""The events whose email lists what changed against the replaced approved version."""
 INVITE_PREFIX = {CalendarMethod.REQUEST: "Invitation:", CalendarMethod.CANCEL: "Cancelled:"}
 
 
@@ -144,15 +166,27 @@ def _context(
     change: Change,
     *,
     event: DistributionEvent,
+    previous: Change | None,
     customer: CustomerMapping,
     email_config: EmailConfig,
     branding: Branding,
     topic: str,
     subject: str,
+    calendar: CalendarMethod | None,
 ) -> dict[str, Any]:
+    described = _described(change, event, previous)
+    view = change_view(described, email_config=email_config)
+    view["change"] = {**view["change"], "status": STATUS_AFTER[event].value}
+    changes = []
+    if previous is not None and event in SHOWS_CHANGES:
+        changes = changed_fields(previous, change, customer=customer)
     return {
-        **change_view(change, email_config=email_config),
+        **view,
         "event": event.value,
+        "event_label": EVENT_LABEL[event],
+        "version": change.version,
+        "replaced": None if previous is None else {"version": previous.version},
+        "changes": [{"label": c.label, "old": c.old, "new": c.new} for c in changes],
         "subject": subject,
         "customer": {
             "code": customer.customer_code,
@@ -161,20 +195,33 @@ def _context(
         },
         "branding": branding.model_dump(),
         "topic": topic,
+        "calendar": None if calendar is None else calendar.value,
         "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
     }
 
 
+def _described(change: Change, event: DistributionEvent, previous: Change | None) -> Change:
+    """The version an email describes: a withdrawal describes the approved one it withdraws."""
+    return previous if event is DistributionEvent.WITHDRAWN and previous is not None else change
+
+
 def _invite(
-    change: Change, chosen: Route, *, customer_code: str, email_config: EmailConfig, **extra: Any
+    change: Change,
+    chosen: Route,
+    *,
+    previous: Change | None,
+    customer_code: str,
+    email_config: EmailConfig,
+    **extra: Any,
 ) -> RenderedInvite | None:
     if chosen.calendar is None:
         return None
     built = build_invite(
-        change=change,
+        change=_described(change, chosen.event, previous),
         customer_code=customer_code,
         email_config=email_config,
         method=chosen.calendar,
+        sequence=invite_sequence(change.version, chosen.calendar),
         **extra,
     )
     subject = checked_subject(f"{INVITE_PREFIX[chosen.calendar]} {built.summary}")
@@ -192,26 +239,38 @@ def render_email(
     was_approved: bool | None = None,
     invite_sent: bool | None = None,
     now: datetime | None = None,
+    previous: Change | None = None,
 ) -> RenderedEmail:
     """Route ``event``, render its email (HTML and text) and, when due, its calendar invite.
 
     ``was_approved`` and ``invite_sent`` come from the trigger; by default they are read from the
     change's history. ``now`` stamps the invite (DTSTAMP); by default the change's modification.
+    ``previous`` is the approved version that ``change`` replaces: an approval request or an
+    update then shows what changed (old → new), an update sends an invite only when schedule or
+    meeting changed, and a withdrawal describes (and cancels the invite of) ``previous``.
     """
     source = templates or _DEFAULT
     approved = change.was_approved() if was_approved is None else was_approved
     sent = approved if invite_sent is None else invite_sent
-    chosen = route(event, was_approved=approved, invite_sent=sent, topics=topics)
+    moved = previous is None or invite_changed(previous, change)
+    chosen = route(
+        event, was_approved=approved, invite_sent=sent, invite_changed=moved, topics=topics
+    )
     branding = source.branding(customer.customer_code)
-    subject = checked_subject(f"{SUBJECT_PREFIX[event]} {change.subject}")
+    described = _described(change, event, previous)
+    subject = checked_subject(
+        f"{SUBJECT_PREFIX[event]} {described.subject} (version {described.version})"
+    )
     context = _context(
         change,
         event=event,
+        previous=previous,
         customer=customer,
         email_config=email_config,
         branding=branding,
         topic=chosen.topic,
         subject=subject,
+        calendar=chosen.calendar,
     )
     environment = source.environment(customer.customer_code)
     return RenderedEmail(
@@ -225,11 +284,12 @@ def render_email(
         invite=_invite(
             change,
             chosen,
+            previous=previous,
             customer_code=customer.customer_code,
             email_config=email_config,
             now=now or change.modified_at,
             organizer_name=branding.name,
-            description=f"{change.title}\n{context['portal_url']}",
+            description=f"{described.title}\n{context['portal_url']}",
         ),
     )
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
 
 from changecast.changes.ports import ChangeIndex
-from changecast.delivery.ledger import DeliveryKey
+from changecast.delivery.ledger import DeliveryKey, LedgerState
 from changecast.delivery.models import (
     DeliveryFailure,
     ExecutionDocument,
@@ -15,6 +16,7 @@ from changecast.delivery.models import (
     ExecutionStatus,
     execution_key,
 )
+from changecast.delivery.ports import Ledger
 from changecast.delivery.sending import Tally
 from changecast.errors import ConflictError, NotFoundError
 from changecast.ports import ObjectStore
@@ -58,17 +60,49 @@ def run_record(
     )
 
 
-def failed_record(*, key: DeliveryKey, reason: str, at: datetime) -> ExecutionRecord:
-    """The record of a trigger that could not be delivered at all (a permanent error)."""
+@dataclass(frozen=True)
+class SentSoFar:
+    """What the ledger holds for one delivery: messages sent, and recipients refused."""
+
+    sent: int = 0
+    failed: int = 0
+
+
+def sent_so_far(ledger: Ledger, key: DeliveryKey) -> SentSoFar:
+    """Count the delivery's ledger items (a failure record says how far the delivery got)."""
+    entries = ledger.entries(key.partition)
+    return SentSoFar(
+        sent=sum(1 for e in entries if e.state is LedgerState.SENT),
+        failed=sum(1 for e in entries if e.state is LedgerState.FAILED),
+    )
+
+
+def failed_record(
+    *,
+    key: DeliveryKey,
+    reason: str,
+    at: datetime,
+    so_far: SentSoFar | None = None,
+    dead_lettered: bool = False,
+) -> ExecutionRecord:
+    """The record of a trigger that could not be delivered (a permanent error, or dead-lettered).
+
+    ``so_far`` (from the ledger) keeps what was sent before the failure: ``alreadySent`` counts
+    those messages, which a redriven trigger skips.
+    """
+    counts = so_far or SentSoFar()
     return ExecutionRecord(
         change_id=key.change_id,
         version=key.version,
         customer_code=key.customer,
         event=key.event,
         status=ExecutionStatus.FAILED,
+        already_sent=counts.sent,
+        failed=counts.failed,
         failures=[DeliveryFailure(recipient=None, reason=reason[:2_000])],
         started_at=at,
         finished_at=at,
+        dead_lettered=dead_lettered,
     )
 
 

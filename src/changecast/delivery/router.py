@@ -55,6 +55,7 @@ _TEMPLATES = {
     DistributionEvent.SUBMITTED: "approval_request",
     DistributionEvent.APPROVED: "approved",
     DistributionEvent.UPDATED: "updated",
+    DistributionEvent.WITHDRAWN: "withdrawn",
     DistributionEvent.COMPLETED: "completed",
     DistributionEvent.CANCELLED: "cancelled",
 }
@@ -65,6 +66,7 @@ def route(
     *,
     was_approved: bool,
     invite_sent: bool,
+    invite_changed: bool = True,
     topics: Topics | None = None,
 ) -> Route:
     """The route of ``event``, as in ARCHITECTURE.md's status/topic/message table.
@@ -73,17 +75,27 @@ def route(
     |---|---|---|---|
     | submitted | approval_request | approval | none |
     | approved | approved | announce | REQUEST to calendar subscribers |
-    | updated | updated | announce | REQUEST, same UID, next SEQUENCE |
+    | updated | updated | announce | REQUEST, same UID, next SEQUENCE, if ``invite_changed`` |
+    | withdrawn | withdrawn | announce | CANCEL if invited |
     | completed | completed | announce | none |
     | cancelled | cancelled | announce if ever approved, else approval | CANCEL if invited |
+
+    submitted is also an edit of an approved change (approvers only; customers hear nothing
+    yet); updated is the approval of a version that replaces an approved one, ``invite_changed``
+    when its schedule or meeting differs; withdrawn is the rejection of such a version. A
+    rejection of a never-approved change and a draft save produce no event at all.
     """
     names = topics or Topics()
     topic = names.announce
     calendar: CalendarMethod | None = None
     if event is DistributionEvent.SUBMITTED:
         topic = names.approval
-    elif event in {DistributionEvent.APPROVED, DistributionEvent.UPDATED}:
+    elif event is DistributionEvent.APPROVED:
         calendar = CalendarMethod.REQUEST
+    elif event is DistributionEvent.UPDATED:
+        calendar = CalendarMethod.REQUEST if invite_changed else None
+    elif event is DistributionEvent.WITHDRAWN:
+        calendar = CalendarMethod.CANCEL if invite_sent else None
     elif event is DistributionEvent.CANCELLED:
         topic = names.announce if was_approved else names.approval
         calendar = CalendarMethod.CANCEL if invite_sent else None

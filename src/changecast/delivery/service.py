@@ -13,15 +13,16 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from changecast.changes.archive import VERSION_KEY, decode
+from changecast.changes.archive import VERSION_KEY, decode, version_key
 from changecast.changes.models import Change
 from changecast.changes.ports import ChangeIndex
+from changecast.changes.workflow import replaced_version
 from changecast.customers.models import CustomerMapping, EmailConfig
 from changecast.delivery.audience import Audience, audience
 from changecast.delivery.ledger import Channel, DeliveryKey
 from changecast.delivery.metrics import record_counts, record_duration
 from changecast.delivery.mime import invite_message
-from changecast.delivery.models import DistributionEvent, ExecutionRecord
+from changecast.delivery.models import SHOWS_REPLACED, DistributionEvent, ExecutionRecord
 from changecast.delivery.pacing import Backoff, TokenBucket, choose_rate
 from changecast.delivery.ports import (
     ContactSource,
@@ -35,7 +36,8 @@ from changecast.delivery.results import failed_record, run_record, save_record
 from changecast.delivery.router import Topics
 from changecast.delivery.sending import Sender, StopSignal
 from changecast.distribution.models import Trigger
-from changecast.errors import InvalidInputError
+from changecast.errors import InvalidInputError, NotFoundError
+from changecast.ids import ChangeId
 from changecast.metrics.ports import Metrics, NullMetrics
 from changecast.ports import Clock, ObjectStore
 
@@ -50,6 +52,7 @@ class DeliveryRequest:
     event: DistributionEvent
     was_approved: bool
     invite_sent: bool
+    replaces_version: int | None = None
 
     @classmethod
     def for_change(cls, change: Change, event: DistributionEvent) -> DeliveryRequest:
@@ -77,6 +80,8 @@ class DeliveryDeps:
     default_rate: float = 1.0
     bucket: TokenBucket | None = None
     metrics: Metrics = field(default_factory=NullMetrics)
+    concurrency: int | None = None
+    """Sending threads; None sizes the pool from the send rate (``pacing.concurrency_for``)."""
 
     def pacing(self, mail: MailPort) -> TokenBucket:
         """The account's bucket, made on first use at the rate SES (or config.json) allows."""
@@ -107,6 +112,35 @@ def load_version(trigger: Trigger, *, store: ObjectStore) -> Change:
     return change
 
 
+def load_replaced(request: DeliveryRequest, *, store: ObjectStore) -> Change | None:
+    """The approved version that the request's version replaces, for the events that show it.
+
+    The trigger names it (``replacesVersion``); an older trigger or an embedded message does
+    not, so it is derived from the version's history, and a missing archive then only costs
+    the diff. A version the trigger names must exist (``NotFoundError`` otherwise).
+    """
+    if request.event not in SHOWS_REPLACED:
+        return None
+    change = request.change
+    named = request.replaces_version
+    version = named if named is not None else replaced_version(change.history, change.version)
+    if version is None:
+        return None
+    if version >= change.version:
+        raise InvalidInputError(
+            f"version {change.version} cannot replace version {version}", version=version
+        )
+    key = version_key(ChangeId(change.change_id), change.created_at, version)
+    try:
+        stored = store.get(key)
+    except NotFoundError:
+        if named is not None:
+            raise
+        log.warning("replaced_version_missing", key=key)
+        return None
+    return decode(stored.key, stored.body)
+
+
 def delivery_key(request: DeliveryRequest, customer: str) -> DeliveryKey:
     change = request.change
     return DeliveryKey(customer, change.change_id, change.version, request.event)
@@ -126,7 +160,8 @@ def deliver(request: DeliveryRequest, *, deps: DeliveryDeps, stop: StopSignal) -
             f"change {key.change_id} v{key.version} is not for customer {customer.customer_code}"
         )
     started = deps.clock.now()
-    rendered = _rendered(request, deps=deps, now=started)
+    previous = load_replaced(request, store=deps.store)
+    rendered = _rendered(request, previous, deps=deps, now=started)
     contacts, mail = deps.ses.contacts(), deps.ses.mail()
     emails = _audience(contacts, customer, rendered.topic)
     invites = _audience(contacts, customer, rendered.invite.topic) if rendered.invite else None
@@ -140,6 +175,7 @@ def deliver(request: DeliveryRequest, *, deps: DeliveryDeps, stop: StopSignal) -
         lease=deps.lease,
         backoff=deps.backoff,
         sleep=deps.sleep,
+        concurrency=deps.concurrency,
     )
     log.info("delivery_started", delivery_event=key.event.value, emails=len(emails.recipients))
     try:
@@ -154,7 +190,9 @@ def deliver(request: DeliveryRequest, *, deps: DeliveryDeps, stop: StopSignal) -
     return record
 
 
-def _rendered(request: DeliveryRequest, *, deps: DeliveryDeps, now: datetime) -> RenderedEmail:
+def _rendered(
+    request: DeliveryRequest, previous: Change | None, *, deps: DeliveryDeps, now: datetime
+) -> RenderedEmail:
     """Render once per trigger; every recipient gets these same bytes."""
     return render_email(
         change=request.change,
@@ -166,6 +204,7 @@ def _rendered(request: DeliveryRequest, *, deps: DeliveryDeps, now: datetime) ->
         was_approved=request.was_approved,
         invite_sent=request.invite_sent,
         now=now,
+        previous=previous,
     )
 
 

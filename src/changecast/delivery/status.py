@@ -32,12 +32,38 @@ class _Out(BaseModel):
 
 
 class EventDelivery(_Out):
-    """One event of one version for one customer; ``record`` is None while pending."""
+    """One event of one version for one customer; ``record`` is None while pending.
+
+    A failed delivery carries its ``reason``; ``deadLettered`` says its trigger waits in the DLQ
+    (``changecast worker redrive`` moves it back; it resumes where it stopped).
+    """
 
     event: DistributionEvent
     version: int
     state: DeliveryState
     record: ExecutionRecord | None = None
+    reason: str | None = None
+    dead_lettered: bool = False
+
+
+def event_delivery(
+    event: DistributionEvent, version: int, record: ExecutionRecord | None
+) -> EventDelivery:
+    """Pure: an event's state from its record (none yet: pending)."""
+    if record is None:
+        return EventDelivery(event=event, version=version, state=DeliveryState.PENDING)
+    state = DeliveryState(record.status.value)
+    reasons = [f.reason for f in record.failures if f.recipient is None]
+    if not reasons and state is not DeliveryState.DELIVERED:
+        reasons = [f.reason for f in record.failures[:1]]
+    return EventDelivery(
+        event=event,
+        version=version,
+        state=state,
+        record=record,
+        reason="; ".join(reasons) or None,
+        dead_lettered=record.dead_lettered,
+    )
 
 
 class CustomerDelivery(_Out):
@@ -95,14 +121,7 @@ def customer_delivery(
     )
     recorded = {r.event: r for r in history if r.version == change.version}
     current = [
-        EventDelivery(
-            event=event,
-            version=change.version,
-            state=DeliveryState(recorded[event].status.value)
-            if event in recorded
-            else DeliveryState.PENDING,
-            record=recorded.get(event),
-        )
+        event_delivery(event, change.version, recorded.get(event))
         for event in sorted(set(recorded) | triggered, key=list(DistributionEvent).index)
     ]
     states = {item.state for item in current}

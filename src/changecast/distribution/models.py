@@ -41,6 +41,10 @@ class Trigger(BaseModel):
     archive_key: str = Field(max_length=300)
     was_approved: bool = False
     invite_sent: bool = False
+    replaces_version: int | None = Field(default=None, ge=1)
+    """The approved version that this one replaces (submitted, updated, withdrawn): the worker
+    loads it from the archive to show what changed, or which schedule is withdrawn. Absent in
+    older triggers; the worker then derives it from the version's history."""
     actor: str = Field(max_length=200)
     created_at: Timestamp
 
@@ -63,7 +67,7 @@ class TriggerOutcome(StrEnum):
 class CustomerResult(BaseModel):
     """One customer's result of a distribution."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
 
     customer_code: str
     event: DistributionEvent
@@ -76,7 +80,7 @@ class CustomerResult(BaseModel):
 class DistributionReport(BaseModel):
     """Every customer's result; ``complete`` when no trigger is missing."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
 
     change_id: str
     version: int

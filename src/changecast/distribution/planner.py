@@ -1,13 +1,20 @@
 """Pure fan-out planning: from a change and the action just taken, the triggers to write.
 
-| action | events |
-|---|---|
-| submit | submitted |
-| edit | submitted; plus updated when an approved change's schedule or invite changed |
-| approve | approved |
-| complete | completed |
-| cancel | cancelled |
-| reject, create | none |
+| action | the version replaces an approved one? | events |
+|---|---|---|
+| submit, edit | no | submitted (approval request) |
+| edit | yes | submitted (approval request showing the diff against the approved version) |
+| approve | no | approved |
+| approve | yes | updated (what changed; a new invite only if schedule or meeting changed) |
+| reject | no | none |
+| reject | yes | withdrawn (the approved schedule no longer stands; its invite is cancelled) |
+| complete | either | completed |
+| cancel | either | cancelled |
+| create | either | none |
+
+A version replaces an approved one when an earlier version was approved
+(``workflow.replaced_version``); those triggers carry it as ``replaces_version``. Saving an edit
+only asks the approvers: customers hear of the new version once it is approved.
 """
 
 from __future__ import annotations
@@ -15,42 +22,40 @@ from __future__ import annotations
 from datetime import datetime
 
 from changecast.changes.models import Action, Change, ChangeStatus
-from changecast.delivery.models import DistributionEvent
+from changecast.changes.workflow import replaced_version
+from changecast.delivery.invite import invite_changed
+from changecast.delivery.models import SHOWS_REPLACED, DistributionEvent
 from changecast.distribution.models import Trigger
 
+E = DistributionEvent
+
 _EVENT_OF = {
-    Action.SUBMIT: DistributionEvent.SUBMITTED,
-    Action.EDIT: DistributionEvent.SUBMITTED,
-    Action.APPROVE: DistributionEvent.APPROVED,
-    Action.COMPLETE: DistributionEvent.COMPLETED,
-    Action.CANCEL: DistributionEvent.CANCELLED,
+    Action.SUBMIT: E.SUBMITTED,
+    Action.EDIT: E.SUBMITTED,
+    Action.APPROVE: E.APPROVED,
+    Action.COMPLETE: E.COMPLETED,
+    Action.CANCEL: E.CANCELLED,
+}
+_REPLACING = {
+    Action.SUBMIT: E.SUBMITTED,
+    Action.EDIT: E.SUBMITTED,
+    Action.APPROVE: E.UPDATED,
+    Action.REJECT: E.WITHDRAWN,
 }
 
 
 def schedule_changed(before: Change, after: Change) -> bool:
     """Whether the invite a customer holds would differ: schedule or meeting invite changed."""
-    return (
-        before.change_metadata.schedule != after.change_metadata.schedule
-        or before.meeting_invite != after.meeting_invite
-    )
+    return invite_changed(before, after)
 
 
-def events_for(
-    action: Action, *, previous: Change | None, current: Change
-) -> list[DistributionEvent]:
-    """The events that ``action`` produces (see the module table)."""
-    event = _EVENT_OF.get(action)
-    if event is None:
-        return []
-    events = [event]
-    if (
-        action is Action.EDIT
-        and previous is not None
-        and previous.status is ChangeStatus.APPROVED
-        and schedule_changed(previous, current)
-    ):
-        events.append(DistributionEvent.UPDATED)
-    return events
+def events_for(action: Action, *, current: Change) -> list[DistributionEvent]:
+    """The events that ``action`` on ``current`` produces (see the module table)."""
+    if replaced_version(current.history, current.version) is not None:
+        event = _REPLACING.get(action, _EVENT_OF.get(action))
+    else:
+        event = _EVENT_OF.get(action)
+    return [] if event is None else [event]
 
 
 def plan_triggers(
@@ -66,6 +71,7 @@ def plan_triggers(
     was_approved = current.was_approved() or (
         previous is not None and previous.status is ChangeStatus.APPROVED
     )
+    replaces = replaced_version(current.history, current.version)
     return [
         Trigger(
             change_id=current.change_id,
@@ -75,9 +81,10 @@ def plan_triggers(
             archive_key=archive_key,
             was_approved=was_approved,
             invite_sent=was_approved,
+            replaces_version=replaces if event in SHOWS_REPLACED else None,
             actor=actor,
             created_at=at,
         )
-        for event in events_for(action, previous=previous, current=current)
+        for event in events_for(action, current=current)
         for code in current.customer_codes
     ]

@@ -25,7 +25,8 @@ from changecast.bootstrap import Runtime, build_runtime
 from changecast.errors import InvalidInputError
 from changecast.logging import configure_logging
 from changecast.settings import load_settings
-from changecast.workers.processing import CustomerProcessor, Outcome
+from changecast.workers.processing import Attempt, CustomerProcessor, Outcome
+from changecast.workers.runner import dead_letter_attributes
 from changecast.workers.wiring import delivery_deps
 
 log = structlog.get_logger()
@@ -43,6 +44,7 @@ class LambdaWorker:
     processor: CustomerProcessor
     stop: threading.Event = field(default_factory=threading.Event)
     _dead_letters: dict[str, SqsQueue | None] = field(default_factory=dict)
+    _max_receives: dict[str, int] = field(default_factory=dict)
 
     def record(self, record: SQSRecord) -> None:
         """Process one record; raise to have it retried."""
@@ -50,22 +52,37 @@ class LambdaWorker:
         with structlog.contextvars.bound_contextvars(
             customer=customer, message_id=record.message_id
         ):
-            verdict = self.processor.handle(record.body, stop=self.stop)
-            log.info("record_settled", outcome=verdict.outcome.value)
+            attempt = self.attempt(record)
+            verdict = self.processor.handle(record.body, stop=self.stop, attempt=attempt)
+            log.info("record_settled", outcome=verdict.outcome.value, receives=attempt.receives)
             if verdict.outcome is Outcome.DONE:
                 return
             if verdict.outcome is Outcome.DEAD:
-                self.dead_letter(record, verdict.reason)
+                self.dead_letter(record, verdict.reason, attempt.receives)
                 return
             raise RecordFailedError(verdict.reason or verdict.outcome.value)
 
-    def dead_letter(self, record: SQSRecord, reason: str) -> None:
+    def attempt(self, record: SQSRecord) -> Attempt:
+        """The record's receive count, against its queue's maxReceiveCount."""
+        receives = int(record.attributes.approximate_receive_count or "1")
+        return Attempt(receives=receives, max_receives=self.max_receives(record.event_source_arn))
+
+    def max_receives(self, queue_arn: str) -> int:
+        """The queue's maxReceiveCount (the setting when it has none), looked up once."""
+        if queue_arn not in self._max_receives:
+            sqs = self.runtime.aws.client("sqs")
+            found = SqsQueue(sqs, queue_url_from_arn(sqs, queue_arn)).max_receive_count()
+            default = self.runtime.settings.delivery.max_receive_count
+            self._max_receives[queue_arn] = found or default
+        return self._max_receives[queue_arn]
+
+    def dead_letter(self, record: SQSRecord, reason: str, receives: int = 1) -> None:
         """Send a poison record to its queue's DLQ; without one, it is dropped (and logged)."""
         dead_letters = self.dead_letters(record.event_source_arn)
         if dead_letters is None:
             log.error("record_dropped", reason=reason[:300], note="no dead-letter queue")
             return
-        attributes = {"changecast-reason": reason, "changecast-customer": self.processor.code}
+        attributes = dead_letter_attributes(reason, self.processor.code, receives)
         dead_letters.send(record.body, attributes=attributes)
 
     def dead_letters(self, queue_arn: str) -> SqsQueue | None:

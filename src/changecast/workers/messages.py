@@ -100,6 +100,31 @@ _NOTIFICATION = {
 }
 
 
+_STATUS_OF_EVENT = {
+    DistributionEvent.SUBMITTED: ChangeStatus.SUBMITTED,
+    DistributionEvent.APPROVED: ChangeStatus.APPROVED,
+    DistributionEvent.UPDATED: ChangeStatus.APPROVED,
+    DistributionEvent.COMPLETED: ChangeStatus.COMPLETED,
+    DistributionEvent.CANCELLED: ChangeStatus.CANCELLED,
+}
+"""The status a change holds when it sends the event (a withdrawal's is checked elsewhere)."""
+
+
+def contradiction(event: DistributionEvent, change: Change) -> str | None:
+    """Why an embedded message's event cannot be sent for the change it carries, if it cannot.
+
+    A message that asks for ``completed`` of a cancelled change (or an approval request of an
+    approved one) is stale or forged: the worker dead-letters it with this reason.
+    """
+    expected = _STATUS_OF_EVENT.get(event)
+    if expected is None or change.status is expected:
+        return None
+    return (
+        f"the message asks for {event.value} but change {change.change_id} "
+        f"v{change.version} is {change.status.value}"
+    )
+
+
 def _invalid(what: str, exc: ValidationError) -> MalformedInputError:
     problems = problems_from_pydantic(exc.errors())
     text = "; ".join(f"{p.field}: {p.problem}" for p in problems[:5])

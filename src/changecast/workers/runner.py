@@ -17,7 +17,7 @@ import structlog
 from changecast.aws.sqs import QueueMessage, SqsQueue
 from changecast.errors import ChangecastError
 from changecast.metrics.ports import Metrics, NullMetrics
-from changecast.workers.processing import Outcome, Verdict
+from changecast.workers.processing import Attempt, Outcome, Verdict
 
 log = structlog.get_logger()
 
@@ -25,11 +25,20 @@ RETRY_BASE_SECONDS = 5.0
 
 
 class Processor(Protocol):
-    def handle(self, body: str, *, stop: threading.Event) -> Verdict: ...
+    def handle(self, body: str, *, stop: threading.Event, attempt: Attempt) -> Verdict: ...
 
 
 class VisibilityQueue(Protocol):
     def set_visibility(self, receipt: str, seconds: float) -> None: ...
+
+
+def dead_letter_attributes(reason: str, customer: str, receives: int) -> dict[str, str]:
+    """The attributes of a message we dead-letter (``worker redrive --dry-run`` lists them)."""
+    return {
+        "changecast-reason": reason,
+        "changecast-customer": customer,
+        "changecast-receives": str(receives),
+    }
 
 
 class PollInterruptedError(Exception):
@@ -42,7 +51,7 @@ class Heartbeat:
     def __init__(self, queue: VisibilityQueue, receipt: str, visibility: int) -> None:
         self.queue = queue
         self.receipt = receipt
-        self.visibility = max(visibility, 2)
+        self.visibility = max(visibility, 1)
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
 
@@ -78,6 +87,8 @@ class QueueWorker:
     wait_seconds: int = 20
     batch_size: int = 10
     visibility: int = 0
+    max_receives: int = 5
+    """The queue's maxReceiveCount; its redrive policy, when the worker can read it, wins."""
     retry_base: float = RETRY_BASE_SECONDS
     metrics: Metrics = field(default_factory=NullMetrics)
     """Flushed after each message (what its delivery recorded goes out at once)."""
@@ -102,6 +113,7 @@ class QueueWorker:
         """Receive one batch and settle each message; returns how many were received."""
         if not self.visibility:
             self.visibility = self.queue.visibility_timeout()
+            self.max_receives = self.queue.max_receive_count() or self.max_receives
         self._receiving = True
         try:
             messages = self.queue.receive(
@@ -125,8 +137,11 @@ class QueueWorker:
             customer=self.customer, message_id=message.message_id
         ):
             with Heartbeat(self.queue, message.receipt, self.visibility):
+                attempt = Attempt(receives=message.receive_count, max_receives=self.max_receives)
                 try:
-                    verdict = self.processor.handle(message.body, stop=self.stopping)
+                    verdict = self.processor.handle(
+                        message.body, stop=self.stopping, attempt=attempt
+                    )
                 except Exception as exc:  # a bug must not kill the loop: log it, retry
                     log.exception("message_failed")
                     verdict = Verdict(Outcome.RETRY, f"unexpected error: {exc}"[:500])
@@ -144,11 +159,12 @@ class QueueWorker:
             self.queue.set_visibility(message.receipt, 0)
         elif verdict.outcome is Outcome.DEAD:
             if self.dead_letters is not None:
-                attributes = {
-                    "changecast-reason": verdict.reason,
-                    "changecast-customer": self.customer,
-                }
-                self.dead_letters.send(message.body, attributes=attributes)
+                self.dead_letters.send(
+                    message.body,
+                    attributes=dead_letter_attributes(
+                        verdict.reason, self.customer, message.receive_count
+                    ),
+                )
             else:
                 log.error(
                     "message_dropped", reason=verdict.reason[:300], note="no dead-letter queue"

@@ -38,9 +38,11 @@ class AssumedSes:
         self.mapping = mapping
         self._session: boto3.Session | None = None
         self._client: Any = None
+        self._sending: Any = None
         self._lock = threading.Lock()
 
-    def client(self) -> Any:
+    def client(self, *, sending: bool = False) -> Any:
+        """The SESv2 client; ``sending`` gives the one for SendEmail, without botocore retries."""
         name = f"changecast-worker-{self.mapping.customer_code}"
         session = self.aws.assume(
             self.mapping.ses_role_arn,
@@ -49,12 +51,14 @@ class AssumedSes:
         )
         with self._lock:
             if session is not self._session:
-                self._client = self.aws.client("sesv2", session=session, region=self.mapping.region)
+                region = self.mapping.region
+                self._client = self.aws.client("sesv2", session=session, region=region)
+                self._sending = self.aws.sending_client(session=session, region=region)
                 self._session = session
-            return self._client
+            return self._sending if sending else self._client
 
     def mail(self) -> SesMailAdapter:
-        return SesMailAdapter(self.client())
+        return SesMailAdapter(self.client(sending=True), account_client=self.client())
 
     def contacts(self) -> SesContactListAdapter:
         return SesContactListAdapter(self.client())
@@ -134,5 +138,6 @@ def build_worker(
         dead_letters=SqsQueue(sqs, dlq) if dlq else None,
         wait_seconds=settings.wait_seconds if wait_seconds is None else wait_seconds,
         batch_size=settings.batch_size,
+        max_receives=settings.max_receive_count,
         metrics=deps.metrics,
     )

@@ -65,7 +65,8 @@ resource "aws_lambda_function" "worker" {
 
   environment {
     variables = merge(local.common_env, {
-      CHANGECAST_CUSTOMER = each.key
+      CHANGECAST_CUSTOMER                    = each.key
+      CHANGECAST_DELIVERY__MAX_RECEIVE_COUNT = tostring(var.max_receive_count)
     })
   }
 

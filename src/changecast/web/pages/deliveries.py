@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from changecast.access.models import Actor
-from changecast.access.policy import may_act_on, require_action
+from changecast.access.policy import may_act, require_change_action
 from changecast.changes import service
 from changecast.changes.context import ChangeDeps
 from changecast.changes.models import Action, Change, ChangeStatus
@@ -38,6 +38,7 @@ class DeliveryRow:
     state: str  # delivered, partial, failed, or pending (no result yet)
     record: ExecutionRecord | None = None
     failures: list[DeliveryFailure] = field(default_factory=list)
+    dead_lettered: bool = False
 
 
 def _name(deps: ChangeDeps, code: str) -> str:
@@ -57,6 +58,7 @@ def delivery_rows(deps: ChangeDeps, deliveries: ChangeDeliveries) -> list[Delive
             state=item.state.value,
             record=item.record,
             failures=list(item.record.failures) if item.record else [],
+            dead_lettered=item.dead_lettered,
         )
         for customer in deliveries.customers
         for item in customer.current
@@ -86,9 +88,9 @@ def grid_context(
         "deliveries": rows,
         "pending": any(row.state == "pending" for row in rows),
         "retry_event": rows[0].event if rows else None,  # redelivery re-queues the newest
-        "may_retry": {
-            code for code in change.customer_codes if may_act_on(actor, Action.APPROVE, [code])
-        },
+        "may_retry": set(change.customer_codes)
+        if may_act(actor, Action.APPROVE, change)
+        else set(),
     }
 
 
@@ -114,7 +116,7 @@ def retry_customer(
     """Queue the customer's current triggers again; the ledger skips recipients already sent."""
     change = service.get(deps=deps, actor=actor, change_id=change_id)
     customer = parse_customer_code(code)
-    require_action(actor, Action.APPROVE, [customer])
+    require_change_action(actor, Action.APPROVE, change, adding=[customer])
     if change.status is ChangeStatus.DRAFT:
         raise ConflictError(f"change {change_id} is a draft; drafts send no mail")
     queued = redeliver(runtime=runtime, change=change, customer=customer)
