@@ -63,6 +63,19 @@ class UpstreamError(ChangecastError):
         self.retryable = retryable
 
 
+class UnreadableDocumentError(UpstreamError):
+    """A stored document that no longer loads (invalid, or nested too deep): not retryable.
+
+    The API answers 409 naming the key; lists and exports report it and skip it.
+    """
+
+    kind = "unreadable_document"
+
+    def __init__(self, message: str, *, key: str, **context: Any) -> None:
+        super().__init__(message, retryable=False, key=key, **context)
+        self.key = key
+
+
 class FieldProblem(dict[str, str]):
     """One validation problem: ``{"field": "changeMetadata.title", "problem": "..."}``."""
 

@@ -152,3 +152,68 @@ def test_ended_sessions_are_refused_until_their_cookie_would_expire(engine: Engi
     assert store.session_ended(sid, NOW) is True
     store.prune(NOW + timedelta(hours=2))
     assert store.session_ended(sid, NOW) is False
+
+
+def test_user_store_keeps_one_current_grant_per_email_in_any_case(engine: Engine) -> None:
+    from changecast.access.users import disable_user, record_grant
+    from changecast.index.access_store import SqlUserStore
+
+    users = SqlUserStore(engine)
+    email = f"{uuid.uuid4().hex[:8]}@ccoe.example.com"
+    assert users.get(email) is None
+    manager = Actor(email=email.upper(), display_name="U", role=Role.CHANGE_MANAGER)
+    record_grant(users, manager, at=NOW)
+    reader = Actor(email=email, role=Role.CUSTOMER_MANAGER, customers=frozenset({"b", "a"}))
+    record_grant(users, reader, at=NOW + timedelta(hours=1), by="ops@ccoe.example.com")
+    found = users.get(email.upper())
+    assert found is not None
+    assert (found.email, found.role, found.customers) == (email, Role.CUSTOMER_MANAGER, ["a", "b"])
+    assert (found.updated_by, found.active) == ("ops@ccoe.example.com", True)
+    assert [u.email for u in users.all()].count(email) == 1
+    removed = disable_user(users, email, at=NOW + timedelta(hours=2), by="ops@ccoe.example.com")
+    again = users.get(email)
+    assert again == removed and again is not None and not again.active
+    record_grant(users, reader, at=NOW + timedelta(hours=3))  # a new sign-in restores access
+    restored = users.get(email)
+    assert restored is not None and restored.active
+
+
+def test_a_token_stored_before_0003_loads_and_follows_its_owner(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from changecast.access.users import KnownUser
+    from changecast.index.access_store import SqlUserStore
+    from changecast.index.access_tables import api_tokens
+    from changecast.index.engine import MIGRATIONS, create_index_engine, run_migrations
+
+    engine = create_index_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002_access")
+        old = {
+            "token_id": str(uuid.uuid4()),
+            "token_hash": "f" * 64,
+            "name": "legacy",
+            "email": "legacy@ccoe.example.com",
+            "display_name": "Legacy",
+            "role": "ChangeManager",
+            "customers": [],
+            "created_at": NOW,
+        }
+        connection.execute(api_tokens.insert().values(**old))
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
+            "0002_access"
+        )
+    run_migrations(engine)
+    token = SqlTokenStore(engine).by_hash("f" * 64)
+    assert token is not None and token.role is Role.CHANGE_MANAGER
+    SqlUserStore(engine).put(
+        KnownUser(email="legacy@ccoe.example.com", role=Role.READ_ONLY, updated_at=NOW)
+    )
+    owner = SqlUserStore(engine).get("legacy@ccoe.example.com")
+    assert token.actor(owner).role is Role.READ_ONLY  # the stored role narrows, never widens
+    engine.dispose()

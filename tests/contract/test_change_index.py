@@ -269,27 +269,37 @@ def test_start_range_is_inclusive_and_naive_bounds_are_utc(index: SqlChangeIndex
 
 
 @pytest.mark.parametrize(
-    ("visible", "expected"),
+    ("visible", "customerless_by", "expected"),
     [
-        (None, {"acme", "beta", "both", "none"}),
-        (frozenset({"acme"}), {"acme", "both"}),
-        (frozenset({"beta", "zulu"}), {"beta", "both"}),
-        (frozenset({"zulu"}), set()),
-        (frozenset(), set()),
+        (None, None, {"acme", "beta", "both", "none"}),
+        (None, "ann@example.com", {"acme", "beta", "both", "none"}),
+        (None, "bob@example.com", {"acme", "beta", "both"}),
+        (frozenset({"acme"}), None, {"acme", "none"}),
+        (frozenset({"acme"}), "bob@example.com", {"acme"}),
+        (frozenset({"acme", "beta"}), "ann@example.com", {"acme", "beta", "both", "none"}),
+        (frozenset({"beta", "zulu"}), "bob@example.com", {"beta"}),
+        (frozenset({"zulu"}), "bob@example.com", set()),
+        (frozenset(), "bob@example.com", set()),
     ],
 )
 def test_visible_customers_limit_what_is_found(
-    index: SqlChangeIndex, visible: frozenset[str] | None, expected: set[str]
+    index: SqlChangeIndex,
+    visible: frozenset[str] | None,
+    customerless_by: str | None,
+    expected: set[str],
 ) -> None:
+    """Only changes whose every customer is visible; one naming none only for its creator."""
     for title, customers in [
         ("acme", ("acme",)),
         ("beta", ("beta",)),
         ("both", ("acme", "beta")),
         ("none", ()),
     ]:
-        index.upsert(make_change(f"{title} change", customers=customers), archived=False)
+        change = make_change(f"{title} change", customers=customers, created_by="ann@example.com")
+        index.upsert(change, archived=False)
     for text in (None, "change"):
-        found = index.find(ChangeQuery(text=text, visible_customers=visible))
+        query = ChangeQuery(text=text, visible_customers=visible, customerless_by=customerless_by)
+        found = index.find(query)
         assert {item.title.split()[0] for item in found.items} == expected
         assert found.total == len(expected)
 

@@ -6,8 +6,12 @@ import hashlib
 import threading
 from collections.abc import Iterator
 
-from changecast.errors import ConflictError, NotFoundError
+from changecast.errors import ConflictError, NotFoundError, UpstreamError
 from changecast.ports import StoredObject
+
+
+class StoreCrash(Exception):
+    """Raised by a put after ``crash_after``: the writer stops there, as if it had been killed."""
 
 
 class MemoryObjectStore:
@@ -17,7 +21,17 @@ class MemoryObjectStore:
         self.objects: dict[str, bytes] = {}
         self.puts: list[str] = []
         self.fail_keys: set[str] = set()
+        self.writes_left: int | None = None
+        """With ``crash_after(n)``: how many more puts succeed before every put crashes."""
         self._lock = threading.Lock()
+
+    def crash_after(self, writes: int) -> None:
+        """Let ``writes`` more puts succeed, then raise ``StoreCrash`` on each put."""
+        self.writes_left = writes
+
+    def recover(self) -> None:
+        """Stop crashing (the process was restarted)."""
+        self.writes_left = None
 
     @staticmethod
     def _etag(body: bytes) -> str:
@@ -42,14 +56,19 @@ class MemoryObjectStore:
         del content_type
         with self._lock:
             if key in self.fail_keys:
-                from changecast.errors import UpstreamError
-
                 raise UpstreamError(f"injected failure writing {key}", retryable=True)
+            if self.writes_left is not None:
+                if self.writes_left <= 0:
+                    raise StoreCrash(f"crashed before writing {key}")
+                self.writes_left -= 1
             current = self.objects.get(key)
             if if_none_match and current is not None:
                 raise ConflictError(f"{key} already exists", key=key)
-            if if_match is not None and (current is None or self._etag(current) != if_match):
-                raise ConflictError(f"{key} changed", key=key)
+            if if_match is not None:
+                if current is None:
+                    raise ConflictError(f"{key} no longer exists", key=key)
+                if self._etag(current).strip('"') != if_match.strip('"'):  # S3 ignores quotes
+                    raise ConflictError(f"{key} changed", key=key)
             self.objects[key] = body
             self.puts.append(key)
         return self._etag(body)

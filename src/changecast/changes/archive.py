@@ -12,6 +12,7 @@ version's key is known from the latest pointer alone.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from changecast.changes.models import Change
-from changecast.errors import ConflictError, UpstreamError, problems_from_pydantic
+from changecast.errors import ConflictError, UnreadableDocumentError, problems_from_pydantic
 from changecast.ids import ChangeId, parse_change_id
 from changecast.ports import ObjectStore
 
@@ -62,8 +63,8 @@ def decode(key: str, body: bytes) -> Change:
         problems = "; ".join(
             f"{p.field}: {p.problem}" for p in problems_from_pydantic(exc.errors())
         )
-        raise UpstreamError(
-            f"stored document {key} does not validate: {problems}", retryable=False, key=key
+        raise UnreadableDocumentError(
+            f"stored document {key} does not load: {problems[:500]}", key=key
         ) from None
 
 
@@ -85,6 +86,26 @@ class ChangeArchive:
 
     def delete_draft(self, change_id: ChangeId) -> None:
         self.store.delete(draft_key(change_id))
+
+    def draft_owner(self, change_id: ChangeId) -> tuple[str, list[str]]:
+        """``createdBy`` and the customer codes of a draft that does not load, read loosely.
+
+        What cannot be read comes back empty (so only the rule for customer-less drafts applies).
+        """
+        body = self.store.get(draft_key(change_id)).body
+        try:
+            raw = json.loads(body)
+        except (ValueError, RecursionError):
+            return "", []
+        if not isinstance(raw, dict):
+            return "", []
+        created_by = raw.get("createdBy")
+        metadata = raw.get("changeMetadata")
+        codes = metadata.get("customerCodes") if isinstance(metadata, dict) else None
+        return (
+            created_by if isinstance(created_by, str) else "",
+            [c for c in codes if isinstance(c, str)] if isinstance(codes, list) else [],
+        )
 
     # versions and the latest pointer
     def write_version(self, change: Change) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -15,7 +16,32 @@ from changecast.changes.ports import ChangeIndex
 from changecast.customers.directory import CustomerDirectory
 from changecast.distribution.models import DistributionReport
 from changecast.errors import FieldProblem, InvalidInputError
+from changecast.metrics.ports import Metrics
 from changecast.ports import Clock
+
+
+class IndexRepairs:
+    """Change ids whose index rows lag behind S3 after a failed index write (this process only).
+
+    The next successful index write of any action re-reads them from S3 and writes them again;
+    ``changecast index rebuild`` repairs them (and everything else) from any process.
+    """
+
+    def __init__(self) -> None:
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, change_id: str) -> None:
+        with self._lock:
+            self._pending.add(change_id)
+
+    def discard(self, change_id: str) -> None:
+        with self._lock:
+            self._pending.discard(change_id)
+
+    def pending(self) -> list[str]:
+        with self._lock:
+            return sorted(self._pending)
 
 
 @dataclass(frozen=True)
@@ -30,7 +56,14 @@ class ChangeDeps:
     audit: AuditSink | None = None
     """Receives one event per state-changing use case (after its S3 write succeeded)."""
     allow_self_approval: bool = False
-    """Whether a change's creator may approve it (settings: on in local mode only)."""
+    """Whether a version's authors may approve it.
+
+    Relaxes four eyes; local mode only, off by default.
+    """
+    metrics: Metrics | None = None
+    """Counts failed index writes (``IndexWriteFailed``), when wired."""
+    index_repairs: IndexRepairs = field(default_factory=IndexRepairs)
+    """Changes whose index write failed after S3 accepted the action; repaired on the next write."""
 
 
 class ActionResult(BaseModel):

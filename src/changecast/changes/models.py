@@ -6,6 +6,7 @@ round-trip); the input models used by the API and the CLI refuse unknown fields.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -301,6 +302,100 @@ class Change(_Doc):
         return self.model_dump_json(by_alias=True, exclude_none=True, indent=2).encode()
 
 
+# Input models: what the API, the portal's forms and the CLI accept. They refuse unknown fields at
+# every level and control characters in every field (a single-line field takes none at all; a
+# multi-line one takes LF and TAB, with CRLF read as LF). Stored documents keep the lenient
+# classes above, so documents written by other tools still load.
+
+_STRICT = ConfigDict(extra="forbid")
+_LINE_BREAKS = frozenset("\u0085\u2028\u2029")
+
+
+def _bad_char(value: str, allowed: str) -> str | None:
+    for char in value:
+        if char in allowed:
+            continue
+        if unicodedata.category(char) in {"Cc", "Cs"} or char in _LINE_BREAKS:
+            return char
+    return None
+
+
+def single_line(value: str) -> str:
+    """Refuse CR, LF and every other control character (they would break mail headers)."""
+    found = _bad_char(value, "")
+    if found is not None:
+        raise ValueError(f"must be one line without control characters (found {found!r})")
+    return value
+
+
+def multi_line(value: str) -> str:
+    """Lines of text: LF and TAB are kept (CRLF and CR become LF), other control chars refused."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    found = _bad_char(value, "\n\t")
+    if found is not None:
+        raise ValueError(f"must not contain control characters other than LF and TAB ({found!r})")
+    return value
+
+
+def _one_line_or_none(value: str | None) -> str | None:
+    return None if value is None else single_line(value)
+
+
+OneLine = Annotated[str, AfterValidator(single_line)]
+OneLineShort = Annotated[str, Field(max_length=SHORT_TEXT_MAX), AfterValidator(single_line)]
+Lines = Annotated[str, Field(max_length=LONG_TEXT_MAX), AfterValidator(multi_line)]
+
+
+class TicketsInput(Tickets):
+    model_config = _STRICT
+
+    @field_validator("service_now", "jira")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        return _one_line_or_none(value)
+
+
+class ScheduleInput(Schedule):
+    model_config = _STRICT
+
+    @field_validator("timezone", mode="before")
+    @classmethod
+    def _one_line(cls, value: Any) -> Any:
+        return single_line(value) if isinstance(value, str) else value
+
+
+class ChangeMetadataInput(ChangeMetadata):
+    model_config = _STRICT
+
+    title: OneLine = Field(min_length=1, max_length=TITLE_MAX)
+    customer_names: list[OneLineShort] = Field(default_factory=list, max_length=MAX_CUSTOMERS)
+    tickets: TicketsInput = Field(default_factory=TicketsInput)
+    schedule: ScheduleInput | None = None
+    change_reason: Lines = ""
+    implementation_plan: Lines = ""
+    test_plan: Lines = ""
+    expected_customer_impact: Lines = ""
+    rollback_plan: Lines = ""
+
+
+class EmailNotificationInput(EmailNotification):
+    model_config = _STRICT
+
+    @field_validator("subject")
+    @classmethod
+    def _no_controls(cls, value: str | None) -> str | None:
+        return _one_line_or_none(value)
+
+
+class MeetingInviteInput(MeetingInvite):
+    model_config = _STRICT
+
+    @field_validator("title", "location")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        return _one_line_or_none(value)
+
+
 class ChangeInput(BaseModel):
     """The editable part of a change, as the API and the CLI accept it."""
 
@@ -308,9 +403,9 @@ class ChangeInput(BaseModel):
         alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid"
     )
 
-    change_metadata: ChangeMetadata
-    email_notification: EmailNotification = Field(default_factory=EmailNotification)
-    meeting_invite: MeetingInvite | None = None
+    change_metadata: ChangeMetadataInput
+    email_notification: EmailNotificationInput = Field(default_factory=EmailNotificationInput)
+    meeting_invite: MeetingInviteInput | None = None
 
 
 class ChangeEdit(ChangeInput):
@@ -319,10 +414,14 @@ class ChangeEdit(ChangeInput):
     version: int = Field(ge=1)
 
 
+_API_OUT = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
+"""Results the API serves: camelCase on the wire (by alias), snake_case in Python."""
+
+
 class ChangeSummary(BaseModel):
     """One row of a list or search result, served from the index."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _API_OUT
 
     change_id: str
     version: int
@@ -350,6 +449,10 @@ class ChangeQuery(BaseModel):
     starts_from: datetime | None = None
     starts_to: datetime | None = None
     visible_customers: frozenset[str] | None = None
+    """Only changes whose every customer is one of these (``None``: any customers)."""
+    customerless_by: str | None = None
+    """Changes naming no customer only if this user created them (``None``: all of them)."""
+    include_drafts: bool = True
     page: int = Field(default=1, ge=1, le=100_000)
     page_size: int = Field(default=25, ge=1, le=200)
 
@@ -357,7 +460,7 @@ class ChangeQuery(BaseModel):
 class ChangePage(BaseModel):
     """One page of summaries."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _API_OUT
 
     items: list[ChangeSummary]
     total: int
@@ -368,7 +471,7 @@ class ChangePage(BaseModel):
 class Statistics(BaseModel):
     """Counts by status, for the dashboard."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _API_OUT
 
     by_status: dict[ChangeStatus, int]
     total: int
@@ -378,7 +481,7 @@ class Statistics(BaseModel):
 class VersionSummary(BaseModel):
     """One archived version of a change."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = _API_OUT
 
     change_id: str
     version: int

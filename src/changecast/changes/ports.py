@@ -40,9 +40,18 @@ class ChangeIndex(Protocol):
         ...
 
     def statistics(
-        self, *, visible_customers: frozenset[str] | None, now: datetime, created_by: str | None
+        self,
+        *,
+        visible_customers: frozenset[str] | None,
+        now: datetime,
+        created_by: str | None,
+        customerless_by: str | None = None,
+        include_drafts: bool = True,
     ) -> Statistics:
-        """Counts by status, and how many windows start in the next 14 days."""
+        """Counts by status, and how many windows start in the next 14 days.
+
+        The scope arguments mean what the ``ChangeQuery`` fields of the same names mean.
+        """
         ...
 
     def versions(self, change_id: str) -> list[VersionSummary]:

@@ -13,6 +13,9 @@ from typing import TypeVar
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from changecast.audit.models import AuditEvent
+from changecast.audit.ports import AuditIndex
+from changecast.audit.service import PREFIX as AUDIT
 from changecast.changes.archive import (
     ARCHIVE,
     DRAFT_KEY,
@@ -56,6 +59,7 @@ class RebuildReport(BaseModel):
     drafts: int = 0
     versions: int = 0
     executions: int = 0
+    audit_events: int = Field(default=0, description="events reloaded from audit/ (idempotent)")
     skipped_drafts: int = Field(default=0, description="drafts shadowed by a latest pointer")
     errors: list[RebuildProblem] = Field(default_factory=list)
 
@@ -65,12 +69,18 @@ class _DocumentError(Exception):
 
 
 def rebuild_index(
-    *, archive: ChangeArchive, store: ObjectStore, index: ChangeIndex
+    *,
+    archive: ChangeArchive,
+    store: ObjectStore,
+    index: ChangeIndex,
+    audit_index: AuditIndex | None = None,
 ) -> RebuildReport:
     """Empty ``index`` and load it again from ``store``; the report lists every skipped object.
 
     Order: archived versions (oldest first), drafts that have no latest pointer, the latest
     pointers (so each change's current row is its latest document), then execution results.
+    With ``audit_index``, every event under ``audit/`` is added to it too (the trail is
+    append-only: events already there stay, missing ones are added).
     """
     run = _Rebuild(archive=archive, store=store, index=index)
     index.clear()
@@ -78,6 +88,8 @@ def rebuild_index(
     run.load_drafts()
     run.load_latest()
     run.load_executions()
+    if audit_index is not None:
+        run.load_audit(audit_index)
     report = run.report()
     log.info(
         "index_rebuilt",
@@ -85,6 +97,7 @@ def rebuild_index(
         drafts=report.drafts,
         versions=report.versions,
         executions=report.executions,
+        audit_events=report.audit_events,
         errors=len(report.errors),
     )
     return report
@@ -97,7 +110,9 @@ class _Rebuild:
         self.archive = archive
         self.store = store
         self.index = index
-        self.counts = dict.fromkeys(("changes", "drafts", "versions", "executions", "skipped"), 0)
+        self.counts = dict.fromkeys(
+            ("changes", "drafts", "versions", "executions", "audit", "skipped"), 0
+        )
         self.errors: list[RebuildProblem] = []
         self.latest_keys: dict[str, str] = {}
         self.version_keys: list[tuple[str, int, str]] = []
@@ -110,6 +125,7 @@ class _Rebuild:
             drafts=c["drafts"],
             versions=c["versions"],
             executions=c["executions"],
+            audit_events=c["audit"],
             skipped_drafts=c["skipped"],
             errors=list(self.errors),
         )
@@ -163,6 +179,24 @@ class _Rebuild:
             for record in document.events.values():
                 self.index.record_execution(record)
                 self.counts["executions"] += 1
+
+    def load_audit(self, audit_index: AuditIndex) -> None:
+        for key in self.store.list_keys(AUDIT):
+            if not key.endswith(".json"):
+                if not key.endswith("/"):
+                    self._skip(key, "the key does not follow the audit layout")
+                continue
+            event = self._attempt(key, partial(self._audit_event, key))
+            if event is not None:
+                audit_index.add(event)
+                self.counts["audit"] += 1
+
+    def _audit_event(self, key: str) -> AuditEvent:
+        try:
+            return AuditEvent.model_validate_json(self.store.get(key).body)
+        except ValidationError as exc:
+            problems = problems_from_pydantic(exc.errors())
+            raise _DocumentError("; ".join(f"{p.field}: {p.problem}" for p in problems)) from None
 
     def _read(self, key: str, change_id: str, version: int | None) -> Change | None:
         change = self._attempt(key, partial(self.archive.read, key))

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from changecast.access.models import Actor
 from changecast.access.policy import (
-    require_action,
+    Visibility,
+    require_change_action,
     require_not_own_approval,
-    require_view,
-    visible_customers,
+    require_visible,
+    scope_query,
 )
 from changecast.audit.models import AuditAction
 from changecast.changes.archive import Versioned, version_key
@@ -34,6 +35,14 @@ from changecast.changes.models import (
     ChangeStatus,
     Statistics,
     VersionSummary,
+)
+from changecast.changes.resume import (
+    archive_edit,
+    previous_of,
+    record_action,
+    repeats_last_action,
+    repeats_last_edit,
+    with_retry_hint,
 )
 from changecast.changes.workflow import next_status
 from changecast.distribution.models import DistributionReport
@@ -100,10 +109,15 @@ def transition(
         raise ValueError(f"{action} is not a status action")
     latest = _latest(deps, change_id)
     current = latest.change
-    require_action(actor, action, current.customer_codes)
+    require_change_action(actor, action, current)
     if action is Action.APPROVE:
-        require_not_own_approval(actor, current.created_by, allowed=deps.allow_self_approval)
-    status = next_status(current.status, action)
+        require_not_own_approval(actor, current, allowed=deps.allow_self_approval)
+    if repeats_last_action(current, action, actor):  # an interrupted retry: finish it
+        return _resume(deps, actor=actor, action=action, current=current, on_result=on_result)
+    try:
+        status = next_status(current.status, action)
+    except ConflictError as refused:
+        raise with_retry_hint(refused, current, action) from None
     entry = history_entry(
         actor=actor,
         action=action,
@@ -121,12 +135,29 @@ def transition(
         }
     )
     deps.archive.put_latest(moved, etag=latest.etag)
-    audit_change(deps, actor=actor, action=action, before=current, after=moved, comment=comment)
-    deps.index.upsert(moved, archived=True)
     report = _distribute(
         deps, action=action, previous=current, current=moved, actor=actor, on_result=on_result
     )
+    record_action(deps, actor=actor, action=action, before=current, after=moved, comment=comment)
     return ActionResult(change=moved, distribution=report)
+
+
+def _resume(
+    deps: ChangeDeps,
+    *,
+    actor: Actor,
+    action: Action,
+    current: Change,
+    on_result: ResultCallback | None,
+) -> ActionResult:
+    """Finish an action S3 already holds (latest says so): missing triggers, audit, index."""
+    previous = previous_of(deps, current)
+    report = _distribute(
+        deps, action=action, previous=previous, current=current, actor=actor, on_result=on_result
+    )
+    comment = current.history[-1].comment
+    record_action(deps, actor=actor, action=action, before=previous, after=current, comment=comment)
+    return ActionResult(change=current, distribution=report)
 
 
 def edit(
@@ -140,15 +171,23 @@ def edit(
     """Archive version n+1 from an edit of version n; it returns to submitted for approval."""
     latest = _latest(deps, change_id)
     current = latest.change
+    require_visible(actor, current)  # before any conflict tells a stranger the latest version
     if data.version != current.version:
+        repeated = current.model_copy(update=with_customer_names(data, deps.directory))
+        if repeats_last_edit(current, repeated, edited_version=data.version, actor=actor):
+            adding = data.change_metadata.customer_codes
+            require_change_action(actor, Action.EDIT, current, adding=adding)
+            return _resume(
+                deps, actor=actor, action=Action.EDIT, current=current, on_result=on_result
+            )
         raise ConflictError(
             f"you edited version {data.version}, but the latest version is {current.version}; "
             "reload the change and edit the latest version",
             change_id=change_id,
             latest_version=current.version,
         )
-    codes = set(current.customer_codes) | set(data.change_metadata.customer_codes)
-    require_action(actor, Action.EDIT, codes)
+    adding = data.change_metadata.customer_codes
+    require_change_action(actor, Action.EDIT, current, adding=adding)
     status = next_status(current.status, Action.EDIT)
     check_customers(data.change_metadata.customer_codes, deps.directory)
     version = current.version + 1
@@ -166,10 +205,8 @@ def edit(
         }
     )
     check_complete(edited)
-    deps.archive.write_version(edited)
+    edited = archive_edit(deps, edited, current=current, actor=actor)
     deps.archive.put_latest(edited, etag=latest.etag)
-    audit_change(deps, actor=actor, action=AuditAction.EDIT, before=current, after=edited)
-    deps.index.upsert(edited, archived=True)
     report = _distribute(
         deps,
         action=Action.EDIT,
@@ -178,6 +215,7 @@ def edit(
         actor=actor,
         on_result=on_result,
     )
+    record_action(deps, actor=actor, action=Action.EDIT, before=current, after=edited)
     return ActionResult(change=edited, distribution=report)
 
 
@@ -189,7 +227,7 @@ def redistribute(
     last = current.history[-1] if current.history else None
     if last is None:
         return DistributionReport(change_id=change_id, version=current.version)
-    require_action(actor, last.action, current.customer_codes)
+    require_change_action(actor, last.action, current)
     previous = None
     if last.action is Action.EDIT and current.version > 1:
         previous = deps.archive.get_version(change_id, current.created_at, current.version - 1)
@@ -212,7 +250,15 @@ def _status_before(change: Change) -> ChangeStatus:
 
 
 def get(*, deps: ChangeDeps, actor: Actor, change_id: ChangeId) -> Change:
-    """The latest version of a change, or its draft."""
+    """The latest version of a change, or its draft, for an actor who sees it in full."""
+    change, _ = look(deps=deps, actor=actor, change_id=change_id, summary=False)
+    return change
+
+
+def look(
+    *, deps: ChangeDeps, actor: Actor, change_id: ChangeId, summary: bool = True
+) -> tuple[Change, Visibility]:
+    """The change and how much of it ``actor`` sees (``summary``: a summary is enough)."""
     try:
         change = deps.archive.get_latest(change_id).change
     except NotFoundError:
@@ -220,14 +266,13 @@ def get(*, deps: ChangeDeps, actor: Actor, change_id: ChangeId) -> Change:
             change = deps.archive.get_draft(change_id).change
         except NotFoundError:
             raise NotFoundError(f"change {change_id} not found", change_id=change_id) from None
-    require_view(actor, change.customer_codes)
-    return change
+    return change, require_visible(actor, change, summary=summary)
 
 
 def get_version(*, deps: ChangeDeps, actor: Actor, change_id: ChangeId, version: int) -> Change:
     """One archived version, exactly as it was written."""
     latest = _latest(deps, change_id).change
-    require_view(actor, latest.customer_codes)
+    require_visible(actor, latest)
     if not 1 <= version <= latest.version:
         raise NotFoundError(
             f"change {change_id} has versions 1 to {latest.version}, not {version}",
@@ -243,9 +288,8 @@ def versions(*, deps: ChangeDeps, actor: Actor, change_id: ChangeId) -> list[Ver
 
 
 def find(*, deps: ChangeDeps, actor: Actor, query: ChangeQuery) -> ChangePage:
-    """List or search, limited to the customers ``actor`` may see."""
-    scoped = query.model_copy(update={"visible_customers": visible_customers(actor)})
-    return deps.index.find(scoped)
+    """List or search, limited to the changes ``actor`` sees in full (``access.policy``)."""
+    return deps.index.find(scope_query(actor, query))
 
 
 def my_changes(*, deps: ChangeDeps, actor: Actor, query: ChangeQuery) -> ChangePage:
@@ -254,8 +298,11 @@ def my_changes(*, deps: ChangeDeps, actor: Actor, query: ChangeQuery) -> ChangeP
 
 
 def statistics(*, deps: ChangeDeps, actor: Actor, mine: bool = False) -> Statistics:
+    scope = scope_query(actor, ChangeQuery())
     return deps.index.statistics(
-        visible_customers=visible_customers(actor),
+        visible_customers=scope.visible_customers,
         now=deps.clock.now(),
         created_by=actor.email if mine else None,
+        customerless_by=scope.customerless_by,
+        include_drafts=scope.include_drafts,
     )

@@ -35,16 +35,50 @@ def migrate(ctx: typer.Context, output: OutputOpt = OutputFormat.TEXT) -> None:
         console.print(f"{where}: migrated {before or '(empty)'} → {after}", highlight=False)
 
 
+@app.command("optimize")
+def optimize(ctx: typer.Context, output: OutputOpt = OutputFormat.TEXT) -> None:
+    """Index upkeep (a scheduled job, daily): refresh planner statistics, vacuum, merge FTS5.
+
+    PostgreSQL: ``VACUUM (ANALYZE)`` of the index tables; SQLite: merge the full-text segments
+    that upserts leave behind, then ``ANALYZE``. Safe to run at any time, while serving.
+    """
+    import time
+
+    from changecast.index.engine import open_index
+
+    settings = state_of(ctx).runtime().settings
+    index = open_index(settings.index_url, migrate=False)
+    started = time.perf_counter()
+    try:
+        index.optimize()
+        where = index.engine.url.render_as_string(hide_password=True)
+    finally:
+        index.close()
+    seconds = round(time.perf_counter() - started, 1)
+    if output is OutputFormat.JSON:
+        emit_json({"database": where, "seconds": seconds})
+    else:
+        console.print(f"{where}: optimized in {seconds} s", highlight=False)
+
+
 @app.command("rebuild")
 def rebuild(ctx: typer.Context, output: OutputOpt = OutputFormat.TEXT) -> None:
-    """Empty the index and load it again from the bucket (latest, drafts, versions, executions)."""
+    """Empty the index and load it again from the bucket (latest, drafts, versions, executions).
+
+    The audit index is reloaded from ``audit/`` as well (events missing from it are added).
+    """
     runtime = state_of(ctx).runtime()
-    report = rebuild_index(archive=runtime.archive, store=runtime.store, index=runtime.index)
+    report = rebuild_index(
+        archive=runtime.archive,
+        store=runtime.store,
+        index=runtime.index,
+        audit_index=runtime.audit_index,
+    )
     if output is OutputFormat.JSON:
         emit_json(report)
     else:
         table = Table("what", "count")
-        for name in ("changes", "drafts", "versions", "executions"):
+        for name in ("changes", "drafts", "versions", "executions", "audit_events"):
             table.add_row(name, str(getattr(report, name)))
         console.print(table)
         for problem in report.errors:

@@ -21,12 +21,14 @@ from changecast.cli.fanout import (
     DryRunOpt,
     FanoutOptions,
     run_for_customers,
+    select_customers,
 )
 from changecast.cli.ses_contacts import require_emails
 from changecast.cli.state import OutputFormat, OutputOpt
 from changecast.contacts.service import apply_topic_sync, plan_topic_sync, require_topic
 from changecast.contacts.topics import desired_topics
 from changecast.customers.models import CustomerMapping
+from changecast.errors import InvalidInputError
 
 app = typer.Typer(
     help="Customers' SES contact lists, topics, contacts and domains.", no_args_is_help=True
@@ -140,6 +142,37 @@ def topics_apply(
     sync_topics(ctx, options, apply=not dry_run)
 
 
+class RestrictedRecipientError(InvalidInputError):
+    """The test address is one a selected customer may not be mailed (exit 2)."""
+
+
+def allowed_recipients(mapping: CustomerMapping) -> frozenset[str] | None:
+    """The only addresses a customer may be mailed, or None for anyone.
+
+    ``restricted_recipients`` when set; a non-production customer mails only those (none if the
+    list is empty), as the worker does.
+    """
+    if mapping.restricted_recipients or not mapping.is_production:
+        return frozenset(mapping.restricted_recipients)
+    return None
+
+
+def require_allowed(to: str, mappings: list[CustomerMapping]) -> None:
+    """Refuse, before anything is sent, an address outside a customer's restricted_recipients."""
+    refusing = [
+        m.customer_code
+        for m in mappings
+        if (allowed := allowed_recipients(m)) is not None and to.lower() not in allowed
+    ]
+    if refusing:
+        raise RestrictedRecipientError(
+            f"{to} is not in restricted_recipients of {', '.join(refusing[:10])} "
+            "(config.json customer_mappings.<code>.restricted_recipients; a non-production "
+            "customer mails only those): nothing was sent",
+            customers=refusing[:10],
+        )
+
+
 @app.command("send-test")
 def send_test(
     ctx: typer.Context,
@@ -154,10 +187,15 @@ def send_test(
     dry_run: DryRunOpt = False,
     output: OutputOpt = OutputFormat.TEXT,
 ) -> None:
-    """Send one test message through each customer's SES, with the list's unsubscribe link."""
+    """Send one test message through each customer's SES, with the list's unsubscribe link.
+
+    Refused (exit 2, nothing sent) when ``--to`` is outside a selected customer's
+    ``restricted_recipients``.
+    """
     aws = CustomerAws.of(ctx)
     (to,) = require_emails([to])
     (source,) = require_emails([sender or aws.runtime.config.email_config.sender_address])
+    require_allowed(to, select_customers(aws.runtime.directory, customer or (), all_customers))
 
     def task(mapping: CustomerMapping, report: CustomerReport) -> None:
         ses = aws.ses(mapping)

@@ -10,9 +10,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from changecast.access.tokens import ApiToken
+from changecast.access.users import KnownUser
 from changecast.index.access_tables import (
     api_tokens,
     ended_sessions,
+    known_users,
     saml_assertions,
     saml_requests,
 )
@@ -63,6 +65,34 @@ class SqlTokenStore:
 def _token(row: Any) -> ApiToken:
     data = {key: row[key] for key in row if key != "token_hash"}
     return ApiToken.model_validate(data)
+
+
+class SqlUserStore:
+    """The UserStore port: one row per user, keyed by the lower-cased email."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get(self, email: str) -> KnownUser | None:
+        statement = select(known_users).where(known_users.c.email == email.strip().lower())
+        with self.engine.connect() as conn:
+            row = conn.execute(statement).mappings().first()
+        return None if row is None else KnownUser.model_validate(dict(row))
+
+    def put(self, user: KnownUser) -> None:
+        row = user.model_dump()
+        row["email"] = user.email.strip().lower()
+        row["role"] = user.role.value
+        dialect: Any = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(known_users).values(**row)
+        changed = {key: insert.excluded[key] for key in row if key != "email"}
+        with self.engine.begin() as conn:
+            conn.execute(insert.on_conflict_do_update(index_elements=["email"], set_=changed))
+
+    def all(self) -> list[KnownUser]:
+        statement = select(known_users).order_by(known_users.c.email)
+        with self.engine.connect() as conn:
+            return [KnownUser.model_validate(dict(r)) for r in conn.execute(statement).mappings()]
 
 
 class SqlSigninStore:

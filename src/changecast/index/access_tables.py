@@ -1,4 +1,4 @@
-"""SQL tables of identity and access (SQLAlchemy Core); migration ``0002_access`` owns the DDL."""
+"""SQL tables of identity and access (SQLAlchemy Core); migrations ``0002``/``0003`` own the DDL."""
 
 from __future__ import annotations
 
@@ -39,6 +39,19 @@ api_tokens = Table(
     Column("revoked_at", UtcDateTime),
 )
 """API tokens: only the SHA-256 of each secret is kept."""
+
+known_users = Table(
+    "known_users",
+    metadata,
+    Column("email", String(200), primary_key=True),
+    Column("display_name", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("customers", Document, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("disabled_at", UtcDateTime),
+)
+"""Each user's current grant (migration ``0003_known_users``): what their API tokens act with."""
 
 saml_assertions = Table(
     "saml_assertions",

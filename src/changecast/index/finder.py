@@ -54,10 +54,16 @@ def _search(
     ranked = min(window, total)
     items: list[ChangeSummary] = []
     if offset < ranked:
-        if newest is None:
-            limit = None if ranked == total else ranked
-            newest = list(conn.execute(candidates(match, where, limit=limit)).scalars())
-        items += _summaries(conn, _by_relevance(conn, match, newest)[offset : offset + size])
+        many = newest is None and ranked < total  # else the few matches are read as a set
+        scored = match.scored_candidates(ranked, total) if many else None
+        if scored is not None:
+            order = _by_score([(row[0], row[1]) for row in conn.execute(scored)])
+        else:
+            if newest is None:
+                limit = None if ranked == total else ranked
+                newest = list(conn.execute(candidates(match, where, limit=limit)).scalars())
+            order = _by_relevance(conn, match, newest)
+        items += _summaries(conn, order[offset : offset + size])
     start = max(offset, ranked)
     if start < min(offset + size, total):
         rest = [match.condition(), *where]
@@ -70,6 +76,12 @@ def _by_relevance(conn: Connection, match: TextMatch, newest: list[int]) -> list
     """Re-order ``newest`` by score; the sort is stable, so equal scores stay newest first."""
     scores: dict[int, float] = {row[0]: row[1] for row in conn.execute(match.scores(newest))}
     return sorted(newest, key=lambda row_id: scores.get(row_id, math.inf))
+
+
+def _by_score(newest: list[tuple[int, float | None]]) -> list[int]:
+    """Order newest-first ``(row_id, score)`` by score (``None`` last), stably."""
+    ranked = sorted(newest, key=lambda row: math.inf if row[1] is None else row[1])
+    return [row_id for row_id, _ in ranked]
 
 
 def _summaries(conn: Connection, row_ids: list[int]) -> list[ChangeSummary]:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     any_,
     bindparam,
+    case,
     column,
     func,
     literal,
@@ -49,6 +50,10 @@ NEWEST_FIRST = (changes.c.modified_at.desc(), changes.c.change_id.desc())
 FTS_DRIVES_BELOW = 5_000
 """With at most this many text matches, SQLite lets the match set drive the query."""
 
+WALK_PROBES = 3_000
+"""PostgreSQL: walk the recency index for the newest matches only when it meets enough of them
+within this many changes (each probe reads a tsvector); otherwise read the matches as a set."""
+
 _fts = table("change_fts", column("rowid", Integer), column("rank", Float))
 _SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
 _ZERO: ColumnElement[int] = literal_column("0", Integer)  # "x + 0": not an index lookup
@@ -61,8 +66,11 @@ class TextMatch(Protocol):
         """Look at the matches once before querying (to choose a plan)."""
         ...
 
-    def condition(self) -> ColumnElement[bool]:
-        """A WHERE clause on ``changes`` that keeps the matching rows."""
+    def condition(self, *, few: bool = False) -> ColumnElement[bool]:
+        """A WHERE clause on ``changes`` that keeps the matching rows.
+
+        ``few``: the caller knows that there are at most a rank window of them.
+        """
         ...
 
     def count(self, conn: Connection, where: list[ColumnElement[bool]]) -> int:
@@ -71,6 +79,13 @@ class TextMatch(Protocol):
 
     def scores(self, row_ids: Sequence[int]) -> Select[int, float]:
         """``(row_id, score)`` of those rows that contain every word exactly; lower is better."""
+        ...
+
+    def scored_candidates(self, limit: int, total: int) -> AnySelect | None:
+        """``(row_id, score or NULL)`` of the newest ``limit`` of ``total`` unfiltered matches.
+
+        ``None`` when the database scores faster in a second statement (``scores``).
+        """
         ...
 
 
@@ -94,7 +109,8 @@ class Fts5Match:
         counting = select(func.count()).select_from(_fts).where(self._match())
         self.text_total = conn.execute(counting).scalar_one()
 
-    def condition(self) -> ColumnElement[bool]:
+    def condition(self, *, few: bool = False) -> ColumnElement[bool]:
+        del few  # prepare() counted the matches already
         rowids = select(_fts.c.rowid).where(self._match()).correlate(None)
         if self.text_total > FTS_DRIVES_BELOW:
             return (changes.c.row_id + _ZERO).in_(rowids)
@@ -111,6 +127,10 @@ class Fts5Match:
             self._match(prefix=False), (_fts.c.rowid + _ZERO).in_(row_ids)
         )
 
+    def scored_candidates(self, limit: int, total: int) -> AnySelect | None:
+        del limit, total  # reading bm25 for a set of row ids is cheap once the matches are known
+        return None
+
 
 class TsQueryMatch:
     """PostgreSQL: ``search_vector @@ to_tsquery('simple', 'word & prefix:*')``; by ts_rank."""
@@ -118,15 +138,25 @@ class TsQueryMatch:
     def __init__(self, terms: SearchTerms) -> None:
         self.query = func.to_tsquery(_SIMPLE, literal(terms.tsquery(), Text))
         self.exact = func.to_tsquery(_SIMPLE, literal(terms.tsquery(prefix=False), Text))
+        self.rows = 0
 
     def prepare(self, conn: Connection) -> None:
-        del conn  # the planner's statistics on the GIN index are enough
+        """Note how many changes there are at most (the newest row id: one index lookup)."""
+        self.rows = conn.execute(select(func.max(changes.c.row_id))).scalar() or 0
 
     def _matches(self) -> AnySelect:
         vector = change_search.c.search_vector
         return select(change_search.c.row_id).where(vector.bool_op("@@")(self.query))
 
-    def condition(self) -> ColumnElement[bool]:
+    def condition(self, *, few: bool = False) -> ColumnElement[bool]:
+        """``row_id IN (matches)``; for a few matches ``row_id = ANY(ARRAY(matches))``.
+
+        The array is read first from the GIN index, then each change by its key: without
+        statistics (an index grown by upserts, not yet analysed) the planner would otherwise hash
+        the matches against a scan of every change.
+        """
+        if few:
+            return changes.c.row_id == any_(func.array(self._matches().scalar_subquery()))
         return changes.c.row_id.in_(self._matches())
 
     def count(self, conn: Connection, where: list[ColumnElement[bool]]) -> int:
@@ -144,6 +174,40 @@ class TsQueryMatch:
             change_search.c.row_id == any_(ids), exact
         )
 
+    def scored_candidates(self, limit: int, total: int) -> AnySelect | None:
+        """The newest ``limit`` matches, each ranked while its tsvector is at hand.
+
+        Dense matches (a walk of the recency index meets ``limit`` of them within
+        ``WALK_PROBES`` rows) are found by that walk; sparse ones are read as a set from the GIN
+        index (materialised, so that the planner cannot turn it back into a walk that probes
+        each change), and only the newest ``limit`` of them are ranked.
+        """
+        vector = change_search.c.search_vector
+        score = case((vector.bool_op("@@")(self.exact), -func.ts_rank(vector, self.exact)))
+        if limit * self.rows / max(total, 1) <= WALK_PROBES:
+            joined = changes.join(change_search, change_search.c.row_id == changes.c.row_id)
+            return (
+                select(changes.c.row_id, score)
+                .select_from(joined)
+                .where(vector.bool_op("@@")(self.query))
+                .order_by(*NEWEST_FIRST)
+                .limit(limit)
+            )
+        found = self._matches().cte("found").prefix_with("MATERIALIZED")
+        newest = (
+            select(changes.c.row_id, changes.c.modified_at, changes.c.change_id)
+            .select_from(changes.join(found, found.c.row_id == changes.c.row_id))
+            .order_by(*NEWEST_FIRST)
+            .limit(limit)
+            .cte("newest")
+        )
+        ranked = newest.join(change_search, change_search.c.row_id == newest.c.row_id)
+        return (
+            select(newest.c.row_id, score)
+            .select_from(ranked)
+            .order_by(newest.c.modified_at.desc(), newest.c.change_id.desc())
+        )
+
 
 def text_match(dialect: str, terms: SearchTerms) -> TextMatch:
     """Choose the full-text implementation of ``dialect`` (``sqlite`` or ``postgresql``)."""
@@ -157,5 +221,6 @@ def candidates(
 
     Without a limit the database may start from the smallest filter and sort the few rows.
     """
-    statement = select(changes.c.row_id).where(match.condition(), *where).order_by(*NEWEST_FIRST)
+    condition = match.condition(few=limit is None)
+    statement = select(changes.c.row_id).where(condition, *where).order_by(*NEWEST_FIRST)
     return statement if limit is None else statement.limit(limit)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    union,
+)
 
 from changecast.changes.models import ChangeQuery, ChangeStatus
 from changecast.index.fulltext import NEWEST_FIRST, SUMMARY_COLUMNS, AnySelect
@@ -46,9 +56,51 @@ def scope(query: ChangeQuery, *, walk: bool = False) -> list[ColumnElement[bool]
         clauses.append(changes.c.start_utc >= _utc(query.starts_from))
     if query.starts_to is not None:
         clauses.append(changes.c.start_utc <= _utc(query.starts_to))
-    if query.visible_customers is not None:
-        clauses.append(_having_customers(query.visible_customers, walk=walk))
+    clauses += _visible(query, walk=walk)
+    if not query.include_drafts:
+        clauses.append(changes.c.status != ChangeStatus.DRAFT.value)
     return clauses
+
+
+def _names_customer(*, other_than: frozenset[str] | None = None) -> ColumnElement[bool]:
+    """The change names a customer (one not in ``other_than``, when given); a PK lookup."""
+    condition = change_customers.c.change_id == changes.c.change_id
+    if other_than is not None:
+        condition = and_(condition, change_customers.c.customer_code.not_in(other_than))
+    return exists().where(condition)
+
+
+def _visible(query: ChangeQuery, *, walk: bool) -> list[ColumnElement[bool]]:
+    """Where ``access.policy.visibility`` is FULL: every customer on the change is visible.
+
+    A change naming no customer is visible to ``customerless_by`` alone (``None``: to all).
+    """
+    mine, creator = query.visible_customers, query.customerless_by
+    own = changes.c.created_by == creator if creator is not None else None
+    if mine is None:
+        return [] if own is None else [or_(_names_customer(), own)]
+    return [~_names_customer(other_than=mine), _visible_rows(mine, creator, walk=walk)]
+
+
+CUSTOMERLESS = "'[]'"
+"""``changes.customer_codes`` of a change naming no customer (``ix_changes_customerless``)."""
+
+
+def _visible_rows(mine: frozenset[str], creator: str | None, *, walk: bool) -> ColumnElement[bool]:
+    """The change names one of ``mine``, or none at all (and ``creator``, if given, made it).
+
+    One ``row_id IN (… UNION …)`` rather than an OR of two tests, so that the database can start
+    from these few rows; changes naming no customer come from a small partial index.
+    """
+    bare = changes.alias("customerless")
+    customerless = select(bare.c.row_id).where(
+        bare.c.customer_codes == literal_column(CUSTOMERLESS)
+    )
+    if creator is not None:
+        customerless = customerless.where(bare.c.created_by == creator)
+    mine_rows = select(change_customers.c.row_id).where(change_customers.c.customer_code.in_(mine))
+    row_id = changes.c.row_id + literal_column("0") if walk else changes.c.row_id
+    return row_id.in_(union(mine_rows, customerless))
 
 
 def newest(where: list[ColumnElement[bool]], *, offset: int, limit: int) -> AnySelect:
@@ -83,7 +135,12 @@ def newest_matches(
 
 
 def statistics_statement(
-    *, visible_customers: frozenset[str] | None, created_by: str | None, now: datetime
+    *,
+    visible_customers: frozenset[str] | None,
+    created_by: str | None,
+    now: datetime,
+    customerless_by: str | None = None,
+    include_drafts: bool = True,
 ) -> AnySelect:
     """Per status: how many changes, and how many of them start within the next 14 days."""
     start = _utc(now)
@@ -98,7 +155,13 @@ def statistics_statement(
         ),
         else_=0,
     )
-    where = scope(ChangeQuery(visible_customers=visible_customers, created_by=created_by))
+    visible = ChangeQuery(
+        visible_customers=visible_customers,
+        created_by=created_by,
+        customerless_by=customerless_by,
+        include_drafts=include_drafts,
+    )
+    where = scope(visible)
     return (
         select(changes.c.status, func.count(), func.sum(upcoming))
         .where(*where)

@@ -121,10 +121,20 @@ class SqlChangeIndex:
             return find_page(conn, query, dialect=self.dialect, window=self.rank_window)
 
     def statistics(
-        self, *, visible_customers: frozenset[str] | None, now: datetime, created_by: str | None
+        self,
+        *,
+        visible_customers: frozenset[str] | None,
+        now: datetime,
+        created_by: str | None,
+        customerless_by: str | None = None,
+        include_drafts: bool = True,
     ) -> Statistics:
         statement = queries.statistics_statement(
-            visible_customers=visible_customers, created_by=created_by, now=now
+            visible_customers=visible_customers,
+            created_by=created_by,
+            now=now,
+            customerless_by=customerless_by,
+            include_drafts=include_drafts,
         )
         by_status = dict.fromkeys(ChangeStatus, 0)
         upcoming = 0
