@@ -4,6 +4,8 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 DATA_DIR ?= $(CURDIR)/.changecast
 CUSTOMERS ?= 3
 PORT ?= 8000
+# Tests run in two processes (pytest-xdist), a file per process at a time; TEST_WORKERS=0 runs them in one.
+TEST_WORKERS ?= 2
 
 .PHONY: up test lint bootstrap bench system-deps
 
@@ -25,7 +27,7 @@ lint: bootstrap
 	$(UV) tool run --python 3.11 --from 'checkov==3.2.533' checkov -d deploy --compact --quiet --skip-download
 
 test: system-deps lint
-	$(UV) run pytest
+	$(UV) run pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: bootstrap
 	$(UV) run python bench/search.py

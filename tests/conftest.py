@@ -45,6 +45,7 @@ def moto_runtime(aws_env: None, tmp_path: Path) -> Iterator[Runtime]:
             data_dir=tmp_path,
             config=tmp_path / "config.json",
             database_url=f"sqlite:///{tmp_path / 'index.db'}",
+            allow_self_approval=True,  # tests here approve their own changes; see test_four_eyes
         )
         runtime = Runtime(settings=settings)
         customers = provision.provision(runtime.aws, runtime.config, demo_ses_config())

@@ -23,7 +23,7 @@ from changecast.local.runtime import (
     read_running,
 )
 from changecast.ports import Clock, SystemClock
-from changecast.settings import ConfigLocation, Settings
+from changecast.settings import SELF_APPROVAL_REFUSED, ConfigLocation, Settings
 
 if TYPE_CHECKING:
     import boto3
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from changecast.aws.sessions import AwsClients
     from changecast.changes.archive import ChangeArchive
     from changecast.changes.context import ChangeDeps
-    from changecast.index.access_store import SqlSigninStore, SqlTokenStore
+    from changecast.index.access_store import SqlSigninStore, SqlTokenStore, SqlUserStore
     from changecast.index.audit_store import SqlAuditIndex
     from changecast.index.store import SqlChangeIndex
     from changecast.metrics.ports import Metrics
@@ -205,6 +205,13 @@ class Runtime:
         return SqlTokenStore(self.index.engine)
 
     @cached_property
+    def users(self) -> SqlUserStore:
+        """Each user's current role and customers, which their API tokens act with."""
+        from changecast.index.access_store import SqlUserStore
+
+        return SqlUserStore(self.index.engine)
+
+    @cached_property
     def signins(self) -> SqlSigninStore:
         from changecast.index.access_store import SqlSigninStore
 
@@ -221,6 +228,7 @@ class Runtime:
             clock=self.clock,
             trigger_concurrency=self.settings.trigger_concurrency,
             audit=self.audit,
+            metrics=self.metrics,
             allow_self_approval=self.settings.self_approval_allowed,
         )
 
@@ -250,6 +258,8 @@ def with_secrets(runtime: Runtime) -> Runtime:
 def build_runtime(settings: Settings, *, process: Process = "cli") -> Runtime:
     """The Runtime of one process: its mode settled, its secrets read, what it needs checked."""
     resolved, local = resolve_settings(settings, process=process)
+    if resolved.allow_self_approval and resolved.mode != "local":
+        raise InvalidInputError(f"{SELF_APPROVAL_REFUSED} (this process runs in aws mode)")
     runtime = with_secrets(Runtime(settings=resolved, local=local))
     if process != "cli":
         if runtime.settings.dev_login and runtime.settings.mode != "local":

@@ -41,6 +41,8 @@ class WebSettings(BaseModel):
     ``changecast serve`` trusts; empty trusts none. ``*`` is refused: it would let any client
     choose its own address."""
     streaming: bool = True
+    api_docs: bool | None = None
+    """``/docs`` and ``/redoc``; unset means on in local mode, off elsewhere."""
     """Stream per-customer submit results; off where the host buffers whole answers (Lambda)."""
 
     @field_validator("forwarded_allow_ips", mode="before")
@@ -70,6 +72,9 @@ class DeliverySettings(BaseModel):
     wait_seconds: int = Field(default=20, ge=0, le=20)
     batch_size: int = Field(default=10, ge=1, le=10)
     default_send_rate: float = Field(default=1.0, gt=0, le=10_000)
+    max_receive_count: int = Field(default=5, ge=1, le=1_000)
+    """The queue's maxReceiveCount (Terraform's ``max_receive_count``); the queue's own redrive
+    policy wins when the worker can read it. The last receives record a failure first."""
 
 
 class MetricsSettings(BaseModel):
@@ -124,6 +129,12 @@ class ConfigLocation:
         return str(self.path) if self.path is not None else f"s3://{self.bucket}/{self.key}"
 
 
+SELF_APPROVAL_REFUSED = (
+    "CHANGECAST_ALLOW_SELF_APPROVAL lets the author of a change approve it (no four eyes); it is "
+    "refused outside local mode"
+)
+
+
 class Settings(BaseSettings):
     """Everything a process needs to know that is not in config.json.
 
@@ -155,8 +166,10 @@ class Settings(BaseSettings):
     saml: SamlSettings = Field(default_factory=SamlSettings)
     dev_login: bool | None = None
     """``POST /auth/dev-login`` without an IdP; local mode only (default on there)."""
-    allow_self_approval: bool | None = None
-    """Whether a change's creator may approve it; default: only in local mode."""
+    allow_self_approval: bool = False
+    """``CHANGECAST_ALLOW_SELF_APPROVAL``: let a version's authors approve it (four eyes off).
+
+    Off by default in every mode; refused outside local mode."""
 
     @field_validator("config", "ses_config", mode="before")
     @classmethod
@@ -183,6 +196,12 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _self_approval_only_local(self) -> Settings:
+        if self.allow_self_approval and self.mode == "aws":
+            raise ValueError(SELF_APPROVAL_REFUSED)
+        return self
+
     @property
     def dev_login_enabled(self) -> bool:
         """Dev login exists only in local mode, whatever the flag says elsewhere."""
@@ -190,9 +209,8 @@ class Settings(BaseSettings):
 
     @property
     def self_approval_allowed(self) -> bool:
-        if self.allow_self_approval is not None:
-            return self.allow_self_approval
-        return self.mode == "local"
+        """Four eyes relaxed: only when asked for, and only in local mode."""
+        return self.allow_self_approval and self.mode == "local"
 
     @property
     def config_location(self) -> ConfigLocation:

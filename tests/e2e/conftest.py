@@ -28,7 +28,7 @@ class LocalUp:
     port: int
     process: subprocess.Popen[bytes] | None = None
 
-    def start(self, *extra: str) -> LocalRuntime:
+    def start(self, *extra: str, env: dict[str, str] | None = None) -> LocalRuntime:
         with (self.data_dir.parent / "local-up.log").open("ab") as log:
             self.process = subprocess.Popen(
                 [
@@ -45,7 +45,7 @@ class LocalUp:
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=log,
-                env=_env(),
+                env={**_env(), **(env or {})},
             )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -65,11 +65,11 @@ class LocalUp:
         self.process = None
         return code
 
-    def cli(self, *args: str, expect: int = 0) -> Any:
+    def cli(self, *args: str, expect: int = 0, env: dict[str, str] | None = None) -> Any:
         done = subprocess.run(
             [sys.executable, "-m", "changecast", "--data-dir", str(self.data_dir), *args],
             capture_output=True,
-            env=_env(),
+            env={**_env(), **(env or {})},
             timeout=120,
             check=False,
         )

@@ -150,16 +150,26 @@ def test_approve_reschedule_and_cancel_keep_one_invite_uid(system: tuple[LocalUp
         ),
     }
     assert portal.http.put(f"/api/changes/{change_id}", json=edit).status_code == 200
-    updated = portal.settled("acme", start + 5 + 2 + 5)[start + 5 :]
+    asked = portal.settled("acme", start + 5 + 2)[start + 5 :]  # approvers only, no invite
+    assert {(i["topic"], i["hasInvite"]) for i in asked} == {("aws-approval", False)}
+    assert all(i["subject"].startswith("[Approval requested]") for i in asked)
+    assert all(i["subject"].endswith("(version 2)") for i in asked)
+
+    portal.act(change_id, "approve")
+    updated = portal.settled("acme", start + 7 + 5)[start + 7 :]
+    emails = [i["subject"] for i in updated if not i["hasInvite"]]
+    assert len(emails) == 3 and all(s.startswith("[Updated]") for s in emails)
     moved = [i["invite"] for i in updated if i["hasInvite"]]
+    assert len(moved) == 2
     assert {(i["method"], i["uid"], i["sequence"]) for i in moved} == {("REQUEST", uid, 2)}
 
     portal.act(change_id, "cancel")
     cancelled = portal.settled("acme", start + 12 + 5)[start + 12 :]
     cancels = [i["invite"] for i in cancelled if i["hasInvite"]]
     assert len(cancels) == 2
-    assert {(i["method"], i["uid"], i["status"]) for i in cancels} == {("CANCEL", uid, "CANCELLED")}
-    assert all(i["sequence"] > 2 for i in cancels)
+    assert {(i["method"], i["uid"], i["status"], i["sequence"]) for i in cancels} == {
+        ("CANCEL", uid, "CANCELLED", 3)
+    }
 
 
 def test_a_duplicate_message_and_a_duplicate_s3_event_send_nothing_twice(

@@ -59,7 +59,7 @@ def test_local_up_submit_restart_and_rebuild(local_up: LocalUp, tmp_path: Path) 
     assert any(k.endswith(f"/{change_id}-v1.json") for k in keys)
 
     search = local_up.cli("change", "search", "bastion", "--output", "json")
-    assert [item["change_id"] for item in search["items"]] == [change_id]
+    assert [item["changeId"] for item in search["items"]] == [change_id]
 
     assert local_up.stop() == 0
     assert not (local_up.data_dir / "local.json").exists()

@@ -159,3 +159,16 @@ def test_a_portal_asked_for_dev_login_outside_local_mode_refuses_to_start(tmp_pa
 
     with pytest.raises(InvalidInputError, match="DEV_LOGIN"):
         build_runtime(Settings(data_dir=tmp_path, dev_login=True), process="portal")
+
+
+def test_a_process_asked_for_self_approval_outside_local_mode_refuses_to_start(
+    tmp_path: Path,
+) -> None:
+    from changecast.bootstrap import build_runtime
+
+    for process in ("portal", "worker", "cli"):
+        with pytest.raises(InvalidInputError, match="ALLOW_SELF_APPROVAL") as refused:
+            build_runtime(Settings(data_dir=tmp_path, allow_self_approval=True), process=process)
+        assert "\n" not in refused.value.message and "aws mode" in refused.value.message
+    with pytest.raises(InvalidInputError, match="ALLOW_SELF_APPROVAL"):
+        load_settings(mode="aws", allow_self_approval=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from changecast.index.engine import SCHEMA_HEAD
 from changecast.local.runtime import LocalCustomer, LocalRuntime, write_runtime
 from tests.production.stack import BUCKET, SECRET, moto_hub, serving
 
@@ -39,9 +40,9 @@ def test_serve_in_aws_mode_with_config_from_s3(tmp_path: Path) -> None:
 
         migrated = hub.run_cli("index", "migrate", "--output", "json", env=env)
         assert migrated.returncode == 0, migrated.stderr
-        assert json.loads(migrated.stdout)["after"] == "0002_access"
+        assert json.loads(migrated.stdout)["after"] == SCHEMA_HEAD
         again = hub.run_cli("index", "migrate", env=env)
-        assert "already at 0002_access" in again.stdout
+        assert f"already at {SCHEMA_HEAD}" in again.stdout
 
         with serving(hub, env) as (url, _):
             health = httpx.get(f"{url}/api/health").json()

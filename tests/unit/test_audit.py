@@ -229,7 +229,7 @@ def test_csv_export_neutralises_formulas_and_json_export_is_an_array() -> None:
     assert rows[0]["comment"].startswith("'=")
     assert rows[0]["customers"] == "acme;globex"
     parsed = json.loads("".join(audit_export.json_chunks([evil, event()])))
-    assert [item["event_id"] for item in parsed] == [evil.event_id, parsed[1]["event_id"]]
+    assert [item["eventId"] for item in parsed] == [evil.event_id, parsed[1]["eventId"]]
     assert json.loads("".join(audit_export.json_chunks([]))) == []
 
 

@@ -14,7 +14,7 @@ from changecast.changes.archive import ChangeArchive, latest_key, version_key
 from changecast.changes.context import ChangeDeps
 from changecast.changes.models import Action, ChangeQuery, ChangeStatus
 from changecast.customers.directory import CustomerDirectory
-from changecast.distribution.models import TriggerOutcome
+from changecast.distribution.models import Trigger, TriggerOutcome
 from changecast.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from changecast.ids import ChangeId
 from changecast.index.engine import open_index
@@ -118,7 +118,7 @@ def test_stale_edit_is_a_conflict_and_writes_nothing(
     assert store.objects == before
 
 
-def test_approving_an_edited_schedule_sends_updated_event(
+def test_an_edit_of_an_approved_change_asks_approvers_and_its_approval_sends_updated(
     deps: ChangeDeps, store: MemoryObjectStore
 ) -> None:
     cid = submitted(deps, customers=["acme"])
@@ -133,8 +133,31 @@ def test_approving_an_edited_schedule_sends_updated_event(
         f"customers/acme/{cid}-v1-approved.json",
         f"customers/acme/{cid}-v1-submitted.json",
         f"customers/acme/{cid}-v2-submitted.json",
-        f"customers/acme/{cid}-v2-updated.json",
     ]
+    asked = Trigger.model_validate_json(store.objects[f"customers/acme/{cid}-v2-submitted.json"])
+    assert (asked.replaces_version, asked.was_approved) == (1, True)
+    service.transition(deps=deps, actor=MANAGER, change_id=cid, action=Action.APPROVE)
+    assert triggers(store)[-1] == f"customers/acme/{cid}-v2-updated.json"
+    assert f"customers/acme/{cid}-v2-approved.json" not in store.objects
+    updated = Trigger.model_validate_json(store.objects[f"customers/acme/{cid}-v2-updated.json"])
+    assert (updated.replaces_version, updated.invite_sent) == (1, True)
+
+
+def test_rejecting_a_version_that_replaces_an_approved_one_withdraws_it(
+    deps: ChangeDeps, store: MemoryObjectStore
+) -> None:
+    cid = submitted(deps, customers=["acme"])
+    service.transition(deps=deps, actor=MANAGER, change_id=cid, action=Action.APPROVE)
+    service.edit(deps=deps, actor=MANAGER, change_id=cid, data=change_edit(1, customers=["acme"]))
+    result = service.transition(deps=deps, actor=MANAGER, change_id=cid, action=Action.REJECT)
+    assert result.change.status is ChangeStatus.REJECTED
+    key = f"customers/acme/{cid}-v2-withdrawn.json"
+    assert triggers(store)[-1] == key
+    withdrawn = Trigger.model_validate_json(store.objects[key])
+    assert (withdrawn.replaces_version, withdrawn.invite_sent) == (1, True)
+    del store.objects[key]
+    service.redistribute(deps=deps, actor=MANAGER, change_id=cid)
+    assert key in store.objects  # a retry writes the latest action's triggers again
 
 
 def test_retry_writes_only_missing_triggers(deps: ChangeDeps, store: MemoryObjectStore) -> None:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from changecast.access.models import Actor, Role
 from changecast.access.tokens import ApiToken, authenticate, create_token, hash_token
+from changecast.access.users import KnownUser
 from changecast.identity_settings import RoleMappingSettings
 from changecast.settings import Settings
 from changecast.web.auth.address import client_address
@@ -62,11 +63,16 @@ def test_dev_login_is_refused_outside_local_mode(monkeypatch: pytest.MonkeyPatch
     assert Settings(mode="aws", dev_login=False).dev_login_enabled is False
 
 
-def test_self_approval_defaults_to_local_mode_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings(mode="local").self_approval_allowed is True
+def test_self_approval_is_off_by_default_and_refused_outside_local_mode(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings(mode="local").self_approval_allowed is False
     assert Settings(mode="aws").self_approval_allowed is False
     monkeypatch.setenv("CHANGECAST_ALLOW_SELF_APPROVAL", "true")
-    assert Settings(mode="aws").self_approval_allowed is True
+    assert Settings(mode="local").self_approval_allowed is True
+    with pytest.raises(ValidationError, match=r"ALLOW_SELF_APPROVAL .* refused outside local"):
+        Settings(mode="aws")
+    assert Settings().self_approval_allowed is False  # mode unset: never relaxed until it is local
 
 
 def test_saml_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -145,7 +151,7 @@ class Clock:
         return self.at
 
 
-def test_tokens_expire_and_carry_the_creators_role() -> None:
+def test_tokens_expire_and_act_as_their_owner() -> None:
     store, clock, sink = MemoryTokens(), Clock(), ListAuditSink()
     owner = Actor(
         email="o@ccoe.example.com", role=Role.CUSTOMER_MANAGER, customers=frozenset({"acme"})
@@ -155,7 +161,8 @@ def test_tokens_expire_and_carry_the_creators_role() -> None:
     )
     assert store.rows[token.token_id][1] == hash_token(secret) != secret
     found = authenticate(store=store, secret=secret, clock=clock)
-    assert found is not None and found.actor() == owner
+    now = KnownUser(email=owner.email, role=owner.role, customers=["acme"], updated_at=clock.at)
+    assert found is not None and found.actor(now) == owner
     clock.at += timedelta(days=1)
     assert authenticate(store=store, secret=secret, clock=clock) is None
     assert authenticate(store=store, secret="not-ours", clock=clock) is None

@@ -23,6 +23,8 @@ from tests.builders import change_input
 
 OWN, FOREIGN = "acme", "globex"
 SETUP = Actor(email="setup@ccoe.example.com", role=Role.CHANGE_MANAGER)
+SETUP_APPROVER = Actor(email="setup.approver@ccoe.example.com", role=Role.CHANGE_MANAGER)
+"""Approves SETUP's changes (four eyes)."""
 EMAILS = {role: f"{role.value.lower()}@ccoe.example.com" for role in Role}
 
 WRITES = {
@@ -82,7 +84,9 @@ def prepare(runtime: Runtime, state: str, code: str, title: str) -> str | None:
     if state in {"submitted", "approved"}:
         drafts.submit(deps=runtime.changes, actor=SETUP, change_id=cid)
     if state == "approved":
-        service.transition(deps=runtime.changes, actor=SETUP, change_id=cid, action=Action.APPROVE)
+        service.transition(
+            deps=runtime.changes, actor=SETUP_APPROVER, change_id=cid, action=Action.APPROVE
+        )
     return cid
 
 

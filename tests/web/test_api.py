@@ -100,7 +100,7 @@ def test_edit_then_stale_edit_gets_409(client: TestClient, moto_runtime: Runtime
         json={"version": 1, **change_body(customers=["acme"], title="Edited")},
     )
     assert edited.status_code == 200, edited.text
-    assert edited.json()["change"]["version"] == 2
+    assert edited.json()["version"] == 2
     stale = client.put(
         f"/api/changes/{change_id}",
         json={"version": 1, **change_body(customers=["acme"], title="Stale")},
@@ -196,11 +196,11 @@ def test_queries_statistics_my_changes_and_drafts(client: TestClient) -> None:
     ]
     client.post(f"/api/changes/{a}/submit")
     found = client.get("/api/changes/search", params={"q": "bastion"}).json()
-    assert [item["change_id"] for item in found["items"]] == [a]
+    assert [item["changeId"] for item in found["items"]] == [a]
     listed = client.get("/api/changes", params={"status": "draft"}).json()
-    assert [item["change_id"] for item in listed["items"]] == [b]
+    assert [item["changeId"] for item in listed["items"]] == [b]
     stats = client.get("/api/changes/statistics").json()
-    assert stats["by_status"]["submitted"] == 1 and stats["by_status"]["draft"] == 1
+    assert stats["byStatus"]["submitted"] == 1 and stats["byStatus"]["draft"] == 1
     assert client.get("/api/my-changes").json()["total"] == 2
     assert client.get(f"/api/drafts/{b}").json()["status"] == "draft"
     assert client.delete(f"/api/drafts/{b}").status_code == 204

@@ -65,7 +65,9 @@ def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     system = LocalUp(data_dir=root / "data", port=free_port())
     system.data_dir.mkdir()
     try:
-        local = system.start("--customers", "3", "--no-demo")
+        # one person creates and approves here; four eyes are tested in tests/web/test_four_eyes.py
+        relaxed = {"CHANGECAST_ALLOW_SELF_APPROVAL": "true"}
+        local = system.start("--customers", "3", "--no-demo", env=relaxed)
         yield local.portal_url
         assert system.stop() == 0
     finally:
@@ -269,3 +271,50 @@ def test_autosave_offers_to_restore_unsaved_edits(portal: Portal) -> None:
     page.click("[data-select-all]")
     assert page.inner_text("[data-selected-count]") == "3 selected"
     assert page.input_value("#f-timezone") == "Europe/Paris"
+
+
+def test_phone_layouts_of_the_change_view_and_the_audit_trail(
+    portal: Portal, browser: Any, local_system: str
+) -> None:
+    """Badges never wrap, the delivery grid keeps readable cells, the audit columns keep words."""
+    page = portal.page
+    session = page.request.get(portal.base + "/api/session").json()
+    csrf = {"X-CSRF-Token": session["csrfToken"]}
+    body = change_body(title="Renew the wildcard certificate", customers=["acme", "globex"])
+    created = page.request.post(portal.base + "/api/changes", data=body, headers=csrf)
+    assert created.ok, created.text()
+    change_id = created.json()["changeId"]
+    for action in ("submit", "approve"):
+        done = page.request.post(f"{portal.base}/api/changes/{change_id}/{action}", headers=csrf)
+        assert done.ok, done.text()
+    page.set_viewport_size({"width": 390, "height": 844})
+    portal.go(f"/changes/{change_id}")
+    page.wait_for_selector("#deliveries tr[data-customer=acme][data-event=approved]")
+    badge = page.locator("#change-status").bounding_box()
+    assert badge is not None and badge["height"] < 30, badge  # one line: "approved"
+    for cell in page.locator("#deliveries tbody tr:first-child td[data-label]").all():
+        box = cell.bounding_box()
+        assert box is None or box["width"] > 200, (cell.get_attribute("data-label"), box)
+    portal.shot("view-phone")
+
+    auditor = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    audit_page = auditor.new_page()
+    try:
+        audit_page.goto(local_system + "/signin")
+        audit_page.fill("input[name=email]", "auditor@ccoe.example.com")
+        audit_page.select_option("select[name=role]", "Auditor")
+        audit_page.click("#signin-form button[type=submit]")
+        audit_page.wait_for_url(local_system + "/")
+        audit_page.goto(local_system + "/audit")
+        widths = audit_page.locator("#audit-events thead th").evaluate_all(
+            "cells => cells.map(c => c.getBoundingClientRect().width)"
+        )
+        assert min(widths[:-1]) >= 60, widths  # "what changed" no longer squeezes the rest
+        audit = Portal(base=local_system, page=audit_page)
+        audit_page.set_viewport_size({"width": 390, "height": 844})
+        audit.go("/audit")
+        first = audit_page.locator("#audit-events tbody tr").first.bounding_box()
+        assert first is not None and first["width"] > 300, first
+        audit.shot("audit-phone")
+    finally:
+        auditor.close()

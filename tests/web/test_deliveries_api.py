@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from changecast.bootstrap import Runtime
+from changecast.delivery.models import execution_key
 from changecast.delivery.pacing import TokenBucket
 from changecast.local.moto_store import sent_mail
 from changecast.web.app import create_app
@@ -86,6 +87,10 @@ def test_redeliver_re_drives_one_customer_and_sends_nothing_twice(
     sent_before = len(sent_mail(account, "us-east-1"))
     answer = client.post(f"/api/changes/{change_id}/redeliver", params={"customer": "acme"})
     assert answer.status_code == 202, answer.text
+    assert answer.json()["queued"] == []  # every delivery of acme is complete
+    key = execution_key(change_id, 1, "acme")
+    moto_runtime.store.delete(key)  # as if the worker never reported
+    answer = client.post(f"/api/changes/{change_id}/redeliver", params={"customer": "acme"})
     assert answer.json()["queued"] == [f"customers/acme/{change_id}-v1-submitted.json"]
     deliver_queue(moto_runtime, "acme")
     assert len(sent_mail(account, "us-east-1")) == sent_before
@@ -102,9 +107,14 @@ def test_read_only_users_may_view_deliveries_but_not_redeliver(
     refused = client.post(f"/api/changes/{change_id}/redeliver", params={"customer": "acme"})
     assert refused.status_code == 403
     assert refused.json()["error"]["kind"] == "permission_denied"
-    login(client, role="CustomerManager", customers="globex")
+    login(client, role="CustomerManager", customers="globex")  # the change also names acme
     other = client.post(f"/api/changes/{change_id}/redeliver", params={"customer": "acme"})
     assert other.status_code == 403
+    mixed = client.post(f"/api/changes/{change_id}/redeliver", params={"customer": "globex"})
+    assert mixed.status_code == 403
+    assert "acme" not in mixed.text
+    assert client.get(f"/api/changes/{change_id}/deliveries").status_code == 403
+    login(client, role="CustomerManager", customers="acme,globex,initech")
     own = client.post(f"/api/changes/{change_id}/redeliver", params={"customer": "globex"})
     assert own.status_code == 202
 

@@ -15,6 +15,7 @@ from changecast.delivery.models import (
     DistributionEvent,
     ExecutionRecord,
     ExecutionStatus,
+    execution_key,
 )
 from changecast.delivery.results import save_record
 from tests.web.test_pages_support import (
@@ -103,6 +104,11 @@ def test_retry_this_customer_requeues_and_sends_nothing_twice(
     deliver_queue(runtime, "acme")
     page = client.get(f"/changes/{change_id}").text
     assert 'data-retry="acme"' in page
+    done = client.post(
+        f"/changes/{change_id}/deliveries/acme/retry", headers={"hx-request": "true"}
+    )
+    assert "Queued 0 triggers again for acme" in done.text  # nothing is pending
+    runtime.store.delete(execution_key(change_id, 1, "acme"))  # as if the worker never reported
     retried = client.post(
         f"/changes/{change_id}/deliveries/acme/retry", headers={"hx-request": "true"}
     )
@@ -137,3 +143,25 @@ def test_approved_change_lists_the_approved_event_first(client: TestClient) -> N
     client.post(f"/api/changes/{change_id}/approve", headers={"accept": "*/*"})
     grid = client.get(f"/changes/{change_id}").text.split('id="deliveries"')[1]
     assert grid.index('data-event="approved"') < grid.index('data-event="submitted"')
+
+
+def test_a_dead_lettered_delivery_is_failed_with_its_reason_in_the_grid_and_the_api(
+    client: TestClient, runtime: Runtime
+) -> None:
+    from changecast.delivery.ledger import DeliveryKey
+    from changecast.delivery.results import SentSoFar, failed_record
+
+    change_id = submitted_change(client, customers=["acme"])
+    reason = "dead-lettered after 5 receives: no attempt finished"
+    key = DeliveryKey("acme", change_id, 1, DistributionEvent.SUBMITTED)
+    record = failed_record(
+        key=key, reason=reason, at=NOW, so_far=SentSoFar(sent=1), dead_lettered=True
+    )
+    save_record(record, store=runtime.store)
+    acme = row(client.get(f"/changes/{change_id}").text, "acme")
+    assert 'data-state="failed"' in acme and 'data-dead-lettered="true"' in acme
+    assert reason in acme and "(in the dead-letter queue)" in acme
+    api = client.get(f"/api/changes/{change_id}/deliveries").json()["customers"][0]
+    assert api["state"] == "failed"
+    assert (api["current"][0]["reason"], api["current"][0]["deadLettered"]) == (reason, True)
+    assert api["current"][0]["record"]["alreadySent"] == 1

@@ -43,8 +43,8 @@ def test_outbox_shows_each_sent_email_with_its_invite(client: TestClient, runtim
     assert page.status_code == 200
     assert 'class="active" aria-selected="true">Acme Corporation' in page.text
     subjects = re.findall(r'<strong class="outbox-subject">(.*?)</strong>', page.text)
-    assert "[Approval requested] Change notification: Outbox window" in subjects
-    assert "[Approved] Change notification: Outbox window" in subjects
+    assert "[Approval requested] Change notification: Outbox window (version 1)" in subjects
+    assert "[Approved] Change notification: Outbox window (version 1)" in subjects
     assert any(s.startswith("Invitation:") for s in subjects)
     assert '<span class="tag">aws-approval</span>' in page.text
     assert '<span class="tag">aws-calendar</span>' in page.text

@@ -54,6 +54,7 @@ def module_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime
             data_dir=root,
             config=root / "config.json",
             database_url=f"sqlite:///{root / 'index.db'}",
+            allow_self_approval=True,  # page tests approve their own changes; see test_four_eyes
         )
         runtime = Runtime(settings=settings)
         customers = provision.provision(runtime.aws, runtime.config, demo_ses_config())

@@ -51,7 +51,7 @@ def test_view_shows_every_field(client: TestClient) -> None:
         "Globex (non-production)",
         "CHG0001",
         "CCOE-1",
-        "2030-03-01T10:00 \N{EN DASH} 2030-03-01T12:00 (America/New_York)",
+        "Fri 01 Mar 2030, 10:00 \N{EN DASH} 12:00 (America/New_York)",
         "Certificates expire soon.",
         "Swap listeners one by one.",
         "Handshake checks.",
@@ -159,3 +159,27 @@ def test_approve_streams_each_customers_trigger_result(client: TestClient) -> No
 def test_unknown_action_is_404(client: TestClient) -> None:
     change_id = submitted_change(client, customers=["acme"])
     assert client.post(f"/changes/{change_id}/actions/explode").status_code == 404
+
+
+def test_version_history_names_each_versions_author_not_its_approver(runtime: Runtime) -> None:
+    with browser(runtime) as author, browser(runtime) as approver:
+        sign_in(author, email="writer@ccoe.example.com")
+        sign_in(approver, email="reviewer@ccoe.example.com")
+        change_id = submitted_change(author, customers=["acme"])
+        approved = approver.post(f"/api/changes/{change_id}/approve", headers={"accept": "*/*"})
+        assert approved.status_code == 200, approved.text
+        page = approver.get(f"/changes/{change_id}").text
+    history = page.split('id="versions"')[1].split("</table>")[0]
+    assert re.findall(r'<td data-label="By">([^<]*)</td>', history) == ["writer@ccoe.example.com"]
+
+
+def test_a_read_only_user_is_not_offered_a_change_form(runtime: Runtime) -> None:
+    with browser(runtime) as reader:
+        sign_in(reader, email="reader@ccoe.example.com", role="ReadOnly")
+        home = reader.get("/").text
+        refused = reader.get("/changes/new")
+    nav = home.split('<nav class="nav"')[1].split("</nav>")[0]
+    assert "Create change" not in nav and "/changes/new" not in nav
+    assert "Search" in nav
+    assert refused.status_code == 403
+    assert "may not create changes" in html.unescape(refused.text)

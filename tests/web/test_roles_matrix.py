@@ -89,7 +89,7 @@ def api_outcome(action: str, answer: Any, cid: str | None) -> bool | str:
     if action == "search":
         if answer.status_code != 200:
             return f"search answered {answer.status_code}"
-        return cid in [item["change_id"] for item in answer.json()["items"]]
+        return cid in [item["changeId"] for item in answer.json()["items"]]
     if answer.status_code == 403:
         refused = answer.json()["error"]["kind"] == "permission_denied"
         return False if refused else f"403 for another reason: {answer.text[:200]}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Callable, Iterator
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -152,6 +154,76 @@ VARIANTS: dict[str, tuple[Callable[[FakeIdp], str], str]] = {
     "foreign domain": (lambda idp: idp.response(email="eve@evil.example"), "not allowed"),
 }
 """Each broken response, and the words its log reason must contain."""
+POLICY_REFUSALS = frozenset({"no known group", "foreign domain"})
+"""Valid assertions for people the portal does not let in: 403; every other refusal is a 400."""
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def _break_signature(saml_response: str) -> str:
+    """The same response with the first characters of its signature value changed."""
+    xml = base64.b64decode(saml_response).decode("utf-8")
+    found = re.search(r"<(?:\w+:)?SignatureValue[^>]*>\s*([A-Za-z0-9+/]{8})", xml)
+    assert found is not None, "the response carries no signature"
+    start = found.start(1)
+    flipped = (
+        found.group(1).swapcase() if found.group(1).swapcase() != found.group(1) else "AAAAAAAA"
+    )
+    return _b64(xml[:start] + flipped + xml[start + 8 :])
+
+
+SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
+MALFORMED: dict[str, Callable[[FakeIdp], str]] = {
+    "not base64": lambda _idp: "%%% not base64 at all %%%",
+    "base64 of nothing": lambda _idp: "",
+    "not XML": lambda _idp: _b64("this is not XML <"),
+    "truncated XML": lambda idp: _b64(base64.b64decode(idp.response()).decode()[:400]),
+    "binary garbage": lambda _idp: base64.b64encode(bytes(range(256)) * 4).decode("ascii"),
+    "entity expansion": lambda _idp: _b64(
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        f'<samlp:Response xmlns:samlp="{SAMLP}">&b;</samlp:Response>'
+    ),
+    "external entity": lambda _idp: _b64(
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        f'<samlp:Response xmlns:samlp="{SAMLP}">&x;</samlp:Response>'
+    ),
+    "wrong root": lambda _idp: _b64('<html xmlns="http://www.w3.org/1999/xhtml"><body/></html>'),
+    "no assertion": lambda _idp: _b64(
+        f'<samlp:Response xmlns:samlp="{SAMLP}" ID="_r1" Version="2.0" '
+        'IssueInstant="2030-01-01T00:00:00Z"><samlp:Status><samlp:StatusCode '
+        'Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:Response>'
+    ),
+    "bad signature value": lambda idp: _break_signature(idp.response()),
+    "deeply nested": lambda _idp: _b64(
+        f'<samlp:Response xmlns:samlp="{SAMLP}">'
+        + "<a>" * 5000
+        + "</a>" * 5000
+        + "</samlp:Response>"
+    ),
+}
+"""Responses that cannot be read, each a 400 with a logged reason, never a 500."""
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_responses_are_a_400_with_a_logged_reason(
+    client: TestClient, idp: FakeIdp, case: str
+) -> None:
+    with capture_logs() as logs:
+        answer = post_acs(client, MALFORMED[case](idp))
+    assert answer.status_code == 400, answer.text
+    assert "sign-in refused" in answer.text.lower()
+    assert COOKIE_NAME not in session_cookie(answer)
+    rejected = [entry for entry in logs if entry["event"] == "saml_login_rejected"]
+    assert len(rejected) == 1 and rejected[0]["reason"], logs
+
+
+def test_malformed_responses_answer_json_to_api_clients(client: TestClient) -> None:
+    answer = client.post("/saml/acs", data={"SAMLResponse": _b64("<nope")})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["kind"] == "sign_in_refused"
 
 
 @pytest.mark.parametrize("case", list(VARIANTS))
@@ -162,7 +234,7 @@ def test_bad_responses_are_refused_with_a_log_event(
     saml_response = build(idp)
     with capture_logs() as logs:
         answer = post_acs(client, saml_response)
-    assert answer.status_code == 403
+    assert answer.status_code == (403 if case in POLICY_REFUSALS else 400)
     assert "sign-in refused" in answer.text.lower()
     assert COOKIE_NAME not in session_cookie(answer)
     assert client.get("/api/session").status_code == 401
@@ -177,7 +249,7 @@ def test_a_replayed_assertion_is_refused(client: TestClient, idp: FakeIdp) -> No
     client.cookies.clear()
     with capture_logs() as logs:
         again = post_acs(client, saml_response)
-    assert again.status_code == 403
+    assert again.status_code == 400
     assert [e["reason"] for e in logs if e["event"] == "saml_login_rejected"] == [
         "replayed assertion: its id was already used"
     ]
@@ -187,18 +259,18 @@ def test_sp_initiated_response_must_answer_our_request(client: TestClient, idp: 
     first = client.get("/saml/login").headers["location"]
     relay = parse_qs(urlparse(first).query)["RelayState"][0]
     wrong_request = post_acs(client, idp.response(in_response_to="_someone-else"), relay)
-    assert wrong_request.status_code == 403
+    assert wrong_request.status_code == 400
     second = client.get("/saml/login").headers["location"]
     relay = parse_qs(urlparse(second).query)["RelayState"][0]
     without_answer = post_acs(client, idp.response(in_response_to=None), relay)
-    assert without_answer.status_code == 403
+    assert without_answer.status_code == 400
     third = client.get("/saml/login").headers["location"]
     relay = parse_qs(urlparse(third).query)["RelayState"][0]
     answered = idp.response(in_response_to=idp.request_id(third))
     assert post_acs(client, answered, relay).status_code == 303
     assert (
         post_acs(client, idp.response(in_response_to=idp.request_id(third)), relay).status_code
-        == 403
+        == 400
     )
 
 

@@ -1,4 +1,10 @@
-"""API tokens for automation: shown once, stored as a SHA-256 hash, scoped to a role, revocable."""
+"""API tokens for automation: shown once, stored as a SHA-256 hash, revocable.
+
+A token acts as its owner: on every request its role and customers are the owner's current ones
+(``access.users``). The role and customers stored with it (the creator's, at creation) are only a
+ceiling: they can narrow what the owner may do with the token, never widen it. Demoting the owner
+narrows the token; removing the owner, or a demotion the ceiling cannot express, ends it.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,11 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from changecast.access.models import Actor, Role
+from changecast.access.users import KnownUser
 from changecast.audit.models import AuditAction
 from changecast.audit.ports import AuditSink
 from changecast.audit.service import new_event
-from changecast.errors import ConflictError, NotFoundError
+from changecast.errors import ConflictError, NotFoundError, PermissionDeniedError
 from changecast.ports import Clock
 
 TOKEN_PREFIX = "cc_"
@@ -40,14 +47,62 @@ class ApiToken(BaseModel):
     def active(self, now: datetime) -> bool:
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
 
-    def actor(self, source_ip: str | None = None) -> Actor:
+    def actor(self, owner: KnownUser | None, source_ip: str | None = None) -> Actor:
+        """The owner as they are now, within this token's ceiling; ``TokenEndedError`` if none."""
+        if owner is None or owner.email != self.email.strip().lower():
+            raise TokenEndedError(
+                f"the token's owner {self.email} has no current access here; they must sign in "
+                "to the portal once (tokens follow their owner's current role)"
+            )
+        if not owner.active:
+            raise TokenEndedError(f"the token's owner {self.email} was removed")
+        scope = narrowest(
+            (owner.role, frozenset(owner.customers)), (self.role, frozenset(self.customers))
+        )
+        if scope is None:
+            raise TokenEndedError(
+                f"the token's owner {self.email} is now {owner.role.value}, which this token "
+                f"(made as {self.role.value}) cannot narrow to; make a new token"
+            )
         return Actor(
-            email=self.email,
-            display_name=self.display_name,
-            role=self.role,
-            customers=frozenset(self.customers),
+            email=owner.email,
+            display_name=owner.display_name or self.display_name,
+            role=scope[0],
+            customers=scope[1],
             source_ip=source_ip,
         )
+
+
+class TokenEndedError(PermissionDeniedError):
+    """The token is genuine but its owner can no longer use it (the web layer answers 401)."""
+
+
+Grant = tuple[Role, frozenset[str]]
+
+
+def narrowest(current: Grant, ceiling: Grant) -> Grant | None:
+    """What both grants allow, as one role; None when no role is within both.
+
+    ChangeManager > CustomerManager (of some customers) and ChangeManager > ReadOnly; Auditors
+    read everything, the audit trail too, and write nothing, so Auditor > ReadOnly, and what a
+    ChangeManager and an Auditor share is ReadOnly. A CustomerManager's reads are limited to their
+    customers, so nothing is within both CustomerManager and ReadOnly or Auditor.
+    """
+    (role_a, codes_a), (role_b, codes_b) = current, ceiling
+    if role_a is role_b:
+        if role_a is not Role.CUSTOMER_MANAGER:
+            return role_a, frozenset()
+        shared = codes_a & codes_b
+        return (role_a, shared) if shared or not (codes_a or codes_b) else None
+    pair = {role_a, role_b}
+    if Role.CHANGE_MANAGER in pair:
+        other = role_b if role_a is Role.CHANGE_MANAGER else role_a
+        if other is Role.AUDITOR:
+            return Role.READ_ONLY, frozenset()
+        return other, codes_b if role_a is Role.CHANGE_MANAGER else codes_a
+    if pair == {Role.AUDITOR, Role.READ_ONLY}:
+        return Role.READ_ONLY, frozenset()
+    return None
 
 
 class TokenStore(Protocol):
@@ -81,7 +136,7 @@ def create_token(
     audit: AuditSink | None,
     ttl_days: int | None = 90,
 ) -> tuple[ApiToken, str]:
-    """A new token carrying ``actor``'s role and customers; returns it with its secret."""
+    """A new token of ``actor``'s, capped at their role and customers now; returns its secret."""
     active = [t for t in store.owned_by(actor.email) if t.active(clock.now())]
     if len(active) >= MAX_TOKENS_PER_USER:
         raise ConflictError(f"you have {MAX_TOKENS_PER_USER} active tokens; revoke one first")

@@ -1,4 +1,4 @@
-"""Render audit events for export: CSV (one row per event) or a JSON array."""
+"""Render audit events for export: CSV (one row per event) or a JSON array (camelCase keys)."""
 
 from __future__ import annotations
 
@@ -47,5 +47,5 @@ def csv_chunks(events: Iterable[AuditEvent]) -> Iterator[str]:
 def json_chunks(events: Iterable[AuditEvent]) -> Iterator[str]:
     yield "["
     for number, event in enumerate(events):
-        yield ("," if number else "") + "\n" + event.model_dump_json()
+        yield ("," if number else "") + "\n" + event.model_dump_json(by_alias=True)
     yield "\n]\n"

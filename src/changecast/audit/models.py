@@ -6,8 +6,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 from changecast.access.models import Role
+
+_API_OUT = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
 
 
 class AuditAction(StrEnum):
@@ -32,9 +35,12 @@ class AuditAction(StrEnum):
 
 
 class AuditEvent(BaseModel):
-    """One action: who (email, role), what, when, from which address, on which change version."""
+    """One action: who (email, role), what, when, from which address, on which change version.
 
-    model_config = ConfigDict(frozen=True)
+    Stored (S3 ``audit/``, the index) in snake_case, as always; the API serves it camelCase.
+    """
+
+    model_config = _API_OUT
 
     event_id: str = Field(pattern=r"^[0-9a-f-]{36}$")
     at: datetime
@@ -69,6 +75,8 @@ class AuditQuery(BaseModel):
 
 class AuditPage(BaseModel):
     """One page of events, newest first."""
+
+    model_config = _API_OUT
 
     items: list[AuditEvent]
     total: int

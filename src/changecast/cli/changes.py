@@ -25,6 +25,7 @@ from changecast.cli.state import OutputFormat, OutputOpt, console, emit_json, st
 from changecast.distribution.models import DistributionReport, TriggerOutcome
 from changecast.errors import FieldProblem, InvalidInputError, problems_from_pydantic
 from changecast.ids import parse_change_id
+from changecast.json_depth import MAX_JSON_DEPTH, too_deep
 
 app = typer.Typer(help="Create, submit, approve and follow changes.", no_args_is_help=True)
 
@@ -38,9 +39,13 @@ InputT = TypeVar("InputT", bound=ChangeInput)
 def read_input(path: Path, model: type[InputT]) -> InputT:
     """Read a change body from a JSON file, with errors that name the file and the field."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InvalidInputError(f"{path}: does not exist") from None
+    if too_deep(text.encode("utf-8"), MAX_JSON_DEPTH):
+        raise InvalidInputError(f"{path}: nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
             f"{path}: is not valid JSON: {exc.msg} at line {exc.lineno}",

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "local": ("changecast.cli.local", "The embedded system: moto, demo customers, API, workers."),
     "ses": ("changecast.cli.ses", "Every customer's SES: topics, contacts, domain, suppression."),
     "identity": ("changecast.cli.identity", "IAM Identity Center: import users as contacts."),
+    "users": ("changecast.cli.users", "Known users' current roles, which their tokens act with."),
     "alt-contacts": ("changecast.cli.alt_contacts", "The customers' AWS alternate contacts."),
     "worker": ("changecast.cli.worker", "Delivery workers: one per customer's queue."),
     "serve": ("changecast.cli.serve", "Serve the portal and API (uvicorn)."),

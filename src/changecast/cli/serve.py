@@ -29,6 +29,7 @@ def serve(
     import uvicorn
 
     from changecast.web.asgi import build_portal_runtime
+    from changecast.web.proxies import proxy_options
 
     state = state_of(ctx)
     # Worker processes build the app from the environment: hand them the global options.
@@ -49,8 +50,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=bool(proxies),
-        forwarded_allow_ips=list(proxies) or None,
+        **proxy_options(runtime.settings.web),
         server_header=False,
         access_log=False,
         log_level="warning",

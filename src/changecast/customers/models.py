@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -44,6 +45,20 @@ class CustomerMapping(_Model):
     ses_admin_role_arn: str | None = Field(default=None, pattern=ROLE_ARN_PATTERN)
     """The customer's admin role (contact lists, topics, test sends), which operators and the
     portal assume; ``ses_role_arn`` (the sending role) trusts only this customer's worker."""
+    timezone: str | None = Field(default=None, max_length=64)
+    """The IANA timezone the customer reads times in (an "updated" email's old → new times);
+    when absent, the change's own schedule timezone."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value[:60]!r} is not an IANA timezone") from None
+        return value
 
     @field_validator("restricted_recipients")
     @classmethod

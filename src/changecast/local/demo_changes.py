@@ -11,8 +11,13 @@ from changecast.changes.models import Action, ChangeInput
 from changecast.ids import ChangeId
 
 DEMO_ACTOR = Actor(
-    email="demo.manager@ccoe.example.com", display_name="Demo Manager", role=Role.CHANGE_MANAGER
+    email="alice@ccoe.example.com", display_name="Alice (demo author)", role=Role.CHANGE_MANAGER
 )
+"""Creates, submits and completes the demo changes."""
+DEMO_APPROVER = Actor(
+    email="bob@ccoe.example.com", display_name="Bob (demo approver)", role=Role.CHANGE_MANAGER
+)
+"""Approves them: four eyes hold in local mode too, so the author never approves her own."""
 
 
 def _body(title: str, codes: list[str], days_ahead: int, hours: int = 2) -> ChangeInput:
@@ -46,7 +51,10 @@ def _body(title: str, codes: list[str], days_ahead: int, hours: int = 2) -> Chan
 
 
 def create_demo_changes(runtime: Runtime) -> None:
-    """A submitted, an approved, a completed change and a draft, for the first few customers."""
+    """A submitted, an approved, a completed change and a draft, for the first few customers.
+
+    Alice writes them and Bob approves them (sign in as either with dev login to try four eyes).
+    """
     deps = runtime.changes
     codes: list[str] = list(runtime.directory.codes)
     first = codes[:3]
@@ -59,14 +67,14 @@ def create_demo_changes(runtime: Runtime) -> None:
     )
     drafts.submit(deps=deps, actor=DEMO_ACTOR, change_id=ChangeId(b.change_id))
     service.transition(
-        deps=deps, actor=DEMO_ACTOR, change_id=ChangeId(b.change_id), action=Action.APPROVE
+        deps=deps, actor=DEMO_APPROVER, change_id=ChangeId(b.change_id), action=Action.APPROVE
     )
     c = drafts.create_draft(
         deps=deps, actor=DEMO_ACTOR, data=_body("Decommission the legacy VPN", codes[-1:], 1)
     )
     drafts.submit(deps=deps, actor=DEMO_ACTOR, change_id=ChangeId(c.change_id))
     service.transition(
-        deps=deps, actor=DEMO_ACTOR, change_id=ChangeId(c.change_id), action=Action.APPROVE
+        deps=deps, actor=DEMO_APPROVER, change_id=ChangeId(c.change_id), action=Action.APPROVE
     )
     service.transition(
         deps=deps, actor=DEMO_ACTOR, change_id=ChangeId(c.change_id), action=Action.COMPLETE

@@ -161,11 +161,17 @@ class LocalSystem:
 
         index = runtime.index
         if restored and index.find(ChangeQuery(page_size=1)).total == 0:
-            report = rebuild_index(archive=runtime.archive, store=runtime.store, index=index)
+            report = rebuild_index(
+                archive=runtime.archive,
+                store=runtime.store,
+                index=index,
+                audit_index=runtime.audit_index,
+            )
             log.info("local_index_rebuilt", changes=report.changes)
 
     def _start_api(self, runtime: Runtime) -> None:
         from changecast.web.app import create_app
+        from changecast.web.proxies import proxy_options
 
         config = uvicorn.Config(
             create_app(runtime),
@@ -173,6 +179,7 @@ class LocalSystem:
             port=self.options.port,
             log_level="warning",
             access_log=False,
+            **proxy_options(runtime.settings.web),  # never uvicorn's default trust of 127.0.0.1
         )
         self._server = uvicorn.Server(config)
         self._server_thread = threading.Thread(target=self._server.run, name="api", daemon=True)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 import structlog
 from fastapi import Depends, FastAPI, Request, Response
 
 from changecast.bootstrap import Runtime
+from changecast.settings import Settings
 from changecast.web.api import audit as audit_api
 from changecast.web.api import changes as changes_api
 from changecast.web.api import deliveries as deliveries_api
@@ -17,6 +20,7 @@ from changecast.web.api import local_outbox
 from changecast.web.api import meta as meta_api
 from changecast.web.api import session as session_api
 from changecast.web.api import tokens as tokens_api
+from changecast.web.api_docs import install_api_docs
 from changecast.web.auth import dev, saml
 from changecast.web.auth.csrf import require_csrf
 from changecast.web.auth.request_audit import RequestAuditMiddleware
@@ -24,6 +28,7 @@ from changecast.web.auth.saml_settings import ServiceProvider
 from changecast.web.auth.session import COOKIE_NAME, SessionCodec
 from changecast.web.deps import get_codec
 from changecast.web.errors import install_error_handlers
+from changecast.web.headers import NoStoreMiddleware
 from changecast.web.limits import BodyLimitMiddleware
 from changecast.web.pages.routes import install_pages
 from changecast.web.request_metrics import install_request_metrics
@@ -56,6 +61,35 @@ def _service_provider(runtime: Runtime) -> ServiceProvider | None:
     return ServiceProvider(saml_settings, runtime.config.email_config.portal_base_url)
 
 
+OPENAPI_TAGS = [
+    {"name": "changes", "description": "Drafts, edits, actions (submit, approve, …), versions."},
+    {"name": "deliveries", "description": "Each customer's delivery state; re-driving one."},
+    {"name": "audit", "description": "The audit trail for Auditors: browse and export."},
+    {
+        "name": "tokens",
+        "description": "API tokens: create (the secret is shown once), list, revoke.",
+    },
+    {"name": "session", "description": "Who is signed in, and the CSRF token for their writes."},
+    {"name": "meta", "description": "Health, readiness and the customers in the configuration."},
+    {"name": "local", "description": "Local mode only: what the embedded SES sent."},
+]
+"""The OpenAPI tags, in the order the docs show them."""
+
+
+def api_version() -> str:
+    """The API version: the installed package's version."""
+    try:
+        return package_version("changecast")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0"
+
+
+def docs_enabled(settings: Settings) -> bool:
+    """``/docs`` and ``/redoc``: as ``CHANGECAST_WEB__API_DOCS`` says, else only in local mode."""
+    configured = settings.web.api_docs
+    return configured if configured is not None else settings.mode == "local"
+
+
 def _sets_session_cookie(response: Response) -> bool:
     """Whether the route already signed in or out (its cookie wins over a refresh)."""
     prefix = COOKIE_NAME.encode() + b"="
@@ -82,9 +116,11 @@ def create_app(runtime: Runtime, *, csrf: bool = True) -> FastAPI:
     local = runtime.settings.mode == "local"
     app = FastAPI(
         title="changecast",
-        version="0.1.0",
+        version=api_version(),
+        openapi_tags=OPENAPI_TAGS,
         description="Change notices, approved once and delivered through each customer's SES.",
-        docs_url="/docs",
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
         dependencies=[Depends(require_csrf)],
     )
@@ -99,6 +135,8 @@ def create_app(runtime: Runtime, *, csrf: bool = True) -> FastAPI:
     app.state.saml = _service_provider(runtime)
     install_error_handlers(app)
     _include_routers(app, runtime)
+    if docs_enabled(runtime.settings):
+        install_api_docs(app, openapi_url="/openapi.json")
     install_pages(app)
 
     @app.middleware("http")
@@ -113,5 +151,6 @@ def create_app(runtime: Runtime, *, csrf: bool = True) -> FastAPI:
 
     app.add_middleware(RequestAuditMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.web.max_body_bytes)
+    app.add_middleware(NoStoreMiddleware)
     install_request_metrics(app, runtime)
     return app

@@ -5,6 +5,10 @@ Settings come from the environment (``CHANGECAST_*``). The mode is ``aws`` unles
 Everything the portal needs is checked before it answers its first request: a missing setting,
 config.json that does not load, or an index whose schema is behind stops the start with a
 message naming the fix.
+
+Run bare, uvicorn trusts X-Forwarded-For from 127.0.0.1; ``changecast serve`` does not (it trusts
+only CHANGECAST_WEB__FORWARDED_ALLOW_IPS). Bare, pass ``--no-proxy-headers`` or
+``--forwarded-allow-ips`` with the proxies' addresses.
 """
 
 from __future__ import annotations

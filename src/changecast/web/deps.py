@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from changecast.access.models import Actor
 from changecast.bootstrap import Runtime
@@ -51,7 +51,7 @@ def current_actor(request: Request) -> Actor:
     address = client_address(request, runtime.settings.web.trusted_proxy_hops)
     header = request.headers.get("authorization")
     if header is not None:
-        actor = bearer_actor(header, store=runtime.tokens, clock=runtime.clock)
+        actor = bearer_actor(header, store=runtime.tokens, users=runtime.users, clock=runtime.clock)
     else:
         data = current_session(request)
         if data is None:
@@ -69,7 +69,13 @@ def change_deps(request: Request) -> ChangeDeps:
     return get_runtime(request).changes
 
 
-def change_id_path(change_id: str) -> ChangeId:
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+def change_id_path(
+    change_id: Annotated[str, Path(json_schema_extra={"format": "uuid", "pattern": UUID_PATTERN})],
+) -> ChangeId:
+    """The change id of the path; declared a UUID in the OpenAPI document, refused (400) if not."""
     return parse_change_id(change_id)
 
 

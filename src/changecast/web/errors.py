@@ -20,6 +20,7 @@ from changecast.errors import (
     MalformedInputError,
     NotFoundError,
     PermissionDeniedError,
+    UnreadableDocumentError,
     UpstreamError,
     problems_from_pydantic,
 )
@@ -42,6 +43,7 @@ def status_for(error: ChangecastError) -> int:
         (PermissionDeniedError, 403),
         (NotFoundError, 404),
         (ConflictError, 409),
+        (UnreadableDocumentError, 409),
     ]
     for kind, status in mapping:
         if isinstance(error, kind):
@@ -60,6 +62,8 @@ def _changecast_error(request: Request, exc: Exception) -> JSONResponse:
     status = status_for(exc)
     if status >= 500:
         log.error("request_failed", path=request.url.path, kind=exc.kind, error=exc.message)
+    elif isinstance(exc, UnreadableDocumentError):
+        log.error("stored_document_unreadable", path=request.url.path, key=exc.key)
     details = getattr(exc, "details", None) or []
     body = error_body(exc.kind, exc.message, details)
     if isinstance(exc, ConflictError) and "latest_version" in exc.context:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
@@ -12,9 +12,10 @@ from changecast.audit import service
 from changecast.audit.export import csv_chunks, json_chunks
 from changecast.audit.models import AuditAction, AuditPage, AuditQuery
 from changecast.ids import parse_change_id
+from changecast.web.api.schemas import ERRORS
 from changecast.web.deps import CurrentActor, RuntimeDep
 
-router = APIRouter(prefix="/api", tags=["audit"])
+router = APIRouter(prefix="/api", tags=["audit"], responses=ERRORS)
 
 
 def audit_query(
@@ -46,7 +47,20 @@ def browse(query: QueryDep, runtime: RuntimeDep, actor: CurrentActor) -> AuditPa
     return service.browse(index=runtime.audit_index, actor=actor, query=query)
 
 
-@router.get("/audit/export")
+EXPORT_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The events: a CSV with a header row, or a JSON array of audit events",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/json": {
+                "schema": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEvent"}}
+            },
+        },
+    }
+}
+
+
+@router.get("/audit/export", response_class=StreamingResponse, responses=EXPORT_RESPONSE)
 def export(
     query: QueryDep,
     runtime: RuntimeDep,

@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Body, Query, Response, status
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from changecast.access.policy import Visibility, change_summary
 from changecast.changes import drafts, service
 from changecast.changes.context import ActionResult
 from changecast.changes.models import (
     Action,
     Change,
-    ChangeEdit,
     ChangeInput,
     ChangePage,
     ChangeQuery,
     ChangeStatus,
     Statistics,
     VersionSummary,
+    multi_line,
 )
+from changecast.changes.replacement import ChangeReplacement, check_replacement
+from changecast.customers.directory import CustomerDirectory
 from changecast.distribution.models import DistributionReport
 from changecast.errors import ConflictError, MalformedInputError, NotFoundError
 from changecast.ids import CUSTOMER_CODE_PATTERN
+from changecast.web.api.schemas import ERRORS, ActionOutcome, ChangeSummaryView, RetryOutcome
 from changecast.web.deps import ChangeIdPath, ChangesDep, CurrentActor
 
-router = APIRouter(prefix="/api", tags=["changes"])
+router = APIRouter(prefix="/api", tags=["changes"], responses=ERRORS)
+DOCUMENT: dict[str, Any] = {"response_model_exclude_none": True}
+"""Change documents are served as stored: camelCase, without null fields."""
 
 
 class ActionBody(BaseModel):
@@ -34,26 +41,30 @@ class ActionBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    comment: str | None = Field(default=None, max_length=2_000)
+    comment: Annotated[str, AfterValidator(multi_line)] | None = Field(
+        default=None, max_length=2_000
+    )
 
 
-def _doc(change: Change) -> dict[str, Any]:
-    return change.to_json_dict()
-
-
-def _result(result: ActionResult) -> dict[str, Any]:
+def _result(result: ActionResult) -> ActionOutcome:
     report = result.distribution
-    return {
-        "change": _doc(result.change),
-        "distribution": report.model_dump(mode="json") if report else None,
-        "complete": report.complete if report else True,
-    }
+    return ActionOutcome(
+        change=result.change, distribution=report, complete=report.complete if report else True
+    )
 
 
-@router.post("/changes", status_code=status.HTTP_201_CREATED)
-def create(body: ChangeInput, deps: ChangesDep, actor: CurrentActor) -> dict[str, Any]:
+def _names_of(directory: CustomerDirectory) -> Callable[[list[str]], list[str] | None]:
+    def names(codes: list[str]) -> list[str] | None:
+        known = set(directory.codes)
+        return directory.names(codes) if all(code in known for code in codes) else None
+
+    return names
+
+
+@router.post("/changes", status_code=status.HTTP_201_CREATED, **DOCUMENT)
+def create(body: ChangeInput, deps: ChangesDep, actor: CurrentActor) -> Change:
     """Save a new draft. Drafts never send mail."""
-    return _doc(drafts.create_draft(deps=deps, actor=actor, data=body))
+    return drafts.create_draft(deps=deps, actor=actor, data=body)
 
 
 @router.get("/changes")
@@ -112,31 +123,54 @@ def my_changes(
     return service.my_changes(deps=deps, actor=actor, query=query)
 
 
-@router.get("/changes/{change_id}")
-def get_change(change_id: ChangeIdPath, deps: ChangesDep, actor: CurrentActor) -> dict[str, Any]:
-    """The latest version of a change (or its draft)."""
-    return _doc(service.get(deps=deps, actor=actor, change_id=change_id))
+@router.get("/changes/{change_id}", **DOCUMENT)
+def get_change(
+    change_id: ChangeIdPath, deps: ChangesDep, actor: CurrentActor
+) -> Change | ChangeSummaryView:
+    """The latest version of a change (or its draft).
+
+    A CustomerManager gets only a summary (``"visibility": "summary"``, their own customers) of a
+    change that also names a customer they do not manage.
+    """
+    change, seen = service.look(deps=deps, actor=actor, change_id=change_id)
+    if seen is Visibility.FULL:
+        return change
+    return ChangeSummaryView.model_validate(change_summary(actor, change))
 
 
-@router.put("/changes/{change_id}")
+@router.put("/changes/{change_id}", **DOCUMENT)
 def put_change(
-    change_id: ChangeIdPath, body: ChangeEdit, deps: ChangesDep, actor: CurrentActor
-) -> dict[str, Any]:
-    """Edit: a draft is updated in place; a submitted or approved change gets version n+1."""
-    try:
-        latest = deps.archive.get_latest(change_id)
-    except NotFoundError:
-        draft = drafts.get_draft(deps=deps, actor=actor, change_id=change_id)
-        if body.version != draft.version:
+    change_id: ChangeIdPath,
+    body: ChangeReplacement,
+    deps: ChangesDep,
+    actor: CurrentActor,
+    response: Response,
+) -> Change:
+    """Edit: a draft is updated in place; a submitted or approved change gets version n+1.
+
+    Send the document that GET returned, edited (or only ``version`` and the editable fields).
+    Server-owned fields are ignored when they match the change and refused when they do not:
+    409 for another ``changeId``, a stale ``version`` or a draft saved since; 422 naming the
+    field otherwise. The answer is the change, as GET returns it; ``Distribution-Complete: false``
+    says some customers' triggers are missing (``POST …/retry`` writes them).
+    """
+    current = service.get(deps=deps, actor=actor, change_id=change_id)
+    edit = check_replacement(body, current, names_of=_names_of(deps.directory))
+    if current.status is ChangeStatus.DRAFT:
+        if edit.version != current.version:
             raise ConflictError(
-                f"drafts stay at version {draft.version}; you sent {body.version}",
-                latest_version=draft.version,
-            ) from None
-        data = ChangeInput.model_validate(body.model_dump(exclude={"version"}))
-        updated = drafts.update_draft(deps=deps, actor=actor, change_id=change_id, data=data)
-        return {"change": _doc(updated), "distribution": None, "complete": True}
-    del latest
-    return _result(service.edit(deps=deps, actor=actor, change_id=change_id, data=body))
+                f"drafts stay at version {current.version}; you sent {edit.version}",
+                latest_version=current.version,
+            )
+        data = ChangeInput.model_validate(edit.model_dump(exclude={"version"}))
+        return drafts.update_draft(deps=deps, actor=actor, change_id=change_id, data=data)
+    result = service.edit(deps=deps, actor=actor, change_id=change_id, data=edit)
+    report = result.distribution
+    complete = report.complete if report else True
+    response.headers["Distribution-Complete"] = "true" if complete else "false"
+    if report is not None and not complete:
+        response.headers["Distribution-Failed"] = ",".join(report.failed_customers)
+    return result.change
 
 
 @router.post("/changes/{change_id}/{action}")
@@ -146,14 +180,14 @@ def act(
     deps: ChangesDep,
     actor: CurrentActor,
     body: Annotated[ActionBody | None, Body()] = None,
-) -> dict[str, Any]:
+) -> ActionOutcome | RetryOutcome:
     """submit, approve, reject, complete, cancel, or retry (write missing triggers)."""
     comment = body.comment if body else None
     if action == "submit":
         return _result(drafts.submit(deps=deps, actor=actor, change_id=change_id))
     if action == "retry":
         report = service.redistribute(deps=deps, actor=actor, change_id=change_id)
-        return {"distribution": report.model_dump(mode="json"), "complete": report.complete}
+        return RetryOutcome(distribution=report, complete=report.complete)
     try:
         chosen = Action(action)
     except ValueError:
@@ -177,24 +211,23 @@ def versions(
     return service.versions(deps=deps, actor=actor, change_id=change_id)
 
 
-@router.get("/changes/{change_id}/versions/{version}")
-def version(
-    change_id: ChangeIdPath, version: str, deps: ChangesDep, actor: CurrentActor
-) -> dict[str, Any]:
+@router.get("/changes/{change_id}/versions/{version}", **DOCUMENT)
+def version(change_id: ChangeIdPath, version: str, deps: ChangesDep, actor: CurrentActor) -> Change:
     """One archived version, exactly as written."""
     if not version.isdigit() or not 1 <= int(version) <= 1_000_000:
         raise MalformedInputError(f"version {version[:20]!r} is not a positive whole number")
-    change = service.get_version(deps=deps, actor=actor, change_id=change_id, version=int(version))
-    return _doc(change)
+    return service.get_version(deps=deps, actor=actor, change_id=change_id, version=int(version))
 
 
-@router.get("/drafts/{change_id}")
-def get_draft(change_id: ChangeIdPath, deps: ChangesDep, actor: CurrentActor) -> dict[str, Any]:
-    return _doc(drafts.get_draft(deps=deps, actor=actor, change_id=change_id))
+@router.get("/drafts/{change_id}", **DOCUMENT)
+def get_draft(change_id: ChangeIdPath, deps: ChangesDep, actor: CurrentActor) -> Change:
+    """A draft (drafts live apart from the archive until they are submitted)."""
+    return drafts.get_draft(deps=deps, actor=actor, change_id=change_id)
 
 
 @router.delete("/drafts/{change_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_draft(change_id: ChangeIdPath, deps: ChangesDep, actor: CurrentActor) -> None:
+    """Delete a draft (an archived change is cancelled instead, never deleted)."""
     drafts.delete_draft(deps=deps, actor=actor, change_id=change_id)
 
 

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from changecast.access.models import Actor
 from changecast.access.tokens import ApiToken, create_token, revoke_token
+from changecast.changes.models import single_line
 from changecast.errors import PermissionDeniedError
+from changecast.web.api.schemas import ERRORS, NewToken, TokenView
 from changecast.web.deps import CurrentActor, RuntimeDep
 
-router = APIRouter(prefix="/api", tags=["tokens"])
+router = APIRouter(prefix="/api", tags=["tokens"], responses=ERRORS)
 
 
 class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Annotated[str, AfterValidator(single_line)] = Field(min_length=1, max_length=100)
     expires_in_days: int | None = Field(default=90, alias="expiresInDays", ge=1, le=365)
 
 
@@ -32,21 +34,21 @@ def session_actor(request: Request, actor: CurrentActor) -> Actor:
 SessionActor = Annotated[Actor, Depends(session_actor)]
 
 
-def _view(token: ApiToken) -> dict[str, Any]:
+def _view(token: ApiToken) -> dict[str, object]:
     return {
         "id": token.token_id,
         "name": token.name,
-        "role": token.role.value,
+        "role": token.role,
         "customers": token.customers,
-        "createdAt": token.created_at.isoformat(),
-        "expiresAt": token.expires_at.isoformat() if token.expires_at else None,
-        "lastUsedAt": token.last_used_at.isoformat() if token.last_used_at else None,
-        "revokedAt": token.revoked_at.isoformat() if token.revoked_at else None,
+        "created_at": token.created_at,
+        "expires_at": token.expires_at,
+        "last_used_at": token.last_used_at,
+        "revoked_at": token.revoked_at,
     }
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED)
-def create(body: TokenRequest, runtime: RuntimeDep, actor: SessionActor) -> dict[str, Any]:
+def create(body: TokenRequest, runtime: RuntimeDep, actor: SessionActor) -> NewToken:
     """A new token with your role and customers; ``token`` is shown this once, never again."""
     token, secret = create_token(
         store=runtime.tokens,
@@ -56,13 +58,15 @@ def create(body: TokenRequest, runtime: RuntimeDep, actor: SessionActor) -> dict
         audit=runtime.audit,
         ttl_days=body.expires_in_days,
     )
-    return {**_view(token), "token": secret}
+    return NewToken.model_validate({**_view(token), "token": secret})
 
 
 @router.get("/tokens")
-def mine(runtime: RuntimeDep, actor: SessionActor) -> list[dict[str, Any]]:
+def mine(runtime: RuntimeDep, actor: SessionActor) -> list[TokenView]:
     """Your tokens, newest first (no secrets)."""
-    return [_view(token) for token in runtime.tokens.owned_by(actor.email)]
+    return [
+        TokenView.model_validate(_view(token)) for token in runtime.tokens.owned_by(actor.email)
+    ]
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -9,6 +9,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from changecast.access.models import Actor
+from changecast.access.users import record_grant
 from changecast.audit.models import AuditAction
 from changecast.audit.service import new_event
 from changecast.web.auth.address import client_address
@@ -33,11 +34,15 @@ def start_session(
     method: str,
     session: SessionData | None = None,
 ) -> SessionData:
-    """Set the session cookie for ``actor`` (a new session unless given) and record the sign-in."""
+    """Set the session cookie for ``actor`` (a new session unless given) and record the sign-in.
+
+    The grant is remembered as the person's current one: their API tokens act with it.
+    """
     runtime = get_runtime(request)
     address = client_address(request, runtime.settings.web.trusted_proxy_hops)
     signed_in = actor.model_copy(update={"source_ip": address})
     started = get_codec(request).set_cookie(response, session or signed_in)
+    record_grant(runtime.users, actor, at=runtime.clock.now())  # what their tokens act with
     event = new_event(
         actor=signed_in, action=AuditAction.SIGN_IN, clock=runtime.clock, detail={"method": method}
     )

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from changecast.access.models import Actor
-from changecast.errors import NotFoundError, PermissionDeniedError
+from changecast.errors import MalformedInputError, NotFoundError, PermissionDeniedError
 from changecast.identity_settings import SamlSettings
 from changecast.web.auth.lifecycle import end_session, safe_path, start_session
 from changecast.web.auth.roles import grant_for
@@ -31,7 +31,13 @@ REPLAY_KEEP_WITHOUT_EXPIRY = timedelta(days=1)
 
 
 class SignInRefusedError(PermissionDeniedError):
-    """The IdP's response was not accepted; the log says why."""
+    """A valid assertion for someone this portal does not let in (403); the log says why."""
+
+    kind = "sign_in_refused"
+
+
+class InvalidSamlResponseError(MalformedInputError):
+    """A response that does not validate: unreadable, unsigned, stale, replayed... (400)."""
 
     kind = "sign_in_refused"
 
@@ -62,8 +68,13 @@ def login(request: Request, runtime: RuntimeDep, next: str | None = None) -> Res
 
 def _refuse(reason: str, *, flow: str, message: str | None = None) -> SignInRefusedError:
     log.warning("saml_login_rejected", reason=reason, flow=flow)
-    return SignInRefusedError(
-        message or "sign-in refused: the identity provider's answer could not be verified"
+    return SignInRefusedError(message or "sign-in refused")
+
+
+def _invalid(reason: str, *, flow: str) -> InvalidSamlResponseError:
+    log.warning("saml_login_rejected", reason=reason, flow=flow)
+    return InvalidSamlResponseError(
+        "sign-in refused: the identity provider's answer could not be verified"
     )
 
 
@@ -71,24 +82,34 @@ def _refuse(reason: str, *, flow: str, message: str | None = None) -> SignInRefu
 def acs(
     request: Request,
     runtime: RuntimeDep,
-    saml_response: Annotated[str, Form(alias="SAMLResponse", max_length=MAX_RESPONSE_CHARS)],
+    saml_response: Annotated[str, Form(alias="SAMLResponse")] = "",
     relay_state: Annotated[str, Form(alias="RelayState", max_length=1000)] = "",
 ) -> Response:
-    """The IdP posts here. Accept a valid, fresh, signed assertion for a known group."""
+    """The IdP posts here. Accept a valid, fresh, signed assertion for a known group.
+
+    A response that cannot be read or verified is a 400; a valid one for someone this portal does
+    not let in is a 403. Either way the log says why.
+    """
     sp = service_provider(request)
     now = runtime.clock.now()
     pending = runtime.signins.take_request(relay_state, now) if relay_state else None
     flow = "sp" if pending else "idp"
+    if not saml_response.strip():
+        raise _invalid("the form carries no SAMLResponse", flow=flow)
+    if len(saml_response) > MAX_RESPONSE_CHARS:
+        raise _invalid(
+            f"the SAMLResponse is longer than {MAX_RESPONSE_CHARS} characters", flow=flow
+        )
     try:
         identity = sp.validate(saml_response, pending[0] if pending else None)
     except SamlRejectedError as exc:
-        raise _refuse(exc.reason, flow=flow) from None
+        raise _invalid(exc.reason, flow=flow) from None
     keep_until = identity.not_on_or_after or now + REPLAY_KEEP_WITHOUT_EXPIRY
     keep_until += timedelta(seconds=sp.clock_skew)
     if not identity.assertion_id or not runtime.signins.first_use(
         identity.assertion_id, keep_until, now
     ):
-        raise _refuse("replayed assertion: its id was already used", flow=flow)
+        raise _invalid("replayed assertion: its id was already used", flow=flow)
     actor = _actor(runtime.settings.saml, identity, runtime.directory.codes, flow=flow)
     target = pending[1] if pending else safe_path(relay_state) or "/"
     response = RedirectResponse(target, status_code=303)
@@ -106,7 +127,11 @@ def _actor(
     email = email.strip().lower()
     domain = email.rpartition("@")[2]
     if "@" not in email or len(email) > 200:
-        raise _refuse("the assertion carries no email address", flow=flow)
+        raise _refuse(
+            "the assertion carries no email address",
+            flow=flow,
+            message="sign-in refused: the identity provider sent no email address",
+        )
     if saml.allowed_email_domains and domain not in saml.allowed_email_domains:
         raise _refuse(
             f"email domain {domain!r} is not allowed",

@@ -148,6 +148,9 @@ class ServiceProvider:
             auth.process_response(request_id=request_id)
         except (OneLogin_Saml2_Error, ValueError, TypeError) as exc:
             raise SamlRejectedError(f"unreadable response: {str(exc)[:200]}") from None
+        except Exception as exc:  # lxml, xmlsec, or a shape python3-saml did not expect: a 400
+            reason = f"unreadable response ({type(exc).__name__}): {str(exc)[:200]}"
+            raise SamlRejectedError(reason) from None
         if auth.get_errors() or not auth.is_authenticated():
             reason = auth.get_last_error_reason() or ", ".join(auth.get_errors()) or "invalid"
             raise SamlRejectedError(str(reason)[:500])

@@ -5,15 +5,20 @@ from __future__ import annotations
 import structlog
 
 from changecast.access.models import Actor
-from changecast.access.tokens import TokenStore, authenticate
+from changecast.access.tokens import TokenEndedError, TokenStore, authenticate
+from changecast.access.users import UserStore
 from changecast.ports import Clock
 from changecast.web.errors import NotSignedInError
 
 log = structlog.get_logger()
 
 
-def bearer_actor(header: str, *, store: TokenStore, clock: Clock) -> Actor:
-    """The token's owner with the role it was created with; unknown or revoked tokens are 401."""
+def bearer_actor(header: str, *, store: TokenStore, users: UserStore, clock: Clock) -> Actor:
+    """The token's owner with their current role and customers, capped by the token's ceiling.
+
+    Unknown, revoked or expired tokens are 401, and so is a token whose owner was removed (or
+    demoted to a role the token cannot narrow to).
+    """
     scheme, _, secret = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise NotSignedInError("use Authorization: Bearer <token>")
@@ -21,4 +26,8 @@ def bearer_actor(header: str, *, store: TokenStore, clock: Clock) -> Actor:
     if token is None:
         log.info("api_token_refused")
         raise NotSignedInError("the API token is unknown, expired or revoked")
-    return token.actor()
+    try:
+        return token.actor(users.get(token.email))
+    except TokenEndedError as exc:
+        log.info("api_token_owner_refused", token_id=token.token_id, reason=str(exc))
+        raise NotSignedInError(f"the API token no longer works: {exc}") from None

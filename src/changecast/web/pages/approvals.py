@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from changecast.access.policy import may_act_on
+from changecast.access.policy import may_act, wrote_latest
 from changecast.changes import service
 from changecast.changes.models import Action, ChangeQuery, ChangeStatus, ChangeSummary
 from changecast.errors import NotFoundError
@@ -31,8 +31,10 @@ def approvals(request: Request, deps: ChangesDep, actor: CurrentActor) -> HTMLRe
             names[code] = deps.directory.get(code).customer_name
         except NotFoundError:
             names[code] = code
+    allowed = deps.allow_self_approval
     may_approve = {
-        item.change_id: may_act_on(actor, Action.APPROVE, item.customer_codes)
+        item.change_id: may_act(actor, Action.APPROVE, item)
+        and not wrote_latest(actor, item.created_by, item.modified_by, allowed=allowed)
         for item in page.items
     }
     context = {

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from changecast.access.models import Actor
-from changecast.access.policy import may_act_on
+from changecast.access.policy import Visibility, change_summary, four_eyes_refusal, may_act
 from changecast.changes import drafts, service
 from changecast.changes.context import ChangeDeps
 from changecast.changes.models import Action, Change, ChangeStatus, VersionSummary
@@ -49,8 +49,7 @@ def actions_for(actor: Actor, change: Change) -> list[str]:
         allowed = {Action.SUBMIT, Action.EDIT}
     else:
         allowed = set(allowed_actions(change.status))
-    codes = change.customer_codes
-    return [a.value for a in ACTION_ORDER if a in allowed and may_act_on(actor, a, codes)]
+    return [a.value for a in ACTION_ORDER if a in allowed and may_act(actor, a, change)]
 
 
 def timeline(change: Change, deliveries: list[ExecutionRecord]) -> list[TimelineEvent]:
@@ -101,6 +100,17 @@ def version_diff(
     return left, left + 1, diff_documents(older.to_json_dict(), newer.to_json_dict())
 
 
+def approval_context(deps: ChangeDeps, actor: Actor, change: Change) -> dict[str, Any]:
+    """The open actions, without Approve (and saying why) when four eyes forbid it."""
+    actions = actions_for(actor, change)
+    refusal = None
+    if Action.APPROVE.value in actions:
+        refusal = four_eyes_refusal(actor, change, allowed=deps.allow_self_approval)
+    if refusal is not None:
+        actions.remove(Action.APPROVE.value)
+    return {"actions": actions, "four_eyes": refusal}
+
+
 def view_context(deps: ChangeDeps, actor: Actor, change: Change, compare: int) -> dict[str, Any]:
     archived = change.status is not ChangeStatus.DRAFT
     change_id = ChangeId(change.change_id)
@@ -110,7 +120,7 @@ def view_context(deps: ChangeDeps, actor: Actor, change: Change, compare: int) -
         **grid_context(deps, actor, change, deliveries),
         "change": change,
         "doc": change.to_json_dict(),
-        "actions": actions_for(actor, change),
+        **approval_context(deps, actor, change),
         "versions": versions,
         "diff": version_diff(deps, actor, change, versions, compare) if archived else None,
         "timeline": timeline(change, history_of(deliveries)),
@@ -123,7 +133,10 @@ def view_context(deps: ChangeDeps, actor: Actor, change: Change, compare: int) -
 def view_change(
     request: Request, change_id: ChangeIdPath, deps: ChangesDep, actor: CurrentActor
 ) -> HTMLResponse:
-    change = service.get(deps=deps, actor=actor, change_id=change_id)
+    change, seen = service.look(deps=deps, actor=actor, change_id=change_id)
+    if seen is not Visibility.FULL:
+        summary = {"summary": change_summary(actor, change), "change": change}
+        return render(request, "pages/change_summary.html", actor, summary)
     raw = request.query_params.get("compare", "")
     compare = int(raw) if raw.isdigit() and len(raw) < 8 else 0
     context = view_context(deps, actor, change, compare)

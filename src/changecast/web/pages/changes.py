@@ -8,12 +8,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from changecast.access.models import Actor
-from changecast.access.policy import may_act_on, require_action
+from changecast.access.policy import WRITERS, may_act_on, require_change_action
 from changecast.changes import drafts, service
 from changecast.changes.context import ChangeDeps
 from changecast.changes.models import Action, Change, ChangeEdit, ChangeStatus, timezone_names
 from changecast.distribution.planner import schedule_changed
-from changecast.errors import ConflictError, InvalidInputError
+from changecast.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from changecast.ids import ChangeId
 from changecast.web.deps import ChangeIdPath, ChangesDep, CurrentActor
 from changecast.web.pages.diff import changed_only, diff_documents
@@ -74,6 +74,8 @@ def _service_errors(exc: InvalidInputError) -> dict[str, list[str]]:
 
 @router.get("/changes/new", response_class=HTMLResponse)
 def new_change(request: Request, deps: ChangesDep, actor: CurrentActor, tz: ViewerTz) -> Response:
+    if actor.role not in WRITERS:
+        raise PermissionDeniedError(f"role {actor.role.value} may not create changes")
     return form_page(request, deps, actor, mode="create", form=ChangeForm(timezone=tz))
 
 
@@ -105,7 +107,7 @@ def edit_change(
     mode = "draft" if change.status is ChangeStatus.DRAFT else "edit"
     if mode == "edit" and change.status not in {ChangeStatus.SUBMITTED, ChangeStatus.APPROVED}:
         raise ConflictError(f"a {change.status.value} change cannot be edited", change_id=change_id)
-    require_action(actor, Action.EDIT, change.customer_codes)
+    require_change_action(actor, Action.EDIT, change)
     form = ChangeForm.from_change(change)
     return form_page(request, deps, actor, mode=mode, form=form, change=change)
 

@@ -9,8 +9,9 @@ from email.message import Message
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from changecast.access.policy import may_read_outbox, require_outbox
 from changecast.bootstrap import Runtime
-from changecast.errors import NotFoundError
+from changecast.errors import NotFoundError, PermissionDeniedError
 from changecast.ids import parse_customer_code
 from changecast.local.outbox import OutboxItem, read_outbox
 from changecast.web.deps import CurrentActor, RuntimeDep
@@ -65,7 +66,9 @@ def _find(runtime: Runtime, code: str, message_id: str) -> OutboxItem:
 def outbox_page(
     request: Request, runtime: RuntimeDep, actor: CurrentActor, customer: str = ""
 ) -> HTMLResponse:
-    codes = list(runtime.directory.codes)
+    codes = [c for c in runtime.directory.codes if may_read_outbox(actor, c)]
+    if not codes:
+        raise PermissionDeniedError("you manage no customer, so no outbox is yours to read")
     code = customer if customer in codes else codes[0]
     items = list(reversed(read_outbox(runtime, code)))
     context = {
@@ -79,7 +82,7 @@ def outbox_page(
 @router.get("/outbox/{code}/{message_id}/message.html")
 def outbox_html(code: str, message_id: str, runtime: RuntimeDep, actor: CurrentActor) -> Response:
     """The HTML part alone, for the sandboxed iframe (no script may run)."""
-    del actor
+    require_outbox(actor, code)
     parts = mail_parts(_find(runtime, code, message_id))
     headers = {"content-security-policy": EMAIL_FRAME_CSP, "x-frame-options": "SAMEORIGIN"}
     return HTMLResponse(parts.html or "<p>(no HTML part)</p>", headers=headers)
@@ -87,7 +90,7 @@ def outbox_html(code: str, message_id: str, runtime: RuntimeDep, actor: CurrentA
 
 @router.get("/outbox/{code}/{message_id}/invite.ics")
 def outbox_invite(code: str, message_id: str, runtime: RuntimeDep, actor: CurrentActor) -> Response:
-    del actor
+    require_outbox(actor, code)
     parts = mail_parts(_find(runtime, code, message_id))
     if parts.ics is None:
         raise NotFoundError("this message carries no calendar invite")

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from changecast.access.models import Actor
-from changecast.access.policy import may_act_on
+from changecast.access.policy import may_act
 from changecast.bootstrap import Runtime
 from changecast.changes import service
 from changecast.changes.context import ChangeDeps
@@ -131,8 +131,7 @@ def preview_page(
         "previews": previews(
             Renderer.of(request, runtime), recipient_counter(request, runtime), change, chosen
         ),
-        "may_submit": change.status is ChangeStatus.DRAFT
-        and may_act_on(actor, Action.SUBMIT, change.customer_codes),
+        "may_submit": change.status is ChangeStatus.DRAFT and may_act(actor, Action.SUBMIT, change),
     }
     return render(request, "pages/preview.html", actor, context)
 

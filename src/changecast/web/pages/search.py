@@ -13,18 +13,22 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from changecast.access.models import Actor
+from changecast.access.policy import own_customers
 from changecast.changes import service
 from changecast.changes.context import ChangeDeps
 from changecast.changes.models import ChangeQuery, ChangeStatus, ChangeSummary
+from changecast.errors import InvalidInputError, UnreadableDocumentError
 from changecast.ids import ChangeId, parse_customer_code
 from changecast.web.deps import ChangesDep, CurrentActor
 from changecast.web.pages.templating import render
 from changecast.web.pages.viewer import ViewerTz
 
+log = structlog.get_logger()
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 25
@@ -111,7 +115,7 @@ class SearchForm:
         if self.customer:
             try:
                 customer = parse_customer_code(self.customer)
-            except ValueError:
+            except InvalidInputError:
                 self.errors["customer"] = f"Customer: {self.customer[:40]!r} is not a customer code"
         starts_from = self._day("from", self.date_from, tz, end=False)
         starts_to = self._day("to", self.date_to, tz, end=True)
@@ -147,11 +151,12 @@ def search_page(
         "form": form,
         "result": result,
         "statuses": [s.value for s in ChangeStatus],
-        "customers": deps.directory.codes,
+        "customers": own_customers(actor, deps.directory.codes),
         "pages": _pages(form.page, last),
         "last_page": last,
     }
-    return render(request, "pages/search.html", actor, context)
+    status = 422 if form.errors else 200  # the page, with a message at each bad field
+    return render(request, "pages/search.html", actor, context, status=status)
 
 
 def iter_results(
@@ -211,11 +216,15 @@ def export_json(request: Request, deps: ChangesDep, actor: CurrentActor, tz: Vie
     form = SearchForm.from_request(request)
     ids = [ChangeId(item.change_id) for item in iter_results(deps, actor, form, tz, JSON_MAX)]
 
-    def load(change_id: ChangeId) -> dict[str, Any]:
-        return service.get(deps=deps, actor=actor, change_id=change_id).to_json_dict()
+    def load(change_id: ChangeId) -> dict[str, Any] | None:
+        try:
+            return service.get(deps=deps, actor=actor, change_id=change_id).to_json_dict()
+        except UnreadableDocumentError as exc:  # reported and skipped, never the whole export
+            log.error("export_skipped_unreadable", change_id=change_id, key=exc.key)
+            return None
 
     with ThreadPoolExecutor(max_workers=deps.trigger_concurrency) as pool:
-        documents = list(pool.map(load, ids))
+        documents = [doc for doc in pool.map(load, ids) if doc is not None]
     headers = {"content-disposition": 'attachment; filename="changes.json"'}
     body = json.dumps(documents, indent=2, ensure_ascii=False)
     return Response(body, media_type="application/json", headers=headers)
