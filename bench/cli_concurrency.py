@@ -23,7 +23,7 @@ from rich.table import Table
 from changecast.aws.sessions import AwsClients, AwsTarget
 from changecast.bootstrap import Runtime
 from changecast.cli.customer_aws import CustomerAws
-from changecast.cli.fanout import FanoutResult, run_fanout
+from changecast.cli.fanout_run import FanoutResult, run_fanout
 from changecast.cli.ses import topics_task
 from changecast.cli.state import OutputFormat
 from changecast.settings import Settings

@@ -44,10 +44,11 @@ from tests.fakes.store import MemoryObjectStore
 
 from changecast.changes.models import ChangeStatus
 from changecast.delivery.ledger import Claim, LedgerEntry, LedgerKey, LedgerState
-from changecast.delivery.models import DistributionEvent, ExecutionRecord
+from changecast.delivery.models import ExecutionRecord
 from changecast.delivery.pacing import concurrency_for
 from changecast.delivery.ports import ContactSource
 from changecast.delivery.service import DeliveryDeps, DeliveryRequest, deliver, delivery_key
+from changecast.distribution.models import DistributionEvent
 from changecast.errors import UpstreamError
 from changecast.local.demo import demo_config
 from changecast.metrics import names
@@ -156,6 +157,13 @@ class SlowLedger:
 
     def entries(self, partition: str) -> list[LedgerEntry]:
         return self.inner.entries(partition)
+
+    def entries_for(self, change_id: str, customer_code: str) -> list[LedgerEntry]:
+        return self.inner.entries_for(change_id, customer_code)
+
+    def mark_suppressed(self, key: LedgerKey, *, topic: str, reason: str, now: datetime) -> None:
+        self._wait()
+        self.inner.mark_suppressed(key, topic=topic, reason=reason, now=now)
 
 
 @dataclass

@@ -23,10 +23,10 @@ from rich.table import Table
 from changecast.bootstrap import Runtime
 from changecast.changes.archive import ChangeArchive
 from changecast.changes.models import Change
-from changecast.delivery.models import DistributionEvent
-from changecast.distribution.models import Trigger
+from changecast.distribution.models import DistributionEvent, Trigger
 from changecast.local.moto_store import sent_mail
 from changecast.local.system import LocalOptions, LocalSystem, free_port
+from changecast.web.app import create_app
 from changecast.workers.local import local_workers
 
 TARGET_P95 = 1.5
@@ -89,7 +89,7 @@ def main() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     with tempfile.TemporaryDirectory() as scratch:
         options = LocalOptions(data_dir=Path(scratch), customers=3, port=free_port(), demo=False)
-        system = LocalSystem(options)
+        system = LocalSystem(options, api=create_app)
         system.background.extend(local_workers(options))
         system.start()
         try:

@@ -37,9 +37,9 @@ from changecast.changes.models import Change
 from changecast.contacts.models import Contact, ContactListInfo, TopicPreference
 from changecast.contacts.topics import desired_topics, subscribers
 from changecast.delivery.ledger import Claim, ClaimOutcome, LedgerEntry, LedgerKey
-from changecast.delivery.models import DistributionEvent
 from changecast.delivery.pacing import TokenBucket, concurrency_for
 from changecast.delivery.service import DeliveryDeps, DeliveryRequest, deliver
+from changecast.distribution.models import DistributionEvent
 from changecast.local.demo import demo_config, demo_ses_config
 from changecast.ports import StoredObject, SystemClock
 
@@ -121,6 +121,13 @@ class DictLedger:
     def entries(self, partition: str) -> list[LedgerEntry]:
         del partition
         return []
+
+    def entries_for(self, change_id: str, customer_code: str) -> list[LedgerEntry]:
+        del change_id, customer_code
+        return []
+
+    def mark_suppressed(self, key: LedgerKey, **_: Any) -> None:
+        self.states[(key.partition, key.sort)] = "suppressed"
 
 
 class DictStore:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from changecast.bootstrap import Runtime
-from changecast.local.runtime import LocalCustomer, LocalRuntime
+from changecast.local_runtime import LocalCustomer, LocalRuntime
 from changecast.settings import Settings
 
 

@@ -7,14 +7,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from changecast.changes.archive import ChangeArchive, version_key
+from changecast.changes.archive import ChangeArchive
 from changecast.changes.models import Change, ChangeStatus
 from changecast.contacts.models import Contact, ContactListInfo, TopicPreference
 from changecast.contacts.topics import desired_topics
 from changecast.customers.models import CustomerMapping
-from changecast.delivery.models import DistributionEvent
-from changecast.distribution.models import Trigger
+from changecast.distribution.models import DistributionEvent, Trigger
 from changecast.ids import ChangeId
+from changecast.layout import version_key
 from changecast.local.demo import DEMO_CONTACTS, contact_address, demo_ses_config
 from changecast.ports import ObjectStore
 from tests.builders import change_body

@@ -16,7 +16,7 @@ from pydantic import BaseModel, SecretStr
 from changecast.customers.directory import CustomerDirectory, load_model, parse_model
 from changecast.customers.models import AppConfig, SESConfig
 from changecast.errors import InvalidInputError
-from changecast.local.runtime import (
+from changecast.local_runtime import (
     LOCAL_ACCESS_KEY,
     LOCAL_SECRET_KEY,
     LocalRuntime,
@@ -28,14 +28,25 @@ from changecast.settings import SELF_APPROVAL_REFUSED, ConfigLocation, Settings
 if TYPE_CHECKING:
     import boto3
 
+    from changecast.access.signoff import SignoffLinks
+    from changecast.access.survey import SurveyLinks
+    from changecast.actions.context import ChangeDeps
+    from changecast.actions.gates import Gate
     from changecast.audit.service import AuditTrail
+    from changecast.aws.dynamodb import DynamoDbLedger
     from changecast.aws.s3 import S3ObjectStore
     from changecast.aws.sessions import AwsClients
+    from changecast.aws.sqs import SqsQueue
     from changecast.changes.archive import ChangeArchive
-    from changecast.changes.context import ChangeDeps
+    from changecast.delivery.feed_tokens import FeedTokens
+    from changecast.delivery.preflight_service import Preflight
+    from changecast.delivery.recipients import RecipientCounter
     from changecast.index.access_store import SqlSigninStore, SqlTokenStore, SqlUserStore
     from changecast.index.audit_store import SqlAuditIndex
+    from changecast.index.deliveries import SqlDeliveryReadModel
     from changecast.index.store import SqlChangeIndex
+    from changecast.index.surveys import SqlSurveyIndex
+    from changecast.index.windows import SqlWindowIndex
     from changecast.metrics.ports import Metrics
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -186,6 +197,36 @@ class Runtime:
         return open_index(self.settings.index_url, migrate=self.migrates_index)
 
     @cached_property
+    def deliveries(self) -> SqlDeliveryReadModel:
+        """The delivery read model (``delivery_records`` in the index), for workers and pages."""
+        from changecast.index.deliveries import SqlDeliveryReadModel
+
+        return SqlDeliveryReadModel(self.index.engine, clock=self.clock)
+
+    @cached_property
+    def surveys(self) -> SqlSurveyIndex:
+        """Post-change survey answers in the index (the change view, dashboard, CSV)."""
+        from changecast.index.surveys import SqlSurveyIndex
+
+        return SqlSurveyIndex(self.index.engine)
+
+    @cached_property
+    def ledger(self) -> DynamoDbLedger:
+        """The delivery ledger (DynamoDB, hub account): workers write it, the drill-down reads."""
+        from changecast.aws.dynamodb import DynamoDbLedger
+
+        table = self.local.ledger_table if self.local else self.settings.delivery.ledger_table
+        return DynamoDbLedger(self.aws.client("dynamodb"), table)
+
+    @property
+    def has_database(self) -> bool:
+        """Whether this process may write the index: local mode, or a configured database.
+
+        A Lambda worker without ``CHANGECAST_DATABASE_URL`` has none (its disk is not shared).
+        """
+        return self.settings.mode == "local" or bool(self.settings.database_url)
+
+    @cached_property
     def audit_index(self) -> SqlAuditIndex:
         from changecast.index.audit_store import SqlAuditIndex
 
@@ -219,7 +260,7 @@ class Runtime:
 
     @cached_property
     def changes(self) -> ChangeDeps:
-        from changecast.changes.context import ChangeDeps
+        from changecast.actions.context import ChangeDeps
 
         return ChangeDeps(
             archive=self.archive,
@@ -230,7 +271,145 @@ class Runtime:
             audit=self.audit,
             metrics=self.metrics,
             allow_self_approval=self.settings.self_approval_allowed,
+            gates=self.gates,
         )
+
+    def queue_urls(self, code: str) -> tuple[str, str | None]:
+        """The customer's queue URL, and its DLQ URL when known without asking SQS."""
+        from changecast.aws.sqs import queue_url_from_arn
+
+        if self.local is not None and code in self.local.customers:
+            found = self.local.customers[code]
+            return found.queue_url, found.dlq_url
+        mapping = self.directory.get(code)
+        if mapping.sqs_queue_arn is None:
+            raise InvalidInputError(f"customer {code} has no sqs_queue_arn in config.json")
+        return queue_url_from_arn(self.aws.client("sqs"), mapping.sqs_queue_arn), None
+
+    def customer_queue(self, code: str) -> tuple[SqsQueue, SqsQueue | None]:
+        """The customer's queue and its DLQ (from the redrive policy when not known locally)."""
+        from changecast.aws.sqs import SqsQueue
+
+        url, dlq = self.queue_urls(code)
+        sqs = self.aws.client("sqs")
+        queue = SqsQueue(sqs, url)
+        dlq = dlq or queue.dead_letter_url()
+        return queue, SqsQueue(sqs, dlq) if dlq else None
+
+    def trigger_queue(self, code: str) -> SqsQueue:
+        """The customer's trigger queue (``delivery.redelivery`` sends to it)."""
+        return self.customer_queue(code)[0]
+
+    @cached_property
+    def recipient_counter(self) -> RecipientCounter:
+        """Counts each customer's recipients per topic through its SES role (the preview)."""
+        from changecast.aws.recipients import SesRecipientCounter
+
+        return SesRecipientCounter(self.aws)
+
+    @cached_property
+    def preflight(self) -> Preflight:
+        """Each customer's SES checked before a send (cached 60 s; the preview and the gate)."""
+        from changecast.aws.ses_preflight import SesPreflightAccess
+        from changecast.delivery.preflight_service import Preflight
+
+        email = self.config.email_config
+        senders = tuple(dict.fromkeys((email.sender_address, email.meeting_organizer)))
+        return Preflight(
+            access=SesPreflightAccess(self.aws),
+            senders=senders,
+            domain=email.domain,
+            clock=self.clock,
+        )
+
+    @cached_property
+    def gates(self) -> list[Gate]:
+        """The action gates, in the order they run (submit, approve, preview): add yours here."""
+        from changecast.actions.preflight_gate import PreflightGate
+        from changecast.actions.window_gates import BlackoutGate, ConflictGate, SignoffGate
+        from changecast.delivery.router import Topics
+
+        gates: list[Gate] = []
+        gates.append(
+            PreflightGate(
+                preflight=self.preflight,
+                directory=self.directory,
+                topics=Topics.from_ses_config(self.ses_config),
+            )
+        )
+        gates += [
+            BlackoutGate(config=self.config),
+            ConflictGate(windows=self.windows),
+            SignoffGate(config=self.config, store=self.store),
+        ]
+        return gates
+
+    @cached_property
+    def windows(self) -> SqlWindowIndex:
+        """Window queries (conflicts, calendar feeds) on the index."""
+        from changecast.index.windows import SqlWindowIndex
+
+        return SqlWindowIndex(self.index.engine)
+
+    @cached_property
+    def feed_tokens(self) -> FeedTokens:
+        """Calendar-feed tokens; the portal keeps the ones it shows for a minute (feed links)."""
+        from changecast.delivery.feed_tokens import CACHE_SECONDS, FeedTokens
+
+        return FeedTokens(self.store, self.clock, cache_seconds=CACHE_SECONDS)
+
+    @cached_property
+    def signoff_links(self) -> SignoffLinks | None:
+        """Sign-off links, signed with ``link_secret``; None (links left out) without a secret."""
+        from datetime import timedelta
+
+        from changecast.access.links import LinkSigner
+        from changecast.access.signoff import SignoffLinks
+
+        secret = link_secret(self.settings)
+        if secret is None:
+            return None
+        return SignoffLinks(
+            signer=LinkSigner(secret),
+            portal_base_url=self.config.email_config.portal_base_url,
+            ttl=timedelta(hours=self.settings.links.signoff_hours),
+        )
+
+    @cached_property
+    def survey_links(self) -> SurveyLinks | None:
+        """Post-change survey links, signed with ``link_secret``; None (no surveys) without one."""
+        from changecast.access.links import LinkSigner
+        from changecast.access.survey import TTL, SurveyLinks
+
+        secret = link_secret(self.settings)
+        if secret is None:
+            return None
+        return SurveyLinks(
+            signer=LinkSigner(secret),
+            portal_base_url=self.config.email_config.portal_base_url,
+            ttl=TTL,
+        )
+
+
+def link_secret(settings: Settings) -> str | None:
+    """``CHANGECAST_LINKS__SECRET``, else the session secret, else (local mode) ``session.key``.
+
+    Portal and workers must agree on it; a deployed worker without either setting sends
+    approval requests without sign-off links (and logs that it does).
+    """
+    for configured in (settings.links.secret, settings.web.session_secret):
+        if configured is not None:
+            return configured.get_secret_value()
+    if settings.mode != "local":
+        return None
+    import secrets
+
+    path = settings.data_dir / "session.key"  # the portal's local-mode session secret
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
 
 
 def with_secrets(runtime: Runtime) -> Runtime:

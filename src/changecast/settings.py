@@ -77,6 +77,35 @@ class DeliverySettings(BaseModel):
     policy wins when the worker can read it. The last receives record a failure first."""
 
 
+class EventsSettings(BaseModel):
+    """The SES events worker: the hub ``ses-events`` queue (``CHANGECAST_EVENTS__QUEUE_URL``)."""
+
+    queue_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    """Needed by ``changecast events run``; the Lambda gets its records from the event source."""
+    wait_seconds: int = Field(default=20, ge=0, le=20)
+
+
+class SchedulerSettings(BaseModel):
+    """The scheduler tick (reminders, window notices, nudges): EventBridge or ``local up``."""
+
+    interval_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """How often ``local up``'s scheduler thread ticks (EventBridge ticks every minute)."""
+    catch_up_hours: float = Field(default=6.0, gt=0, le=24 * 7)
+    """A notice whose moment passed longer ago than this is not sent (after a long outage)."""
+    reminder_minutes: float | None = Field(default=None, ge=0, le=24 * 60 * 14)
+    """Overrides every customer's ``reminder_hours`` (a local experiment: a 1-minute lead)."""
+
+
+class LinkSettings(BaseModel):
+    """Signed one-click links (customer sign-off, surveys): their key and lifetime."""
+
+    secret: SecretStr | None = None
+    """``CHANGECAST_LINKS__SECRET``: the key links are signed with (per purpose, derived); unset,
+    the session secret is used. Portal and workers must share it."""
+    signoff_hours: int = Field(default=7 * 24, ge=1, le=90 * 24)
+    """How long a sign-off link lives after its version was written (a new version ends it)."""
+
+
 class MetricsSettings(BaseModel):
     """CloudWatch metrics (EMF in aws mode; log lines in local mode)."""
 
@@ -163,6 +192,9 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    links: LinkSettings = Field(default_factory=LinkSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    events: EventsSettings = Field(default_factory=EventsSettings)
     saml: SamlSettings = Field(default_factory=SamlSettings)
     dev_login: bool | None = None
     """``POST /auth/dev-login`` without an IdP; local mode only (default on there)."""

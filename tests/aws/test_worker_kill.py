@@ -17,8 +17,10 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from changecast.bootstrap import Runtime
 from changecast.changes.models import ChangeStatus
-from changecast.delivery.models import DistributionEvent, ExecutionDocument, execution_key
+from changecast.delivery.models import ExecutionDocument
 from changecast.delivery.pacing import concurrency_for
+from changecast.distribution.models import DistributionEvent
+from changecast.layout import execution_key
 from changecast.local import provision
 from changecast.local.demo import demo_config, demo_ses_config
 from changecast.local.moto_store import sent_mail, sent_messages

@@ -11,13 +11,13 @@ import pytest
 
 from changecast.bootstrap import Runtime
 from changecast.changes.models import ChangeStatus
-from changecast.delivery.models import DistributionEvent
 from changecast.delivery.pacing import TokenBucket
+from changecast.delivery.redelivery import s3_event_body
+from changecast.distribution.models import DistributionEvent
 from changecast.errors import UpstreamError
 from changecast.local.moto_store import sent_mail
 from changecast.workers import lambda_handler
 from changecast.workers.lambda_handler import build_lambda_worker, handle_batch
-from changecast.workers.messages import s3_event_body
 from tests.delivery_support import many_contacts, publish, stored_change
 from tests.fakes.mail import FakeMail, FakeSesAccount
 
@@ -124,7 +124,8 @@ def test_the_handler_builds_its_worker_once_from_the_environment(
 def test_a_record_failing_on_its_last_receives_is_dead_lettered_with_a_failed_record(
     moto_runtime: Runtime,
 ) -> None:
-    from changecast.delivery.models import ExecutionDocument, ExecutionStatus, execution_key
+    from changecast.delivery.models import ExecutionDocument, ExecutionStatus
+    from changecast.layout import execution_key
 
     mapping = moto_runtime.directory.get("acme")
     worker = build_lambda_worker(

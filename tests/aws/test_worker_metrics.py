@@ -10,13 +10,13 @@ from structlog.testing import capture_logs
 
 from changecast.bootstrap import Runtime
 from changecast.changes.models import ChangeStatus
-from changecast.delivery.models import DistributionEvent
 from changecast.delivery.pacing import Backoff, TokenBucket
+from changecast.delivery.redelivery import s3_event_body
+from changecast.distribution.models import DistributionEvent
 from changecast.metrics import names
 from changecast.metrics.buffer import MetricSet
 from changecast.metrics.emf import emf_metrics
 from changecast.workers.lambda_handler import LambdaWorker, build_lambda_worker, handle_batch
-from changecast.workers.messages import s3_event_body
 from changecast.workers.processing import CustomerProcessor
 from changecast.workers.runner import QueueWorker
 from changecast.workers.wiring import build_worker

@@ -8,16 +8,13 @@ from typing import Any
 
 from changecast.bootstrap import Runtime
 from changecast.changes.models import ChangeStatus
-from changecast.delivery.models import (
-    DistributionEvent,
-    ExecutionDocument,
-    ExecutionStatus,
-    execution_key,
-)
+from changecast.delivery.models import ExecutionDocument, ExecutionStatus
 from changecast.delivery.pacing import Backoff, TokenBucket
+from changecast.delivery.redelivery import s3_event_body
+from changecast.distribution.models import DistributionEvent
 from changecast.errors import UpstreamError
+from changecast.layout import execution_key
 from changecast.local.moto_store import MotoMail, sent_mail
-from changecast.workers.messages import s3_event_body
 from changecast.workers.processing import CustomerProcessor
 from changecast.workers.runner import Heartbeat, QueueWorker
 from changecast.workers.wiring import build_worker

@@ -10,13 +10,14 @@ import boto3
 import pytest
 
 from tests.builders import change_body
-from tests.cli.ses_harness import World, moto_world
+from tests.cli.ses_harness import World, moto_world, verify_sending_domain
 
 
 @pytest.fixture
 def world(aws_env: None, tmp_path: Path) -> Iterator[World]:
     for made in moto_world(tmp_path):
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="changecast-test")
+        verify_sending_domain(made)  # submit and approve pass the preflight gate
         yield made
 
 
@@ -73,7 +74,7 @@ def test_users_set_role_and_remove_change_the_current_grant(
         "json",
     )
     assert demoted.code == 0, demoted.exception
-    assert [(u["role"], u["customers"], u["updated_by"]) for u in demoted.json()] == [
+    assert [(u["role"], u["customers"], u["updatedBy"]) for u in demoted.json()] == [
         ("CustomerManager", ["acme"], "ops@ccoe.example.com")
     ]
     wrong = world.invoke(
@@ -82,8 +83,8 @@ def test_users_set_role_and_remove_change_the_current_grant(
     assert wrong.code == 2
     assert world.invoke("users", "remove", "nobody@ccoe.example.com").code == 1
     removed = world.invoke("users", "remove", "erin@ccoe.example.com", "-o", "json")
-    assert removed.code == 0 and removed.json()[0]["disabled_at"] is not None
+    assert removed.code == 0 and removed.json()[0]["disabledAt"] is not None
     listed = world.invoke("users", "list", "-o", "json").json()
-    assert [(u["email"], u["disabled_at"] is not None) for u in listed] == [
+    assert [(u["email"], u["disabledAt"] is not None) for u in listed] == [
         ("erin@ccoe.example.com", True)
     ]

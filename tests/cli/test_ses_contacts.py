@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 
 from changecast.aws.ses import SesContactListAdapter
@@ -190,6 +191,9 @@ def test_bad_address_is_a_usage_error(ready: World) -> None:
 def test_suppression_add_list_remove(ready: World, monkeypatch: pytest.MonkeyPatch) -> None:
     double, store = suppression_double()
     double.install(monkeypatch)
+    from changecast.aws.dynamodb import create_ledger_table  # our own list lives in the ledger
+
+    create_ledger_table(boto3.client("dynamodb", region_name="us-east-1"), "changecast-ledger")
     added = ready.invoke(
         "ses",
         "suppression",

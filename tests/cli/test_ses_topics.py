@@ -27,7 +27,7 @@ def test_plan_then_apply_creates_lists_and_second_apply_finds_nothing(world: Wor
     doc = planned.json()
     assert [c["customer"] for c in doc["customers"]] == ["acme", "globex", "initech"]
     plan = doc["customers"][0]["data"]["plan"]
-    assert plan["create_list"] is True
+    assert plan["createList"] is True
     assert {c["name"] for c in plan["changes"] if c["action"] == "add"} == EXPECTED
 
     applied = world.invoke("ses", "topics", "apply", "--all", "-o", "json")

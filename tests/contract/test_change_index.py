@@ -9,12 +9,6 @@ from typing import Any
 import pytest
 
 from changecast.changes.models import Change, ChangeQuery, ChangeStatus
-from changecast.delivery.models import (
-    DeliveryFailure,
-    DistributionEvent,
-    ExecutionRecord,
-    ExecutionStatus,
-)
 from changecast.errors import InvalidInputError
 from changecast.index.engine import open_index
 from changecast.index.store import SqlChangeIndex
@@ -90,6 +84,19 @@ def test_versions_are_listed_oldest_first(index: SqlChangeIndex) -> None:
     assert index.versions("00000000-0000-4000-8000-000000000000") == []
 
 
+def test_each_versions_document_is_kept_and_a_draft_has_none(index: SqlChangeIndex) -> None:
+    first = make_change("Version one")
+    second = make_change("Version two", change_id=first.change_id, version=2)
+    index.bulk_load([first, second])  # one batch: the older version's row is serialised alone
+    assert index.version_document(first.change_id, 1) == first
+    assert index.version_document(first.change_id, 2) == second
+    assert index.version_document(first.change_id, 3) is None
+    draft = make_change("A draft", status=S.DRAFT)
+    index.upsert(draft, archived=False)
+    assert index.version_document(draft.change_id, 1) is None
+    assert index.version_document("00000000-0000-4000-8000-000000000000", 1) is None
+
+
 def test_customers_are_replaced_when_a_change_is_edited(index: SqlChangeIndex) -> None:
     change = make_change(customers=("acme", "beta"))
     index.upsert(change, archived=True)
@@ -111,26 +118,23 @@ def test_remove_forgets_the_change_and_all_its_rows(index: SqlChangeIndex) -> No
     keep, gone = make_change("Keep me"), make_change("Remove me")
     for change in (keep, gone):
         index.upsert(change, archived=True)
-        index.record_execution(record(change.change_id))
     index.remove(gone.change_id)
     index.remove(gone.change_id)  # idempotent
     assert index.summary(gone.change_id) is None
     assert index.versions(gone.change_id) == []
-    assert index.executions(gone.change_id) == []
+    assert index.document(gone.change_id) is None
     assert ids(index, text="remove") == []
     assert ids(index) == [keep.change_id]
-    assert len(index.executions(keep.change_id)) == 1
 
 
 def test_clear_deletes_every_row(index: SqlChangeIndex) -> None:
     change = make_change()
     index.upsert(change, archived=True)
-    index.record_execution(record(change.change_id))
     index.clear()
     assert index.find(ChangeQuery()).total == 0
     assert index.find(ChangeQuery(text="patch")).total == 0
     assert index.versions(change.change_id) == []
-    assert index.executions(change.change_id) == []
+    assert index.document(change.change_id) is None
 
 
 def test_bulk_load_matches_one_upsert_at_a_time(index: SqlChangeIndex) -> None:
@@ -157,54 +161,19 @@ def test_bulk_load_matches_one_upsert_at_a_time(index: SqlChangeIndex) -> None:
     assert [v.version for v in index.versions(first.change_id)] == [1, 2]
 
 
-# executions ---------------------------------------------------------------------------------
+# the current document -----------------------------------------------------------------------
 
 
-def record(
-    change_id: str,
-    *,
-    version: int = 1,
-    customer: str = "acme",
-    event: DistributionEvent = DistributionEvent.SUBMITTED,
-    status: ExecutionStatus = ExecutionStatus.DELIVERED,
-    sent: int = 3,
-) -> ExecutionRecord:
-    return ExecutionRecord(
-        change_id=change_id,
-        version=version,
-        customer_code=customer,
-        event=event,
-        status=status,
-        recipients=3,
-        sent=sent,
-        failed=3 - sent,
-        failures=[DeliveryFailure(recipient="x@example.com", reason="bounced")] if sent < 3 else [],
-        started_at=EPOCH,
-        finished_at=at(1),
-    )
-
-
-def test_recording_an_execution_again_replaces_it(index: SqlChangeIndex) -> None:
-    cid = make_change().change_id
-    index.record_execution(record(cid, status=ExecutionStatus.PARTIAL, sent=2))
-    index.record_execution(record(cid, status=ExecutionStatus.PARTIAL, sent=2))
-    assert index.executions(cid) == [record(cid, status=ExecutionStatus.PARTIAL, sent=2)]
-    index.record_execution(record(cid))
-    assert index.executions(cid) == [record(cid)]
-
-
-def test_executions_are_listed_by_version_customer_and_event(index: SqlChangeIndex) -> None:
-    cid = make_change().change_id
-    wanted = [
-        record(cid, version=1, customer="acme", event=DistributionEvent.APPROVED),
-        record(cid, version=1, customer="acme", event=DistributionEvent.SUBMITTED),
-        record(cid, version=1, customer="beta", event=DistributionEvent.SUBMITTED),
-        record(cid, version=2, customer="acme", event=DistributionEvent.SUBMITTED),
-    ]
-    for item in reversed(wanted):
-        index.record_execution(item)
-    index.record_execution(record(make_change().change_id))
-    assert index.executions(cid) == wanted
+def test_document_is_the_latest_upserted_document(index: SqlChangeIndex) -> None:
+    first = make_change("Rotate the certificates")
+    second = make_change("Rotate them again", change_id=first.change_id, version=2)
+    index.upsert(first, archived=True)
+    index.upsert(second, archived=True)
+    assert index.document(first.change_id) == second
+    draft = make_change("A draft", status=S.DRAFT)
+    index.upsert(draft, archived=False)
+    assert index.document(draft.change_id) == draft
+    assert index.document("00000000-0000-4000-8000-000000000000") is None
 
 
 # listing and filters ------------------------------------------------------------------------
@@ -400,7 +369,13 @@ def test_only_the_newest_matches_within_the_window_are_ranked(index: SqlChangeIn
     assert ids(windowed, text="firewall", page_size=50) == expected
     pages = [windowed.find(ChangeQuery(text="firewall", page=n, page_size=2)) for n in (1, 2, 3)]
     assert [i.change_id for p in pages for i in p.items] == expected
-    assert {p.total for p in pages} == {6}
+    bounded = index.dialect == "postgresql"  # counts no further than the window: a lower bound
+    totals = {(p.total, p.total_is_lower_bound) for p in pages}
+    assert totals == ({(3, True)} if bounded else {(6, False)})
+    exact = SqlChangeIndex(index.engine, rank_window=3, exact_totals=True)
+    exact_page = exact.find(ChangeQuery(text="firewall", page_size=50))
+    assert (exact_page.total, exact_page.total_is_lower_bound) == (6, False)
+    assert [i.change_id for i in exact_page.items] == expected
     assert ids(index, text="firewall")[:2] == [c[3], c[1]]  # a wide window ranks everything
 
 
@@ -522,6 +497,40 @@ def test_statistics_of_an_empty_index_and_by_creator(index: SqlChangeIndex) -> N
     index.upsert(make_change(created_by="eve@example.com", status=S.COMPLETED), archived=True)
     bob = index.statistics(visible_customers=None, now=now, created_by="bob@example.com")
     assert (bob.total, bob.by_status[S.SUBMITTED], bob.by_status[S.COMPLETED]) == (1, 1, 0)
+
+
+def test_statistics_and_totals_leave_out_customerless_changes_of_others(
+    index: SqlChangeIndex,
+) -> None:
+    """Every customer's changes, and the customerless ones only of their creator (counts too)."""
+    now = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+    soon = now.replace(tzinfo=None) + timedelta(days=1)
+    for who, customers, status in [
+        ("ann@example.com", (), S.SUBMITTED),
+        ("ann@example.com", (), S.DRAFT),
+        ("bob@example.com", (), S.APPROVED),
+        ("ann@example.com", ("acme",), S.APPROVED),
+        ("eve@example.com", ("beta", "acme"), S.SUBMITTED),
+    ]:
+        change = make_change(status=status, start=soon, customers=customers, created_by=who)
+        index.upsert(change, archived=False)
+    for viewer, total, upcoming, submitted in [
+        ("bob@example.com", 3, 3, 1),
+        ("ann@example.com", 4, 3, 2),
+        (None, 5, 4, 2),
+    ]:
+        stats = index.statistics(
+            visible_customers=None, now=now, created_by=None, customerless_by=viewer
+        )
+        assert (stats.total, stats.upcoming, stats.by_status[S.SUBMITTED]) == (
+            total,
+            upcoming,
+            submitted,
+        )
+        page = index.find(ChangeQuery(customerless_by=viewer, page_size=1))
+        assert (page.total, len(page.items)) == (total, 1)
+    readonly = index.find(ChangeQuery(customerless_by="bob@example.com", include_drafts=False))
+    assert readonly.total == 3
 
 
 # opening ------------------------------------------------------------------------------------

@@ -16,8 +16,8 @@ from changecast.delivery.ledger import (
     LedgerKey,
     LedgerState,
 )
-from changecast.delivery.models import DistributionEvent
 from changecast.delivery.ports import Ledger
+from changecast.distribution.models import DistributionEvent
 from tests.fakes.ledger import MemoryLedger
 
 T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)

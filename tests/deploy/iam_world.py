@@ -304,7 +304,11 @@ def _sesv2_resources(response: Any) -> list[str]:
 
 
 def _dynamodb_resource(response: Any) -> str:
-    table = (response.body or {}).get("TableName") if isinstance(response.body, dict) else None
+    body = response.body if isinstance(response.body, dict) else {}
+    table = body.get("TableName")
+    requested = list(body.get("RequestItems") or {})  # BatchGetItem/BatchWriteItem: per table
+    if not table and len(requested) == 1:
+        table = requested[0]
     if not table:
         return "*"
     return f"arn:{PARTITION}:dynamodb:{response.region}:{response.current_account}:table/{table}"

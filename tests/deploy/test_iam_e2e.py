@@ -22,8 +22,9 @@ from changecast.aws.s3 import S3ObjectStore
 from changecast.changes.archive import ChangeArchive
 from changecast.changes.models import ChangeStatus
 from changecast.delivery.ledger import Channel, DeliveryKey, LedgerKey
-from changecast.delivery.models import DistributionEvent, execution_key
+from changecast.distribution.models import DistributionEvent
 from changecast.ids import ChangeId
+from changecast.layout import execution_key
 from changecast.local.moto_store import sent_mail
 from changecast.workers import lambda_handler
 from tests.delivery_support import publish, stored_change

@@ -16,8 +16,8 @@ from typing import Any
 import boto3
 import pytest
 
-from changecast.local.runtime import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, LocalRuntime, read_running
 from changecast.local.system import free_port
+from changecast.local_runtime import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, LocalRuntime, read_running
 
 
 @dataclass

@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from changecast.delivery.redelivery import s3_event_body
 from changecast.local.system import free_port
-from changecast.workers.messages import s3_event_body
 from tests.builders import change_body
 from tests.e2e.conftest import LocalUp
 

@@ -9,7 +9,7 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from changecast.local.runtime import read_running
+from changecast.local_runtime import read_running
 from tests.builders import change_body
 from tests.e2e.conftest import LocalUp
 
@@ -90,7 +90,7 @@ def test_the_outbox_and_the_ledger_survive_a_restart(local_up: LocalUp) -> None:
         assert len(report["data"]["plan"]["changes"]) == 4, report  # the demo Identity Center
     accounts = local_up.cli("alt-contacts", "show", "--all", "--output", "json")
     for report in accounts["customers"]:
-        names = {row["account_name"] for row in report["data"]["changes"]}
+        names = {row["accountName"] for row in report["data"]["changes"]}
         assert len(names) == 3, names  # the management account and two members
     deadline = time.monotonic() + 60
     sent: list[dict[str, object]] = []

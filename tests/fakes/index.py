@@ -13,7 +13,6 @@ from changecast.changes.models import (
     VersionSummary,
 )
 from changecast.changes.ports import ChangeIndex
-from changecast.delivery.models import ExecutionRecord
 
 
 class IndexDown(Exception):
@@ -31,6 +30,8 @@ class FlakyIndex:
         self.down = False
         self.fail_next = 0
         self.failed_writes: list[str] = []
+        self.reads_down = False
+        """While set, ``version_document`` raises too (pages must fall back to S3)."""
 
     def _write(self, what: str) -> None:
         if self.down or self.fail_next > 0:
@@ -45,10 +46,6 @@ class FlakyIndex:
     def remove(self, change_id: str) -> None:
         self._write(f"remove {change_id}")
         self.inner.remove(change_id)
-
-    def record_execution(self, record: ExecutionRecord) -> None:
-        self._write(f"execution {record.change_id}")
-        self.inner.record_execution(record)
 
     def clear(self) -> None:
         self._write("clear")
@@ -80,5 +77,10 @@ class FlakyIndex:
     def versions(self, change_id: str) -> list[VersionSummary]:
         return self.inner.versions(change_id)
 
-    def executions(self, change_id: str) -> list[ExecutionRecord]:
-        return self.inner.executions(change_id)
+    def version_document(self, change_id: str, version: int) -> Change | None:
+        if self.reads_down:
+            raise IndexDown("the index database is unavailable (version_document)")
+        return self.inner.version_document(change_id, version)
+
+    def document(self, change_id: str) -> Change | None:
+        return self.inner.document(change_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -13,6 +14,8 @@ from changecast.delivery.ledger import (
     LedgerKey,
     LedgerState,
 )
+from changecast.delivery.outcomes import DeliveryOutcome, OutcomeMark, merge
+from changecast.delivery.suppression import SuppressionRecord
 
 
 @dataclass
@@ -21,6 +24,7 @@ class MemoryLedger:
 
     items: dict[tuple[str, str], LedgerEntry] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
+    marks: dict[tuple[str, str], OutcomeMark] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def claim(
@@ -47,6 +51,7 @@ class MemoryLedger:
                 message_id=current.message_id if current else None,
                 lease_until=now + lease,
             )
+            self.marks.pop(ident, None)
             self.owners[ident] = owner
             return Claim(ClaimOutcome.CLAIMED)
 
@@ -55,7 +60,15 @@ class MemoryLedger:
         with self._lock:
             self.items[ident] = replace(self.items[ident], **changes)  # type: ignore[arg-type]
 
+    def _mark(self, key: LedgerKey, mark: OutcomeMark, *, keep: bool = False) -> None:
+        ident = (key.partition, key.sort)
+        with self._lock:
+            if keep and ident in self.marks:
+                return
+            self.marks[ident] = mark
+
     def mark_sent(self, key: LedgerKey, *, message_id: str, now: datetime) -> None:
+        self._mark(key, OutcomeMark(DeliveryOutcome.SENT, now), keep=True)
         self._update(
             key,
             state=LedgerState.SENT,
@@ -66,14 +79,99 @@ class MemoryLedger:
         )
 
     def mark_failed(self, key: LedgerKey, *, reason: str, now: datetime) -> None:
+        self._mark(key, OutcomeMark(DeliveryOutcome.FAILED, now, reason[:500]))
         self._update(key, state=LedgerState.FAILED, reason=reason, updated_at=now, lease_until=None)
+
+    def mark_suppressed(self, key: LedgerKey, *, topic: str, reason: str, now: datetime) -> None:
+        ident = (key.partition, key.sort)
+        with self._lock:
+            current = self.items.get(ident)
+            if current is not None and current.state is LedgerState.SENT:
+                return
+            self.items[ident] = LedgerEntry(
+                partition=key.partition,
+                channel=key.channel,
+                recipient=key.recipient,
+                state=LedgerState.SUPPRESSED,
+                topic=topic,
+                attempts=current.attempts if current else 0,
+                created_at=current.created_at if current else now,
+                updated_at=now,
+            )
+            self.marks[ident] = OutcomeMark(DeliveryOutcome.SUPPRESSED, now, reason[:500])
+
+    def find_by_message_id(self, message_id: str) -> LedgerEntry | None:
+        with self._lock:
+            found = [e for e in self.items.values() if e.message_id == message_id]
+        return self._with_outcome(found[0]) if found else None
+
+    def get(self, key: LedgerKey) -> LedgerEntry | None:
+        with self._lock:
+            found = self.items.get((key.partition, key.sort))
+        return self._with_outcome(found) if found else None
+
+    def outcomes(self, partition: str) -> list[LedgerEntry]:
+        return self.entries(partition)
+
+    def record_outcomes(self, marks: Sequence[tuple[LedgerKey, str, OutcomeMark]]) -> list[bool]:
+        return [self.record_outcome(k, message_id=i, mark=m) for k, i, m in marks]
+
+    def get_many(self, keys: Sequence[LedgerKey]) -> dict[LedgerKey, LedgerEntry]:
+        return {key: entry for key in keys if (entry := self.get(key)) is not None}
+
+    def record_outcome(self, key: LedgerKey, *, message_id: str, mark: OutcomeMark) -> bool:
+        ident = (key.partition, key.sort)
+        with self._lock:
+            current = self.items.get(ident)
+            if current is None or current.message_id != message_id:
+                return False
+            before = self.marks.get(ident)
+            after = merge(before, mark)
+            if after is before:
+                return False
+            self.marks[ident] = after
+            return True
+
+    def _with_outcome(self, entry: LedgerEntry) -> LedgerEntry:
+        mark = self.marks.get((entry.partition, f"{entry.channel.value}#{entry.recipient}"))
+        if mark is None:
+            return entry
+        return replace(
+            entry,
+            outcome=mark.outcome.value,
+            outcome_detail=mark.detail or None,
+            outcome_at=mark.at,
+        )
+
+    def entries_for(self, change_id: str, customer_code: str) -> list[LedgerEntry]:
+        prefix = f"{customer_code}#{change_id}#"
+        with self._lock:
+            partitions = {p for p, _ in self.items if p.startswith(prefix)}
+        return [e for p in sorted(partitions) for e in self.entries(p)]
 
     def release(self, key: LedgerKey, *, now: datetime) -> None:
         self._update(key, state=LedgerState.PENDING, updated_at=now, lease_until=None)
 
     def entries(self, partition: str) -> list[LedgerEntry]:
         with self._lock:
-            return sorted(
+            found = sorted(
                 (e for (p, _), e in self.items.items() if p == partition),
                 key=lambda e: f"{e.channel.value}#{e.recipient}",
             )
+            return [self._with_outcome(e) for e in found]
+
+
+@dataclass
+class MemorySuppressions:
+    """An in-memory ``SuppressionStore``, keyed by customer and case-folded address."""
+
+    records: dict[tuple[str, str], SuppressionRecord] = field(default_factory=dict)
+
+    def suppress(self, record: SuppressionRecord) -> None:
+        self.records[(record.customer, record.folded)] = record
+
+    def unsuppress(self, customer: str, email: str) -> bool:
+        return self.records.pop((customer, email.strip().lower()), None) is not None
+
+    def suppressed(self, customer: str) -> list[SuppressionRecord]:
+        return [r for (c, _), r in sorted(self.records.items()) if c == customer]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from changecast.customers.models import is_email
@@ -27,6 +27,7 @@ class SentMail:
     raw: bytes
     list_name: str
     topic: str
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -75,7 +76,7 @@ class FakeMail:
         if self.before_send is not None:
             self.before_send(to)
 
-    def _accept(self, **fields: str | bytes) -> str:
+    def _accept(self, **fields: object) -> str:
         with self._lock:
             message_id = f"fake-{next(self._ids):06d}"
             self.sent.append(SentMail(message_id=message_id, **fields))  # type: ignore[arg-type]
@@ -91,9 +92,11 @@ class FakeMail:
         text: str,
         list_name: str,
         topic: str,
+        tags: Mapping[str, str] | None = None,
     ) -> str:
         self._check(sender, to)
         return self._accept(
+            tags=tuple((tags or {}).items()),
             kind="simple",
             sender=sender,
             to=to,
@@ -105,9 +108,19 @@ class FakeMail:
             topic=topic,
         )
 
-    def send_raw(self, *, sender: str, to: str, raw: bytes, list_name: str, topic: str) -> str:
+    def send_raw(
+        self,
+        *,
+        sender: str,
+        to: str,
+        raw: bytes,
+        list_name: str,
+        topic: str,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
         self._check(sender, to)
         return self._accept(
+            tags=tuple((tags or {}).items()),
             kind="raw",
             sender=sender,
             to=to,

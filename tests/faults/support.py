@@ -26,12 +26,9 @@ import structlog
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from changecast.bootstrap import Runtime
-from changecast.delivery.models import (
-    DistributionEvent,
-    ExecutionDocument,
-    ExecutionRecord,
-    execution_key,
-)
+from changecast.delivery.models import ExecutionDocument, ExecutionRecord
+from changecast.distribution.models import DistributionEvent
+from changecast.layout import execution_key
 from changecast.local import provision
 from changecast.local.demo import HUB_ACCOUNT, demo_config, demo_ses_config
 from changecast.local.moto_store import object_body, sent_mail

@@ -19,8 +19,9 @@ from moto.sts.models import STSBackend
 
 from changecast.bootstrap import Runtime
 from changecast.changes.models import ChangeStatus
-from changecast.delivery.models import DistributionEvent, ExecutionStatus
-from changecast.workers.redrive import redeliver
+from changecast.delivery.models import ExecutionStatus
+from changecast.delivery.redelivery import redeliver
+from changecast.distribution.models import DistributionEvent
 from tests.delivery_support import publish, stored_change
 from tests.faults.support import (
     Workers,
@@ -104,7 +105,13 @@ def test_a_denied_role_fails_at_once_and_redelivery_completes_only_that_customer
 
         denied.arns.clear()  # the role's trust policy is fixed
         globex_mail = mail_count(runtime, "globex")
-        queued = redeliver(runtime=runtime, change=v2, customer="acme")
+        queued = redeliver(
+            store=runtime.store,
+            queues=runtime.trigger_queue,
+            bucket=runtime.config.s3_config.bucket_name,
+            change=v2,
+            customer="acme",
+        )
         assert queued == [
             f"customers/acme/{v1.change_id}-v1-approved.json",
             f"customers/acme/{v1.change_id}-v2-submitted.json",

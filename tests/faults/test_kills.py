@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 
 from changecast.changes.models import ChangeStatus
-from changecast.delivery.models import DistributionEvent, ExecutionRecord, ExecutionStatus
+from changecast.delivery.models import ExecutionRecord, ExecutionStatus
 from changecast.delivery.pacing import concurrency_for
+from changecast.distribution.models import DistributionEvent
 from changecast.local.moto_store import sent_messages
 from tests.delivery_support import publish, stored_change
 from tests.faults.support import (

@@ -92,7 +92,7 @@ def test_the_worker_ships_no_web_cli_or_local_code() -> None:
     assert not worker.ships(Path("local/system.py"))
     assert not worker.ships(Path("packaging/build.py"))
     assert not worker.ships(Path("__main__.py"))
-    assert worker.ships(Path("local/runtime.py"))
+    assert worker.ships(Path("local_runtime.py"))
     assert worker.ships(Path("workers/lambda_handler.py"))
     assert worker.ships(Path("delivery/templates/base.html.j2"))
 

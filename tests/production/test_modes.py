@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from changecast.bootstrap import resolve_settings
 from changecast.errors import InvalidInputError
-from changecast.local.runtime import LocalCustomer, LocalRuntime, process_identity, write_runtime
+from changecast.local_runtime import LocalCustomer, LocalRuntime, process_identity, write_runtime
 from changecast.settings import ConfigLocation, Settings, WebSettings, load_settings
 
 SECRET = SecretStr("s" * 40)

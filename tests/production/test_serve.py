@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from changecast.index.engine import SCHEMA_HEAD
-from changecast.local.runtime import LocalCustomer, LocalRuntime, write_runtime
+from changecast.local_runtime import LocalCustomer, LocalRuntime, write_runtime
 from tests.production.stack import BUCKET, SECRET, moto_hub, serving
 
 

@@ -14,14 +14,15 @@ import pytest
 from structlog.testing import capture_logs
 
 from changecast.access.models import Actor, Role
+from changecast.actions import drafts, pipeline
+from changecast.actions.context import ChangeDeps
+from changecast.actions.pipeline import RETRY, ActionRequest
 from changecast.audit import export as audit_export
 from changecast.audit import service as audit_service
 from changecast.audit.diff import changed_paths
 from changecast.audit.models import AuditAction, AuditEvent, AuditQuery
 from changecast.audit.service import AuditTrail, audit_key, new_event, rebuild_index
-from changecast.changes import drafts, service
 from changecast.changes.archive import ChangeArchive
-from changecast.changes.context import ChangeDeps
 from changecast.changes.models import Action
 from changecast.customers.directory import CustomerDirectory
 from changecast.errors import PermissionDeniedError, UpstreamError
@@ -92,13 +93,18 @@ def test_every_change_use_case_records_who_what_which_version_and_what_changed(
     drafts.update_draft(
         deps=deps, actor=AUTHOR, change_id=cid, data=change_input(customers=["acme"], title="New")
     )
-    drafts.submit(deps=deps, actor=AUTHOR, change_id=cid)
-    service.transition(
-        deps=deps, actor=APPROVER, change_id=cid, action=Action.APPROVE, comment="fine"
+    pipeline.perform(deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.SUBMIT))
+    pipeline.perform(
+        deps=deps,
+        actor=APPROVER,
+        change_id=cid,
+        request=ActionRequest(Action.APPROVE, comment="fine"),
     )
     edit = change_edit(1, customers=["acme", "globex"], title="New")
-    service.edit(deps=deps, actor=AUTHOR, change_id=cid, data=edit)
-    service.redistribute(deps=deps, actor=AUTHOR, change_id=cid)
+    pipeline.perform(
+        deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.EDIT, edit=edit)
+    )
+    pipeline.perform(deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(RETRY))
     seen = [(e.action, e.actor, e.version, e.status_from, e.status_to) for e in sink.events]
     assert seen == [
         (AuditAction.CREATE, AUTHOR.email, 1, None, "draft"),
@@ -145,11 +151,15 @@ def test_refused_actions_record_nothing(deps: ChangeDeps, sink: ListAuditSink) -
 def test_the_creator_may_not_approve_their_own_change_unless_allowed(deps: ChangeDeps) -> None:
     draft = drafts.create_draft(deps=deps, actor=AUTHOR, data=change_input())
     cid = ChangeId(draft.change_id)
-    drafts.submit(deps=deps, actor=AUTHOR, change_id=cid)
+    pipeline.perform(deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.SUBMIT))
     with pytest.raises(PermissionDeniedError, match="someone else must approve"):
-        service.transition(deps=deps, actor=AUTHOR, change_id=cid, action=Action.APPROVE)
+        pipeline.perform(
+            deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.APPROVE)
+        )
     relaxed = replace(deps, allow_self_approval=True)
-    approved = service.transition(deps=relaxed, actor=AUTHOR, change_id=cid, action=Action.APPROVE)
+    approved = pipeline.perform(
+        deps=relaxed, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.APPROVE)
+    )
     assert approved.change.status.value == "approved"
 
 

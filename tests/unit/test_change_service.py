@@ -9,15 +9,17 @@ from pathlib import Path
 import pytest
 
 from changecast.access.models import Actor, Role
-from changecast.changes import drafts, service
-from changecast.changes.archive import ChangeArchive, latest_key, version_key
-from changecast.changes.context import ChangeDeps
+from changecast.actions import drafts, pipeline, service
+from changecast.actions.context import ChangeDeps
+from changecast.actions.pipeline import RETRY, ActionRequest
+from changecast.changes.archive import ChangeArchive
 from changecast.changes.models import Action, ChangeQuery, ChangeStatus
 from changecast.customers.directory import CustomerDirectory
 from changecast.distribution.models import Trigger, TriggerOutcome
 from changecast.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from changecast.ids import ChangeId
 from changecast.index.engine import open_index
+from changecast.layout import latest_key, version_key
 from changecast.local.demo import demo_config
 from tests.builders import change_edit, change_input
 from tests.fakes.store import MemoryObjectStore
@@ -57,7 +59,12 @@ def triggers(store: MemoryObjectStore) -> list[str]:
 
 def submitted(deps: ChangeDeps, **kwargs: object) -> ChangeId:
     draft = drafts.create_draft(deps=deps, actor=MANAGER, data=change_input(**kwargs))
-    drafts.submit(deps=deps, actor=MANAGER, change_id=ChangeId(draft.change_id))
+    pipeline.perform(
+        deps=deps,
+        actor=MANAGER,
+        change_id=ChangeId(draft.change_id),
+        request=ActionRequest(Action.SUBMIT),
+    )
     return ChangeId(draft.change_id)
 
 
@@ -73,7 +80,9 @@ def test_submit_archives_v1_latest_and_one_trigger_per_customer(
 ) -> None:
     draft = drafts.create_draft(deps=deps, actor=MANAGER, data=change_input())
     cid = ChangeId(draft.change_id)
-    result = drafts.submit(deps=deps, actor=MANAGER, change_id=cid)
+    result = pipeline.perform(
+        deps=deps, actor=MANAGER, change_id=cid, request=ActionRequest(Action.SUBMIT)
+    )
     assert result.change.status is ChangeStatus.SUBMITTED
     assert version_key(cid, draft.created_at, 1) in store.objects
     assert latest_key(cid) in store.objects
@@ -96,8 +105,11 @@ def test_edit_makes_v2_and_leaves_v1_byte_for_byte(
     latest = deps.archive.get_latest(cid).change
     v1_key = version_key(cid, latest.created_at, 1)
     v1_bytes = store.objects[v1_key]
-    result = service.edit(
-        deps=deps, actor=MANAGER, change_id=cid, data=change_edit(1, title="New title")
+    result = pipeline.perform(
+        deps=deps,
+        actor=MANAGER,
+        change_id=cid,
+        request=ActionRequest(Action.EDIT, edit=change_edit(1, title="New title")),
     )
     assert result.change.version == 2
     assert result.change.status is ChangeStatus.SUBMITTED
@@ -111,10 +123,20 @@ def test_stale_edit_is_a_conflict_and_writes_nothing(
     deps: ChangeDeps, store: MemoryObjectStore
 ) -> None:
     cid = submitted(deps)
-    service.edit(deps=deps, actor=MANAGER, change_id=cid, data=change_edit(1, title="Second"))
+    pipeline.perform(
+        deps=deps,
+        actor=MANAGER,
+        change_id=cid,
+        request=ActionRequest(Action.EDIT, edit=change_edit(1, title="Second")),
+    )
     before = dict(store.objects)
     with pytest.raises(ConflictError, match="latest version is 2"):
-        service.edit(deps=deps, actor=MANAGER, change_id=cid, data=change_edit(1, title="Stale"))
+        pipeline.perform(
+            deps=deps,
+            actor=MANAGER,
+            change_id=cid,
+            request=ActionRequest(Action.EDIT, edit=change_edit(1, title="Stale")),
+        )
     assert store.objects == before
 
 
@@ -122,12 +144,17 @@ def test_an_edit_of_an_approved_change_asks_approvers_and_its_approval_sends_upd
     deps: ChangeDeps, store: MemoryObjectStore
 ) -> None:
     cid = submitted(deps, customers=["acme"])
-    service.transition(deps=deps, actor=MANAGER, change_id=cid, action=Action.APPROVE)
-    service.edit(
+    pipeline.perform(deps=deps, actor=MANAGER, change_id=cid, request=ActionRequest(Action.APPROVE))
+    pipeline.perform(
         deps=deps,
         actor=MANAGER,
         change_id=cid,
-        data=change_edit(1, customers=["acme"], start="2030-03-02T10:00", end="2030-03-02T12:00"),
+        request=ActionRequest(
+            Action.EDIT,
+            edit=change_edit(
+                1, customers=["acme"], start="2030-03-02T10:00", end="2030-03-02T12:00"
+            ),
+        ),
     )
     assert triggers(store) == [
         f"customers/acme/{cid}-v1-approved.json",
@@ -136,7 +163,7 @@ def test_an_edit_of_an_approved_change_asks_approvers_and_its_approval_sends_upd
     ]
     asked = Trigger.model_validate_json(store.objects[f"customers/acme/{cid}-v2-submitted.json"])
     assert (asked.replaces_version, asked.was_approved) == (1, True)
-    service.transition(deps=deps, actor=MANAGER, change_id=cid, action=Action.APPROVE)
+    pipeline.perform(deps=deps, actor=MANAGER, change_id=cid, request=ActionRequest(Action.APPROVE))
     assert triggers(store)[-1] == f"customers/acme/{cid}-v2-updated.json"
     assert f"customers/acme/{cid}-v2-approved.json" not in store.objects
     updated = Trigger.model_validate_json(store.objects[f"customers/acme/{cid}-v2-updated.json"])
@@ -147,16 +174,23 @@ def test_rejecting_a_version_that_replaces_an_approved_one_withdraws_it(
     deps: ChangeDeps, store: MemoryObjectStore
 ) -> None:
     cid = submitted(deps, customers=["acme"])
-    service.transition(deps=deps, actor=MANAGER, change_id=cid, action=Action.APPROVE)
-    service.edit(deps=deps, actor=MANAGER, change_id=cid, data=change_edit(1, customers=["acme"]))
-    result = service.transition(deps=deps, actor=MANAGER, change_id=cid, action=Action.REJECT)
+    pipeline.perform(deps=deps, actor=MANAGER, change_id=cid, request=ActionRequest(Action.APPROVE))
+    pipeline.perform(
+        deps=deps,
+        actor=MANAGER,
+        change_id=cid,
+        request=ActionRequest(Action.EDIT, edit=change_edit(1, customers=["acme"])),
+    )
+    result = pipeline.perform(
+        deps=deps, actor=MANAGER, change_id=cid, request=ActionRequest(Action.REJECT)
+    )
     assert result.change.status is ChangeStatus.REJECTED
     key = f"customers/acme/{cid}-v2-withdrawn.json"
     assert triggers(store)[-1] == key
     withdrawn = Trigger.model_validate_json(store.objects[key])
     assert (withdrawn.replaces_version, withdrawn.invite_sent) == (1, True)
     del store.objects[key]
-    service.redistribute(deps=deps, actor=MANAGER, change_id=cid)
+    pipeline.perform(deps=deps, actor=MANAGER, change_id=cid, request=ActionRequest(RETRY))
     assert key in store.objects  # a retry writes the latest action's triggers again
 
 
@@ -165,12 +199,17 @@ def test_retry_writes_only_missing_triggers(deps: ChangeDeps, store: MemoryObjec
     cid = ChangeId(draft.change_id)
     failing = f"customers/globex/{cid}-v1-submitted.json"
     store.fail_keys.add(failing)
-    result = drafts.submit(deps=deps, actor=MANAGER, change_id=cid)
+    result = pipeline.perform(
+        deps=deps, actor=MANAGER, change_id=cid, request=ActionRequest(Action.SUBMIT)
+    )
     assert result.distribution is not None
     assert result.distribution.failed_customers == ["globex"]
     store.fail_keys.clear()
     puts_before = len(store.puts)
-    report = service.redistribute(deps=deps, actor=MANAGER, change_id=cid)
+    report = pipeline.perform(
+        deps=deps, actor=MANAGER, change_id=cid, request=ActionRequest(RETRY)
+    ).distribution
+    assert report is not None
     outcomes = {r.customer_code: r.outcome for r in report.results}
     assert outcomes == {
         "acme": TriggerOutcome.ALREADY_PRESENT,
@@ -189,7 +228,12 @@ def test_unknown_customer_writes_nothing(deps: ChangeDeps, store: MemoryObjectSt
 def test_submit_requires_customers(deps: ChangeDeps, store: MemoryObjectStore) -> None:
     draft = drafts.create_draft(deps=deps, actor=MANAGER, data=change_input(customers=[]))
     with pytest.raises(InvalidInputError, match="choose at least one customer"):
-        drafts.submit(deps=deps, actor=MANAGER, change_id=ChangeId(draft.change_id))
+        pipeline.perform(
+            deps=deps,
+            actor=MANAGER,
+            change_id=ChangeId(draft.change_id),
+            request=ActionRequest(Action.SUBMIT),
+        )
     assert triggers(store) == []
 
 
@@ -200,7 +244,9 @@ def test_customer_manager_acts_only_for_own_customers(deps: ChangeDeps) -> None:
     with pytest.raises(PermissionDeniedError, match="globex"):
         drafts.create_draft(deps=deps, actor=cm, data=change_input(customers=["acme", "globex"]))
     own = drafts.create_draft(deps=deps, actor=cm, data=change_input(customers=["acme"]))
-    drafts.submit(deps=deps, actor=cm, change_id=ChangeId(own.change_id))
+    pipeline.perform(
+        deps=deps, actor=cm, change_id=ChangeId(own.change_id), request=ActionRequest(Action.SUBMIT)
+    )
     page = service.find(deps=deps, actor=cm, query=ChangeQuery())
     assert [item.change_id for item in page.items] == [own.change_id]
 
@@ -209,15 +255,20 @@ def test_read_only_user_cannot_approve(deps: ChangeDeps) -> None:
     cid = submitted(deps)
     reader = Actor(email="reader@ccoe.example.com", role=Role.READ_ONLY)
     with pytest.raises(PermissionDeniedError):
-        service.transition(deps=deps, actor=reader, change_id=cid, action=Action.APPROVE)
+        pipeline.perform(
+            deps=deps, actor=reader, change_id=cid, request=ActionRequest(Action.APPROVE)
+        )
 
 
 def test_reject_sends_nothing_and_history_records_everything(
     deps: ChangeDeps, store: MemoryObjectStore
 ) -> None:
     cid = submitted(deps, customers=["acme"])
-    result = service.transition(
-        deps=deps, actor=MANAGER, change_id=cid, action=Action.REJECT, comment="not now"
+    result = pipeline.perform(
+        deps=deps,
+        actor=MANAGER,
+        change_id=cid,
+        request=ActionRequest(Action.REJECT, comment="not now"),
     )
     assert result.distribution is not None and result.distribution.results == []
     assert triggers(store) == [f"customers/acme/{cid}-v1-submitted.json"]
@@ -231,7 +282,7 @@ def test_reject_sends_nothing_and_history_records_everything(
 
 def test_search_and_statistics_follow_actions(deps: ChangeDeps) -> None:
     cid = submitted(deps, title="Patch the bastion hosts")
-    service.transition(deps=deps, actor=MANAGER, change_id=cid, action=Action.APPROVE)
+    pipeline.perform(deps=deps, actor=MANAGER, change_id=cid, request=ActionRequest(Action.APPROVE))
     page = service.find(deps=deps, actor=MANAGER, query=ChangeQuery(text="bastion"))
     assert [(i.change_id, i.status) for i in page.items] == [(cid, ChangeStatus.APPROVED)]
     stats = service.statistics(deps=deps, actor=MANAGER)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from changecast.customers.models import SESConfig, TopicSpec
-from changecast.delivery.models import DistributionEvent
 from changecast.delivery.router import CalendarMethod, Topics, route
+from changecast.distribution.models import DistributionEvent
 from changecast.local.demo import demo_ses_config
 
 

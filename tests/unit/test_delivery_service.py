@@ -12,12 +12,7 @@ import pytest
 from changecast.changes.models import ChangeStatus
 from changecast.customers.models import AppConfig
 from changecast.delivery.ledger import Channel, ClaimOutcome, LedgerKey, LedgerState
-from changecast.delivery.models import (
-    DistributionEvent,
-    ExecutionDocument,
-    ExecutionStatus,
-    execution_key,
-)
+from changecast.delivery.models import ExecutionDocument, ExecutionStatus
 from changecast.delivery.pacing import Backoff, TokenBucket
 from changecast.delivery.ports import RecipientsBusyError
 from changecast.delivery.sending import DeliveryStoppedError
@@ -28,7 +23,9 @@ from changecast.delivery.service import (
     delivery_key,
     load_version,
 )
+from changecast.distribution.models import DistributionEvent
 from changecast.errors import InvalidInputError, NotFoundError, UpstreamError
+from changecast.layout import execution_key
 from changecast.local.demo import demo_config
 from tests.delivery_support import (
     StepClock,

@@ -16,18 +16,19 @@ import icalendar
 import pytest
 
 from changecast.access.models import Actor, Role
-from changecast.changes import drafts, service
+from changecast.actions import drafts, pipeline
+from changecast.actions.context import ActionResult, ChangeDeps
+from changecast.actions.pipeline import ActionRequest
 from changecast.changes.archive import ChangeArchive
-from changecast.changes.context import ActionResult, ChangeDeps
 from changecast.changes.models import Action, ChangeStatus
 from changecast.contacts.models import Contact, TopicPreference
 from changecast.customers.directory import CustomerDirectory
 from changecast.delivery.pacing import Backoff, TokenBucket
+from changecast.delivery.redelivery import s3_event_body
 from changecast.delivery.service import DeliveryDeps
 from changecast.ids import ChangeId
 from changecast.index.engine import open_index
 from changecast.local.demo import demo_config
-from changecast.workers.messages import s3_event_body
 from changecast.workers.processing import CustomerProcessor, Outcome
 from tests.builders import change_edit, change_input
 from tests.delivery_support import StepClock, demo_contact_list
@@ -148,12 +149,15 @@ def test_submit_approve_edit_approve_cancel_gives_each_recipient_exactly_the_rig
     cid = ChangeId(draft.change_id)
     uid = f"{cid}-acme@ccoe.example.com"
 
-    assert portal.run_worker(drafts.submit(deps=deps, actor=CREATOR, change_id=cid)) == [
-        "v1-submitted.json"
-    ]
-    approve = service.transition
     assert portal.run_worker(
-        approve(deps=deps, actor=APPROVER, change_id=cid, action=Action.APPROVE)
+        pipeline.perform(
+            deps=deps, actor=CREATOR, change_id=cid, request=ActionRequest(Action.SUBMIT)
+        )
+    ) == ["v1-submitted.json"]
+    assert portal.run_worker(
+        pipeline.perform(
+            deps=deps, actor=APPROVER, change_id=cid, request=ActionRequest(Action.APPROVE)
+        )
     ) == ["v1-approved.json"]
     edit = change_edit(
         1,
@@ -162,14 +166,20 @@ def test_submit_approve_edit_approve_cancel_gives_each_recipient_exactly_the_rig
         start="2030-03-08T10:00",
         end="2030-03-08T12:00",
     )
-    edited = service.edit(deps=deps, actor=CREATOR, change_id=cid, data=edit)
+    edited = pipeline.perform(
+        deps=deps, actor=CREATOR, change_id=cid, request=ActionRequest(Action.EDIT, edit=edit)
+    )
     assert edited.change.status is ChangeStatus.SUBMITTED
     assert portal.run_worker(edited) == ["v2-submitted.json"]  # approvers only, no invite
     assert portal.run_worker(
-        approve(deps=deps, actor=APPROVER, change_id=cid, action=Action.APPROVE)
+        pipeline.perform(
+            deps=deps, actor=APPROVER, change_id=cid, request=ActionRequest(Action.APPROVE)
+        )
     ) == ["v2-updated.json"]
     assert portal.run_worker(
-        approve(deps=deps, actor=CREATOR, change_id=cid, action=Action.CANCEL)
+        pipeline.perform(
+            deps=deps, actor=CREATOR, change_id=cid, request=ActionRequest(Action.CANCEL)
+        )
     ) == ["v2-cancelled.json"]
 
     subject = "Change notification: Router swap"
@@ -228,13 +238,25 @@ def test_rejecting_an_edit_of_an_approved_change_withdraws_the_approved_schedule
     deps = portal.deps
     draft = drafts.create_draft(deps=deps, actor=CREATOR, data=change_input(customers=["acme"]))
     cid = ChangeId(draft.change_id)
-    portal.run_worker(drafts.submit(deps=deps, actor=CREATOR, change_id=cid))
     portal.run_worker(
-        service.transition(deps=deps, actor=APPROVER, change_id=cid, action=Action.APPROVE)
+        pipeline.perform(
+            deps=deps, actor=CREATOR, change_id=cid, request=ActionRequest(Action.SUBMIT)
+        )
+    )
+    portal.run_worker(
+        pipeline.perform(
+            deps=deps, actor=APPROVER, change_id=cid, request=ActionRequest(Action.APPROVE)
+        )
     )
     edit = change_edit(1, customers=["acme"], start="2030-03-08T10:00", end="2030-03-08T12:00")
-    portal.run_worker(service.edit(deps=deps, actor=CREATOR, change_id=cid, data=edit))
-    rejected = service.transition(deps=deps, actor=APPROVER, change_id=cid, action=Action.REJECT)
+    portal.run_worker(
+        pipeline.perform(
+            deps=deps, actor=CREATOR, change_id=cid, request=ActionRequest(Action.EDIT, edit=edit)
+        )
+    )
+    rejected = pipeline.perform(
+        deps=deps, actor=APPROVER, change_id=cid, request=ActionRequest(Action.REJECT)
+    )
     assert rejected.change.status is ChangeStatus.REJECTED
     assert portal.run_worker(rejected) == ["v2-withdrawn.json"]
 

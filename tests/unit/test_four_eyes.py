@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from changecast.access.models import Actor, Role
-from changecast.changes import drafts, service
+from changecast.actions import drafts, pipeline, service
+from changecast.actions.context import ChangeDeps
+from changecast.actions.pipeline import ActionRequest
 from changecast.changes.archive import ChangeArchive
-from changecast.changes.context import ChangeDeps
 from changecast.changes.models import Action
 from changecast.customers.directory import CustomerDirectory
 from changecast.errors import PermissionDeniedError
@@ -52,20 +53,22 @@ def deps(tmp_path: Path) -> Iterator[ChangeDeps]:
 def submitted(deps: ChangeDeps, author: Actor = ALICE) -> ChangeId:
     draft = drafts.create_draft(deps=deps, actor=author, data=change_input(customers=["acme"]))
     cid = ChangeId(draft.change_id)
-    drafts.submit(deps=deps, actor=author, change_id=cid)
+    pipeline.perform(deps=deps, actor=author, change_id=cid, request=ActionRequest(Action.SUBMIT))
     return cid
 
 
 def approve(deps: ChangeDeps, actor: Actor, cid: ChangeId) -> str:
-    return service.transition(
-        deps=deps, actor=actor, change_id=cid, action=Action.APPROVE
+    return pipeline.perform(
+        deps=deps, actor=actor, change_id=cid, request=ActionRequest(Action.APPROVE)
     ).change.status.value
 
 
 def edit(deps: ChangeDeps, actor: Actor, cid: ChangeId, title: str) -> None:
     version = service.get(deps=deps, actor=actor, change_id=cid).version
     data = change_edit(version, customers=["acme"], title=title)
-    service.edit(deps=deps, actor=actor, change_id=cid, data=data)
+    pipeline.perform(
+        deps=deps, actor=actor, change_id=cid, request=ActionRequest(Action.EDIT, edit=data)
+    )
 
 
 def test_the_editor_of_version_2_may_not_approve_it_whatever_the_case_of_the_email(
@@ -101,7 +104,7 @@ def test_every_unapproved_editor_is_excluded_and_an_approval_resets_that(
 def test_a_submitter_who_is_not_the_creator_may_not_approve(deps: ChangeDeps) -> None:
     draft = drafts.create_draft(deps=deps, actor=ALICE, data=change_input(customers=["acme"]))
     cid = ChangeId(draft.change_id)
-    drafts.submit(deps=deps, actor=BOB, change_id=cid)
+    pipeline.perform(deps=deps, actor=BOB, change_id=cid, request=ActionRequest(Action.SUBMIT))
     with pytest.raises(PermissionDeniedError, match="you submitted version 1"):
         approve(deps, BOB, cid)
     assert approve(deps, CAROL, cid) == "approved"
@@ -109,11 +112,15 @@ def test_a_submitter_who_is_not_the_creator_may_not_approve(deps: ChangeDeps) ->
 
 def test_rejecting_completing_and_cancelling_are_not_approvals(deps: ChangeDeps) -> None:
     cid = submitted(deps)
-    rejected = service.transition(deps=deps, actor=ALICE, change_id=cid, action=Action.REJECT)
+    rejected = pipeline.perform(
+        deps=deps, actor=ALICE, change_id=cid, request=ActionRequest(Action.REJECT)
+    )
     assert rejected.change.status.value == "rejected"
     other = submitted(deps)
     assert approve(deps, BOB, other) == "approved"
-    done = service.transition(deps=deps, actor=ALICE, change_id=other, action=Action.COMPLETE)
+    done = pipeline.perform(
+        deps=deps, actor=ALICE, change_id=other, request=ActionRequest(Action.COMPLETE)
+    )
     assert done.change.status.value == "completed"
 
 

@@ -10,8 +10,9 @@ from pydantic import ValidationError
 from starlette.requests import Request
 
 from changecast.access.models import Actor, Role
-from changecast.access.tokens import ApiToken, authenticate, create_token, hash_token
+from changecast.access.tokens import ApiToken, authenticate, hash_token
 from changecast.access.users import KnownUser
+from changecast.actions.tokens import create_token
 from changecast.identity_settings import RoleMappingSettings
 from changecast.settings import Settings
 from changecast.web.auth.address import client_address

@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from changecast.changes.models import ChangeStatus
-from changecast.delivery.models import DistributionEvent
+from changecast.delivery.redelivery import s3_event_body
+from changecast.distribution.models import DistributionEvent
 from changecast.errors import MalformedInputError
-from changecast.workers.messages import ObjectRef, parse_message, s3_event_body
+from changecast.workers.messages import ObjectRef, parse_message
 from tests.delivery_support import stored_change
 
 

@@ -8,18 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from changecast.changes.archive import ChangeArchive, version_key
+from changecast.actions.rebuild import RebuildReport, rebuild_index
+from changecast.changes.archive import ChangeArchive
 from changecast.changes.models import Change, ChangeQuery, ChangeStatus
-from changecast.changes.rebuild import rebuild_index
-from changecast.delivery.models import (
-    DistributionEvent,
-    ExecutionDocument,
-    ExecutionRecord,
-    ExecutionStatus,
-    execution_key,
-)
+from changecast.delivery.models import ExecutionDocument, ExecutionRecord, ExecutionStatus
+from changecast.distribution.models import DistributionEvent
 from changecast.ids import ChangeId
+from changecast.index.deliveries import SqlDeliveryReadModel
 from changecast.index.store import SqlChangeIndex
+from changecast.layout import execution_key, version_key
 from tests.contract.conftest import EPOCH, make_change, sqlite_index
 from tests.fakes.store import MemoryObjectStore
 
@@ -39,6 +36,7 @@ class Portal:
 
     def __init__(self, store: MemoryObjectStore, index: SqlChangeIndex) -> None:
         self.store, self.archive, self.index = store, ChangeArchive(store), index
+        self.deliveries = SqlDeliveryReadModel(index.engine)
         self.clock = EPOCH
 
     def tick(self, change: Change, **update: object) -> Change:
@@ -92,7 +90,7 @@ class Portal:
         key = execution_key(change.change_id, change.version, customer)
         self.store.put(key, document.model_dump_json(by_alias=True).encode())
         for record in records.values():
-            self.index.record_execution(record)
+            self.deliveries.record_execution(record)
 
 
 @pytest.fixture
@@ -114,6 +112,16 @@ def rebuilt(tmp_path: Path) -> Iterator[SqlChangeIndex]:
     index = sqlite_index(tmp_path / "rebuilt")
     yield index
     index.close()
+
+
+def rebuild(store: MemoryObjectStore, rebuilt: SqlChangeIndex) -> RebuildReport:
+    """``index rebuild``: the change index and the delivery read model, from the store."""
+    return rebuild_index(
+        archive=ChangeArchive(store),
+        store=store,
+        index=rebuilt,
+        read_model=SqlDeliveryReadModel(rebuilt.engine),
+    )
 
 
 def history(portal: Portal) -> list[Change]:
@@ -147,14 +155,15 @@ def test_rebuild_gives_the_same_answers_as_incremental_writes(
 ) -> None:
     a, b, c, *_ = history(Portal(store, live))
     rebuilt.upsert(make_change("Stale row that is not in the bucket"), archived=True)
-    report = rebuild_index(archive=ChangeArchive(store), store=store, index=rebuilt)
+    report = rebuild(store, rebuilt)
     assert report.errors == []
     assert (report.changes, report.drafts, report.versions, report.executions) == (6, 1, 7, 2)
     for query in QUERIES:
         assert rebuilt.find(query) == live.find(query), query
     for change in (a, b, c):
         assert rebuilt.summary(change.change_id) == live.summary(change.change_id)
-        assert rebuilt.executions(change.change_id) == live.executions(change.change_id)
+        rows = SqlDeliveryReadModel(rebuilt.engine).for_change(change.change_id)
+        assert rows == SqlDeliveryReadModel(live.engine).for_change(change.change_id)
     assert [v.version for v in rebuilt.versions(a.change_id)] == [1, 2]
     assert rebuilt.versions(a.change_id)[-1] == live.versions(a.change_id)[-1]
     stats = rebuilt.statistics(visible_customers=None, now=EPOCH, created_by=None)
@@ -165,9 +174,9 @@ def test_rebuild_twice_gives_the_same_rows(
     store: MemoryObjectStore, live: SqlChangeIndex, rebuilt: SqlChangeIndex
 ) -> None:
     history(Portal(store, live))
-    first = rebuild_index(archive=ChangeArchive(store), store=store, index=rebuilt)
+    first = rebuild(store, rebuilt)
     pages = [rebuilt.find(query) for query in QUERIES]
-    assert rebuild_index(archive=ChangeArchive(store), store=store, index=rebuilt) == first
+    assert rebuild(store, rebuilt) == first
     assert [rebuilt.find(query) for query in QUERIES] == pages
 
 
@@ -178,7 +187,7 @@ def test_the_current_row_is_the_latest_pointer_not_the_newest_version_file(
     change = portal.archive_version(make_change("Swap disks"), S.SUBMITTED)
     change = portal.archive_version(change, S.SUBMITTED, version=2)
     portal.move(change, S.CANCELLED)
-    rebuild_index(archive=ChangeArchive(store), store=store, index=rebuilt)
+    rebuild(store, rebuilt)
     summary = rebuilt.summary(change.change_id)
     assert summary is not None
     assert (summary.version, summary.status) == (2, S.CANCELLED)
@@ -193,7 +202,7 @@ def test_a_draft_shadowed_by_a_latest_pointer_is_ignored(
         f"drafts/{change.change_id}.json",
         change.model_copy(update={"status": S.DRAFT, "version": 5}).to_bytes(),
     )
-    report = rebuild_index(archive=ChangeArchive(store), store=store, index=rebuilt)
+    report = rebuild(store, rebuilt)
     assert (report.changes, report.drafts, report.skipped_drafts) == (1, 0, 1)
     summary = rebuilt.summary(change.change_id)
     assert summary is not None
@@ -219,7 +228,7 @@ def test_corrupt_objects_are_reported_and_skipped(
     }
     for key, body in bad_keys.items():
         store.put(key, body)
-    report = rebuild_index(archive=ChangeArchive(store), store=store, index=rebuilt)
+    report = rebuild(store, rebuilt)
     assert {problem.key for problem in report.errors} == set(bad_keys)
     assert all(problem.reason for problem in report.errors)
     assert (report.changes, report.versions, report.executions) == (1, 2, 1)

@@ -9,9 +9,9 @@ import icalendar
 import pytest
 
 from changecast.changes.models import ChangeStatus
-from changecast.delivery.models import DistributionEvent
 from changecast.delivery.render import RenderedEmail, TemplateSource, render_email
 from changecast.delivery.router import CalendarMethod
+from changecast.distribution.models import DistributionEvent
 from changecast.errors import InvalidInputError
 from changecast.local.demo import demo_config
 from tests.delivery_support import stored_change

@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 
 from changecast.delivery.ledger import Channel, ClaimOutcome, DeliveryKey, LedgerKey, LedgerState
-from changecast.delivery.models import DistributionEvent
 from changecast.delivery.pacing import Backoff, TokenBucket
 from changecast.delivery.ports import RecipientRejectedError
 from changecast.delivery.sending import DeliveryStoppedError, Sender
+from changecast.distribution.models import DistributionEvent
 from changecast.errors import UpstreamError
 from tests.delivery_support import StepClock
 from tests.fakes.ledger import MemoryLedger

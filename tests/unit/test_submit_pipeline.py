@@ -16,13 +16,14 @@ import pytest
 import structlog
 
 from changecast.access.models import Actor, Role
+from changecast.actions import drafts, pipeline
+from changecast.actions.context import ChangeDeps
+from changecast.actions.pipeline import ActionRequest
+from changecast.actions.rebuild import rebuild_index
 from changecast.audit.models import AuditAction, AuditEvent, AuditQuery
 from changecast.audit.service import AuditTrail
-from changecast.changes import drafts, service
-from changecast.changes.archive import ChangeArchive, draft_key, latest_key, version_key
-from changecast.changes.context import ChangeDeps
+from changecast.changes.archive import ChangeArchive
 from changecast.changes.models import Action, ChangeStatus
-from changecast.changes.rebuild import rebuild_index
 from changecast.customers.directory import CustomerDirectory
 from changecast.distribution.models import TriggerOutcome
 from changecast.errors import ConflictError
@@ -30,6 +31,7 @@ from changecast.ids import ChangeId
 from changecast.index.audit_store import SqlAuditIndex
 from changecast.index.engine import open_index
 from changecast.index.store import SqlChangeIndex
+from changecast.layout import draft_key, latest_key, version_key
 from changecast.local.demo import demo_config
 from changecast.metrics import names
 from tests.builders import change_edit, change_input
@@ -111,7 +113,9 @@ def test_index_failure_during_submit_is_logged_counted_and_the_submit_succeeds(
     cid = new_draft(deps)
     index.down = True
     with structlog.testing.capture_logs() as logs:
-        result = drafts.submit(deps=deps, actor=AUTHOR, change_id=cid)
+        result = pipeline.perform(
+            deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.SUBMIT)
+        )
     assert result.change.status is ChangeStatus.SUBMITTED
     assert result.distribution is not None and result.distribution.complete
     assert trigger_keys(store) == [f"customers/{c}/{cid}-v1-submitted.json" for c in CODES]
@@ -144,8 +148,10 @@ def test_the_next_successful_index_write_repairs_a_queued_change(
 ) -> None:
     cid = new_draft(deps)
     index.down = True
-    drafts.submit(deps=deps, actor=AUTHOR, change_id=cid)
-    service.transition(deps=deps, actor=APPROVER, change_id=cid, action=Action.APPROVE)
+    pipeline.perform(deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.SUBMIT))
+    pipeline.perform(
+        deps=deps, actor=APPROVER, change_id=cid, request=ActionRequest(Action.APPROVE)
+    )
     index.down = False
     other = new_draft(deps)  # any later action whose index write works
     assert deps.index_repairs.pending() == []
@@ -158,7 +164,7 @@ def test_rebuild_reloads_the_audit_index_from_s3(
     deps: ChangeDeps, store: MemoryObjectStore, sql: SqlChangeIndex, tmp_path: Path
 ) -> None:
     cid = new_draft(deps)
-    drafts.submit(deps=deps, actor=AUTHOR, change_id=cid)
+    pipeline.perform(deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.SUBMIT))
     fresh = open_index(f"sqlite:///{tmp_path / 'fresh.db'}")
     try:
         report = rebuild_index(
@@ -185,10 +191,14 @@ def test_a_submit_that_crashed_is_completed_by_submitting_again(
     cid = new_draft(deps)
     store.crash_after(writes)
     with pytest.raises(StoreCrash):
-        drafts.submit(deps=deps, actor=AUTHOR, change_id=cid)
+        pipeline.perform(
+            deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.SUBMIT)
+        )
     assert draft_key(cid) in store.objects, where
     store.recover()
-    result = drafts.submit(deps=deps, actor=AUTHOR, change_id=cid)
+    result = pipeline.perform(
+        deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.SUBMIT)
+    )
     assert result.change.status is ChangeStatus.SUBMITTED
     assert result.distribution is not None and result.distribution.complete
     expected = [f"customers/{c}/{cid}-v1-submitted.json" for c in CODES]
@@ -200,7 +210,9 @@ def test_a_submit_that_crashed_is_completed_by_submitting_again(
     assert summary is not None and summary.status is ChangeStatus.SUBMITTED
     assert audit_actions(sql, cid) == [AuditAction.CREATE, AuditAction.SUBMIT]
     with pytest.raises(Exception, match="no draft"):  # done now: a third submit is refused
-        drafts.submit(deps=deps, actor=AUTHOR, change_id=cid)
+        pipeline.perform(
+            deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.SUBMIT)
+        )
 
 
 def test_a_resubmit_after_the_change_moved_on_is_refused_and_drops_the_stale_draft(
@@ -208,11 +220,15 @@ def test_a_resubmit_after_the_change_moved_on_is_refused_and_drops_the_stale_dra
 ) -> None:
     cid = new_draft(deps)
     draft_body = store.objects[draft_key(cid)]
-    drafts.submit(deps=deps, actor=AUTHOR, change_id=cid)
-    service.transition(deps=deps, actor=APPROVER, change_id=cid, action=Action.APPROVE)
+    pipeline.perform(deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.SUBMIT))
+    pipeline.perform(
+        deps=deps, actor=APPROVER, change_id=cid, request=ActionRequest(Action.APPROVE)
+    )
     store.objects[draft_key(cid)] = draft_body  # as if the draft delete had been lost
     with pytest.raises(ConflictError, match="already submitted and is now approved"):
-        drafts.submit(deps=deps, actor=AUTHOR, change_id=cid)
+        pipeline.perform(
+            deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.SUBMIT)
+        )
     assert draft_key(cid) not in store.objects
 
 
@@ -220,18 +236,24 @@ def test_an_approve_that_crashed_after_latest_is_completed_by_approving_again(
     deps: ChangeDeps, store: MemoryObjectStore, sql: SqlChangeIndex
 ) -> None:
     cid = new_draft(deps)
-    drafts.submit(deps=deps, actor=AUTHOR, change_id=cid)
+    pipeline.perform(deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.SUBMIT))
     store.crash_after(1)  # latest moves to approved, then the process dies
     with pytest.raises(StoreCrash):
-        service.transition(
-            deps=deps, actor=APPROVER, change_id=cid, action=Action.APPROVE, comment="go"
+        pipeline.perform(
+            deps=deps,
+            actor=APPROVER,
+            change_id=cid,
+            request=ActionRequest(Action.APPROVE, comment="go"),
         )
     store.recover()
     assert deps.archive.get_latest(cid).change.status is ChangeStatus.APPROVED
     assert not any(k.endswith("-approved.json") for k in trigger_keys(store))
 
-    result = service.transition(
-        deps=deps, actor=APPROVER, change_id=cid, action=Action.APPROVE, comment="go"
+    result = pipeline.perform(
+        deps=deps,
+        actor=APPROVER,
+        change_id=cid,
+        request=ActionRequest(Action.APPROVE, comment="go"),
     )
     assert result.change.status is ChangeStatus.APPROVED
     assert len(result.change.history) == 3  # completed, not approved a second time
@@ -243,7 +265,9 @@ def test_an_approve_that_crashed_after_latest_is_completed_by_approving_again(
     assert summary is not None and summary.status is ChangeStatus.APPROVED
     assert audit_actions(sql, cid).count(AuditAction.APPROVE) == 1
 
-    again = service.transition(deps=deps, actor=APPROVER, change_id=cid, action=Action.APPROVE)
+    again = pipeline.perform(
+        deps=deps, actor=APPROVER, change_id=cid, request=ActionRequest(Action.APPROVE)
+    )
     assert again.distribution is not None
     assert {r.outcome for r in again.distribution.results} == {TriggerOutcome.ALREADY_PRESENT}
     assert [k for k in trigger_puts(store) if k.endswith("-approved.json")] == approved
@@ -254,20 +278,26 @@ def test_someone_else_repeating_an_action_is_told_how_to_retry_the_mail(
     deps: ChangeDeps,
 ) -> None:
     cid = new_draft(deps)
-    drafts.submit(deps=deps, actor=AUTHOR, change_id=cid)
-    service.transition(deps=deps, actor=APPROVER, change_id=cid, action=Action.APPROVE)
+    pipeline.perform(deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.SUBMIT))
+    pipeline.perform(
+        deps=deps, actor=APPROVER, change_id=cid, request=ActionRequest(Action.APPROVE)
+    )
     third = Actor(email="third@ccoe.example.com", role=Role.CHANGE_MANAGER)
     with pytest.raises(ConflictError, match=r"already did approve .*changecast change retry"):
-        service.transition(deps=deps, actor=third, change_id=cid, action=Action.APPROVE)
+        pipeline.perform(
+            deps=deps, actor=third, change_id=cid, request=ActionRequest(Action.APPROVE)
+        )
 
 
 def test_an_index_failure_during_approve_is_not_a_failure(
     deps: ChangeDeps, store: MemoryObjectStore, index: FlakyIndex
 ) -> None:
     cid = new_draft(deps)
-    drafts.submit(deps=deps, actor=AUTHOR, change_id=cid)
+    pipeline.perform(deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.SUBMIT))
     index.fail_next = 2
-    result = service.transition(deps=deps, actor=APPROVER, change_id=cid, action=Action.APPROVE)
+    result = pipeline.perform(
+        deps=deps, actor=APPROVER, change_id=cid, request=ActionRequest(Action.APPROVE)
+    )
     assert result.change.status is ChangeStatus.APPROVED
     assert len([k for k in trigger_keys(store) if k.endswith("-approved.json")]) == 3
     assert deps.index_repairs.pending() == [cid]
@@ -277,14 +307,29 @@ def test_an_edit_that_crashed_after_its_version_is_completed_by_the_same_edit(
     deps: ChangeDeps, store: MemoryObjectStore, sql: SqlChangeIndex
 ) -> None:
     cid = new_draft(deps)
-    drafts.submit(deps=deps, actor=AUTHOR, change_id=cid)
+    pipeline.perform(deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.SUBMIT))
     store.crash_after(1)  # version 2 is archived, latest is still version 1
     with pytest.raises(StoreCrash):
-        service.edit(deps=deps, actor=AUTHOR, change_id=cid, data=change_edit(1, title="T2"))
+        pipeline.perform(
+            deps=deps,
+            actor=AUTHOR,
+            change_id=cid,
+            request=ActionRequest(Action.EDIT, edit=change_edit(1, title="T2")),
+        )
     store.recover()
     with pytest.raises(ConflictError, match="repeat that same edit"):
-        service.edit(deps=deps, actor=AUTHOR, change_id=cid, data=change_edit(1, title="Other"))
-    result = service.edit(deps=deps, actor=AUTHOR, change_id=cid, data=change_edit(1, title="T2"))
+        pipeline.perform(
+            deps=deps,
+            actor=AUTHOR,
+            change_id=cid,
+            request=ActionRequest(Action.EDIT, edit=change_edit(1, title="Other")),
+        )
+    result = pipeline.perform(
+        deps=deps,
+        actor=AUTHOR,
+        change_id=cid,
+        request=ActionRequest(Action.EDIT, edit=change_edit(1, title="T2")),
+    )
     assert result.change.version == 2
     assert deps.archive.get_latest(cid).change.version == 2
     assert f"customers/acme/{cid}-v2-submitted.json" in trigger_keys(store)
@@ -295,19 +340,34 @@ def test_an_edit_that_crashed_after_latest_is_completed_by_the_same_edit(
     deps: ChangeDeps, store: MemoryObjectStore
 ) -> None:
     cid = new_draft(deps)
-    drafts.submit(deps=deps, actor=AUTHOR, change_id=cid)
+    pipeline.perform(deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.SUBMIT))
     store.crash_after(2)  # version 2 and latest written, no trigger
     with pytest.raises(StoreCrash):
-        service.edit(deps=deps, actor=AUTHOR, change_id=cid, data=change_edit(1, title="T2"))
+        pipeline.perform(
+            deps=deps,
+            actor=AUTHOR,
+            change_id=cid,
+            request=ActionRequest(Action.EDIT, edit=change_edit(1, title="T2")),
+        )
     store.recover()
     assert not any("-v2-" in k for k in trigger_keys(store))
-    result = service.edit(deps=deps, actor=AUTHOR, change_id=cid, data=change_edit(1, title="T2"))
+    result = pipeline.perform(
+        deps=deps,
+        actor=AUTHOR,
+        change_id=cid,
+        request=ActionRequest(Action.EDIT, edit=change_edit(1, title="T2")),
+    )
     assert result.change.version == 2
     assert [f"customers/{c}/{cid}-v2-submitted.json" for c in CODES] == [
         k for k in trigger_keys(store) if "-v2-" in k
     ]
     with pytest.raises(ConflictError, match="latest version is 2"):
-        service.edit(deps=deps, actor=AUTHOR, change_id=cid, data=change_edit(1, title="T3"))
+        pipeline.perform(
+            deps=deps,
+            actor=AUTHOR,
+            change_id=cid,
+            request=ActionRequest(Action.EDIT, edit=change_edit(1, title="T3")),
+        )
 
 
 def test_the_index_rebuild_command_repairs_what_a_failed_index_write_missed(
@@ -337,16 +397,16 @@ def test_the_index_rebuild_command_repairs_what_a_failed_index_write_missed(
             flaky = deps.index
             assert isinstance(flaky, FlakyIndex)
             flaky.down = True
-            assert drafts.submit(deps=deps, actor=AUTHOR, change_id=cid).change.status is (
-                ChangeStatus.SUBMITTED
-            )
+            assert pipeline.perform(
+                deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.SUBMIT)
+            ).change.status is (ChangeStatus.SUBMITTED)
             before = sql.summary(cid)
             assert before is not None and before.status is ChangeStatus.DRAFT
 
             outcome = world.invoke("index", "rebuild", "--output", "json")
             assert outcome.code == 0, outcome.exception
             report = outcome.json()
-            assert (report["changes"], report["audit_events"]) == (1, 2)
+            assert (report["changes"], report["auditEvents"]) == (1, 2)
             after = sql.summary(cid)
             assert after is not None and after.status is ChangeStatus.SUBMITTED
             assert audit_actions(sql, cid) == [AuditAction.CREATE, AuditAction.SUBMIT]
@@ -373,7 +433,9 @@ def test_a_failing_audit_sink_is_logged_and_never_fails_the_action(
     down = dataclasses.replace(deps, audit=sink)
     cid = ChangeId(drafts.create_draft(deps=down, actor=AUTHOR, data=change_input()).change_id)
     with structlog.testing.capture_logs() as logs:
-        result = drafts.submit(deps=down, actor=AUTHOR, change_id=cid)
+        result = pipeline.perform(
+            deps=down, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.SUBMIT)
+        )
     assert result.change.status is ChangeStatus.SUBMITTED
     assert len(trigger_keys(store)) == 3
     summary = sql.summary(cid)

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 from changecast.changes.models import Action, Change, ChangeStatus, HistoryEntry
 from changecast.changes.workflow import TRANSITIONS, replaced_version
 from changecast.delivery.diff import changed_fields
-from changecast.delivery.invite import invite_changed, invite_sequence
-from changecast.delivery.models import DistributionEvent
+from changecast.delivery.invite import invite_sequence
 from changecast.delivery.render import RenderedEmail, render_email
 from changecast.delivery.router import CalendarMethod, route
 from changecast.delivery.service import DeliveryRequest, load_replaced
+from changecast.distribution.models import DistributionEvent, invite_changed
 from changecast.distribution.planner import events_for, plan_triggers
 from changecast.errors import NotFoundError
 from changecast.local.demo import demo_config
@@ -65,10 +65,10 @@ def v2_of(v1: Change, **body: object) -> Change:
         ([A.EDIT, A.REJECT], A.REJECT, []),
         ([A.EDIT, A.APPROVE], A.APPROVE, [E.APPROVED]),
         ([A.APPROVE, A.EDIT, A.APPROVE, A.CANCEL], A.CANCEL, [E.CANCELLED]),
-        ([A.APPROVE, A.EDIT, A.APPROVE, A.COMPLETE], A.COMPLETE, [E.COMPLETED]),
+        ([A.APPROVE, A.EDIT, A.APPROVE, A.COMPLETE], A.COMPLETE, [E.COMPLETED, E.SURVEY]),
     ],
 )
-def test_the_planner_emits_one_event_per_action_as_its_table_says(
+def test_the_planner_emits_the_events_of_each_action_as_its_table_says(
     actions: list[Action], last: Action, events: list[DistributionEvent]
 ) -> None:
     assert events_for(last, current=after(actions)) == events

@@ -16,9 +16,10 @@ from changecast.access.policy import (
     require_visible,
     visibility,
 )
-from changecast.changes import drafts, service
+from changecast.actions import drafts, pipeline, service
+from changecast.actions.context import ChangeDeps
+from changecast.actions.pipeline import ActionRequest
 from changecast.changes.archive import ChangeArchive
-from changecast.changes.context import ChangeDeps
 from changecast.changes.models import Action, Change, ChangeQuery, ChangeStatus
 from changecast.customers.directory import CustomerDirectory
 from changecast.errors import PermissionDeniedError
@@ -56,7 +57,12 @@ def make(deps: ChangeDeps, codes: list[str], *, submit: bool, by: Actor = MANAGE
     draft = drafts.create_draft(deps=deps, actor=by, data=change_input(customers=codes))
     if not submit:
         return draft
-    return drafts.submit(deps=deps, actor=by, change_id=ChangeId(draft.change_id)).change
+    return pipeline.perform(
+        deps=deps,
+        actor=by,
+        change_id=ChangeId(draft.change_id),
+        request=ActionRequest(Action.SUBMIT),
+    ).change
 
 
 @pytest.mark.parametrize(
@@ -101,7 +107,9 @@ def test_a_summary_and_its_refusals_never_name_the_foreign_customer(deps: Change
     cid = ChangeId(mixed.change_id)
     for attempt in (
         lambda: service.get(deps=deps, actor=ACME, change_id=cid),
-        lambda: service.transition(deps=deps, actor=ACME, change_id=cid, action=Action.APPROVE),
+        lambda: pipeline.perform(
+            deps=deps, actor=ACME, change_id=cid, request=ActionRequest(Action.APPROVE)
+        ),
         lambda: require_visible(ACME, mixed),
     ):
         with pytest.raises(PermissionDeniedError) as refused:

@@ -10,13 +10,14 @@ from botocore.exceptions import ClientError
 from changecast.aws.errors import Permanent, permanent_send_error, translate
 from changecast.changes.models import Change, ChangeStatus
 from changecast.delivery.ledger import DeliveryKey
-from changecast.delivery.models import DistributionEvent, ExecutionRecord, ExecutionStatus
+from changecast.delivery.models import ExecutionRecord, ExecutionStatus, delivery_record
+from changecast.delivery.redelivery import redelivery_plan, trigger_refs
 from changecast.delivery.results import SentSoFar, failed_record
 from changecast.delivery.status import DeliveryState, event_delivery
+from changecast.distribution.models import DistributionEvent
 from changecast.errors import UpstreamError
 from changecast.workers.messages import contradiction
 from changecast.workers.processing import Attempt, Outcome, classify
-from changecast.workers.redrive import redelivery_plan, trigger_refs
 from tests.delivery_support import CREATED, stored_change
 
 E = DistributionEvent
@@ -140,7 +141,7 @@ def test_a_dead_lettered_failure_shows_its_reason_and_what_was_sent() -> None:
         so_far=SentSoFar(sent=22, failed=1),
         dead_lettered=True,
     )
-    shown = event_delivery(E.COMPLETED, 1, record)
+    shown = event_delivery(E.COMPLETED, 1, delivery_record(record))
     assert (shown.state, shown.dead_lettered) == (DeliveryState.FAILED, True)
     assert shown.reason == "dead-lettered after 5 receives: x"
     assert (record.status, record.already_sent, record.failed) == (ExecutionStatus.FAILED, 22, 1)

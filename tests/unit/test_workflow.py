@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from changecast.changes.models import Action, ChangeStatus
+from changecast.changes.models import Action, ChangeStatus, NoticeKind
 from changecast.changes.workflow import TERMINAL, TRANSITIONS, allowed_actions, next_status
 from changecast.errors import ConflictError
 
@@ -74,3 +74,14 @@ def test_terminal_states_allow_nothing(status: ChangeStatus, action: Action) -> 
 def test_edit_always_returns_to_submitted() -> None:
     edits = {src: dst for (src, action), dst in TRANSITIONS.items() if action is A.EDIT}
     assert edits == {S.SUBMITTED: S.SUBMITTED, S.APPROVED: S.SUBMITTED}
+
+
+def test_an_announcement_is_withdrawn_never_completed() -> None:
+    kind = NoticeKind.ANNOUNCEMENT
+    status = next_status(next_status(S.DRAFT, A.SUBMIT, kind), A.APPROVE, kind)
+    assert A.COMPLETE not in allowed_actions(status, kind)
+    assert A.CANCEL in allowed_actions(status, kind)
+    with pytest.raises(ConflictError, match="cannot complete an announcement that is approved"):
+        next_status(status, A.COMPLETE, kind)
+    assert next_status(status, A.CANCEL, kind) is S.CANCELLED
+    assert next_status(status, A.COMPLETE) is S.COMPLETED  # a change still completes

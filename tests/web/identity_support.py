@@ -40,7 +40,7 @@ def provisioned_runtime(root: Path, portal: str = PORTAL, **overrides: Any) -> I
 
     from changecast.local import provision
     from changecast.local.demo import demo_config, demo_ses_config
-    from changecast.local.runtime import LocalRuntime
+    from changecast.local_runtime import LocalRuntime
 
     with pytest.MonkeyPatch.context() as env, mock_aws():
         _aws_env(env, root / "no-such-aws-config")

@@ -14,9 +14,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from changecast.access.models import Actor, Role
+from changecast.actions import drafts, pipeline
+from changecast.actions.pipeline import ActionRequest
 from changecast.audit.models import AuditAction, AuditQuery
 from changecast.bootstrap import Runtime
-from changecast.changes import drafts, service
 from changecast.changes.models import Action
 from changecast.ids import ChangeId
 from tests.builders import change_input
@@ -82,10 +83,15 @@ def prepare(runtime: Runtime, state: str, code: str, title: str) -> str | None:
     data = change_input(customers=[code], title=title)
     cid = ChangeId(drafts.create_draft(deps=runtime.changes, actor=SETUP, data=data).change_id)
     if state in {"submitted", "approved"}:
-        drafts.submit(deps=runtime.changes, actor=SETUP, change_id=cid)
+        pipeline.perform(
+            deps=runtime.changes, actor=SETUP, change_id=cid, request=ActionRequest(Action.SUBMIT)
+        )
     if state == "approved":
-        service.transition(
-            deps=runtime.changes, actor=SETUP_APPROVER, change_id=cid, action=Action.APPROVE
+        pipeline.perform(
+            deps=runtime.changes,
+            actor=SETUP_APPROVER,
+            change_id=cid,
+            request=ActionRequest(Action.APPROVE),
         )
     return cid
 

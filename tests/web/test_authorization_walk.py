@@ -34,13 +34,14 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from changecast.access.models import Actor, Role
+from changecast.actions import drafts, pipeline
+from changecast.actions.pipeline import ActionRequest
 from changecast.bootstrap import Runtime
-from changecast.changes import drafts, service
 from changecast.changes.models import Action
 from changecast.customers.models import CustomerMapping
+from changecast.delivery.recipients import TopicCount
 from changecast.ids import ChangeId
 from changecast.web.app import create_app
-from changecast.web.pages.recipients import TopicCount
 from tests.builders import change_body, change_input
 from tests.web.identity_support import PORTAL, dev_login, provisioned_runtime
 
@@ -143,10 +144,15 @@ def make_change(runtime: Runtime, codes: list[str], state: str, title: str, by: 
     data = change_input(customers=codes, title=title)
     cid = ChangeId(drafts.create_draft(deps=runtime.changes, actor=by, data=data).change_id)
     if state in {"submitted", "approved"}:
-        drafts.submit(deps=runtime.changes, actor=by, change_id=cid)
+        pipeline.perform(
+            deps=runtime.changes, actor=by, change_id=cid, request=ActionRequest(Action.SUBMIT)
+        )
     if state == "approved":
-        service.transition(
-            deps=runtime.changes, actor=APPROVER, change_id=cid, action=Action.APPROVE
+        pipeline.perform(
+            deps=runtime.changes,
+            actor=APPROVER,
+            change_id=cid,
+            request=ActionRequest(Action.APPROVE),
         )
     return cid
 
@@ -340,12 +346,36 @@ def per_code(states: set[str], url: str, ok_status: frozenset[int] = frozenset()
     return plan
 
 
+def every(*plans: Plan) -> Plan:
+    """One route walked several ways (its query parameters)."""
+
+    def plan(world: World, walker: Walker) -> None:
+        for each in plans:
+            each(world, walker)
+
+    return plan
+
+
 def full_ids(world: World, walker: Walker, state: str | None = None) -> frozenset[str]:
     return frozenset(
         f.change_id
         for f in world.fixtures
         if sees_fixture(walker, f) == FULL and (state is None or f.state == state)
     )
+
+
+NOT_FOUND = Expect(ok=True, ok_status=frozenset({404}), public=True)
+"""A link or feed whose secret is wrong: the same "not found" page for everyone, with no data."""
+
+
+def secret_link(url: str) -> Plan:
+    """Reached by a secret in the URL, not a session: a wrong secret finds nothing, for anyone."""
+
+    def plan(world: World, walker: Walker) -> None:
+        for target in sorted({url.format(code=code) for code in CODES}):
+            judge(world, walker, "GET", target, NOT_FOUND)
+
+    return plan
 
 
 def listing(url: str, *, exact: bool, state: str | None = None) -> Plan:
@@ -539,8 +569,12 @@ API: dict[tuple[str, str], Plan] = {
     ("get", "/api/changes/{change_id}/versions/{version}"): by_fixture(
         {"submitted"}, "/api/changes/{cid}/versions/1", full_only
     ),
-    ("get", "/api/changes/{change_id}/deliveries"): by_fixture(
-        {"submitted"}, "/api/changes/{cid}/deliveries", full_only
+    ("get", "/api/changes/{change_id}/deliveries"): every(
+        by_fixture({"submitted"}, "/api/changes/{cid}/deliveries", full_only),
+        by_fixture({"submitted"}, "/api/changes/{cid}/deliveries?recipients=1", full_only),
+        by_fixture(
+            {"submitted"}, "/api/changes/{cid}/deliveries?recipients=1&format=csv", full_only
+        ),
     ),
     ("get", "/api/drafts/{change_id}"): by_fixture({"draft"}, "/api/drafts/{cid}", full_only),
     ("get", "/api/local/outbox"): outbox("/api/local/outbox?customer={code}"),
@@ -597,6 +631,18 @@ PAGES: dict[str, Plan] = {
     "/changes/{change_id}/deliveries": by_fixture(
         {"submitted"}, "/changes/{cid}/deliveries", full_only
     ),
+    "/changes/{change_id}/deliveries/{code}/recipients": per_code(
+        {"submitted"}, "/changes/{cid}/deliveries/{code}/recipients"
+    ),
+    "/changes/{change_id}/surveys.csv": by_fixture(
+        {"draft", "submitted"}, "/changes/{cid}/surveys.csv", full_only
+    ),
+    "/announcements": listing("/announcements", exact=False),
+    "/announcements/new": writers_only("/announcements/new"),
+    # Reached by a secret in the URL, not a session: a wrong secret finds nothing, for anyone.
+    "/calendar/{customer}.ics": secret_link("/calendar/{code}.ics?token=wrong"),
+    "/signoff/{token}": secret_link("/signoff/not-a-signed-link"),
+    "/survey/{token}": secret_link("/survey/not-a-signed-link"),
 }
 """GET page path -> how to walk it; a page missing here is a violation."""
 

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from changecast.bootstrap import Runtime
-from changecast.delivery.models import execution_key
 from changecast.delivery.pacing import TokenBucket
+from changecast.layout import execution_key
 from changecast.local.moto_store import sent_mail
 from changecast.web.app import create_app
 from changecast.workers.processing import CustomerProcessor

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from changecast.actions.rebuild import rebuild_index
 from changecast.bootstrap import Runtime
-from changecast.changes.rebuild import rebuild_index
 from changecast.web.app import create_app
 from tests.builders import change_body
 from tests.fakes.index import FlakyIndex

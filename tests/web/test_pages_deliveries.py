@@ -10,14 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from changecast.bootstrap import Runtime
-from changecast.delivery.models import (
-    DeliveryFailure,
-    DistributionEvent,
-    ExecutionRecord,
-    ExecutionStatus,
-    execution_key,
-)
+from changecast.delivery.models import DeliveryFailure, ExecutionRecord, ExecutionStatus
 from changecast.delivery.results import save_record
+from changecast.distribution.models import DistributionEvent
+from changecast.layout import execution_key
 from tests.web.test_pages_support import (
     browser,
     deliver_queue,
@@ -91,6 +87,7 @@ def test_failures_show_their_reasons(client: TestClient, runtime: Runtime) -> No
             finished_at=NOW,
         ),
         store=runtime.store,
+        read_model=runtime.deliveries,
     )
     initech = row(client.get(f"/changes/{change_id}").text, "initech")
     assert 'data-state="partial"' in initech
@@ -157,7 +154,7 @@ def test_a_dead_lettered_delivery_is_failed_with_its_reason_in_the_grid_and_the_
     record = failed_record(
         key=key, reason=reason, at=NOW, so_far=SentSoFar(sent=1), dead_lettered=True
     )
-    save_record(record, store=runtime.store)
+    save_record(record, store=runtime.store, read_model=runtime.deliveries)
     acme = row(client.get(f"/changes/{change_id}").text, "acme")
     assert 'data-state="failed"' in acme and 'data-dead-lettered="true"' in acme
     assert reason in acme and "(in the dead-letter queue)" in acme

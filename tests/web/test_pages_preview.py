@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 
 from changecast.bootstrap import Runtime
 from changecast.changes.models import Change
-from changecast.delivery.models import DistributionEvent
 from changecast.delivery.render import render_email
+from changecast.distribution.models import DistributionEvent
+from changecast.web.pages.gate_preview import preview_extras
 from tests.web.test_pages_support import (
     browser,
     create_draft,
@@ -58,6 +59,7 @@ def test_preview_shows_metadata_and_both_customers_emails(
             event=DistributionEvent.SUBMITTED,
             customer=runtime.directory.get(code),
             email_config=runtime.config.email_config,
+            extras=preview_extras(runtime, change, code, DistributionEvent.SUBMITTED),
         )
         shown = html.unescape(part)
         assert f'<dd class="email-subject">{expected.subject}</dd>' in shown
@@ -106,8 +108,10 @@ def test_email_frame_is_the_renderers_html_under_a_no_script_policy(
         event=DistributionEvent.SUBMITTED,
         customer=runtime.directory.get("acme"),
         email_config=runtime.config.email_config,
+        extras=preview_extras(runtime, change, "acme", DistributionEvent.SUBMITTED),
     )
     assert frame.text == expected.html
+    assert "Approve for Acme Corporation" in frame.text  # the sign-off links, as placeholders
     policy = frame.headers["content-security-policy"]
     assert "default-src 'none'" in policy
     assert "script-src" not in policy

@@ -42,7 +42,7 @@ def module_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime
 
     from changecast.local import provision
     from changecast.local.demo import demo_config, demo_ses_config
-    from changecast.local.runtime import LocalRuntime
+    from changecast.local_runtime import LocalRuntime
 
     root: Path = tmp_path_factory.mktemp("portal")
     with pytest.MonkeyPatch.context() as env, mock_aws():

@@ -18,9 +18,9 @@ import uvicorn
 
 from changecast.audit.models import AuditAction, AuditQuery
 from changecast.bootstrap import Runtime
+from changecast.proxies import proxy_options
 from changecast.settings import WebSettings
 from changecast.web.app import create_app
-from changecast.web.proxies import proxy_options
 from tests.web.test_pages_support import module_runtime
 
 runtime = pytest.fixture(scope="module")(module_runtime)

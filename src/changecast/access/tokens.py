@@ -9,8 +9,6 @@ narrows the token; removing the owner, or a demotion the ceiling cannot express,
 from __future__ import annotations
 
 import hashlib
-import secrets
-import uuid
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -18,10 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from changecast.access.models import Actor, Role
 from changecast.access.users import KnownUser
-from changecast.audit.models import AuditAction
-from changecast.audit.ports import AuditSink
-from changecast.audit.service import new_event
-from changecast.errors import ConflictError, NotFoundError, PermissionDeniedError
+from changecast.errors import PermissionDeniedError
 from changecast.ports import Clock
 
 TOKEN_PREFIX = "cc_"
@@ -127,50 +122,6 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def create_token(
-    *,
-    store: TokenStore,
-    actor: Actor,
-    name: str,
-    clock: Clock,
-    audit: AuditSink | None,
-    ttl_days: int | None = 90,
-) -> tuple[ApiToken, str]:
-    """A new token of ``actor``'s, capped at their role and customers now; returns its secret."""
-    active = [t for t in store.owned_by(actor.email) if t.active(clock.now())]
-    if len(active) >= MAX_TOKENS_PER_USER:
-        raise ConflictError(f"you have {MAX_TOKENS_PER_USER} active tokens; revoke one first")
-    now = clock.now()
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(
-        token_id=str(uuid.uuid4()),
-        name=name.strip(),
-        email=actor.email,
-        display_name=actor.display_name,
-        role=actor.role,
-        customers=sorted(actor.customers),
-        created_at=now,
-        expires_at=now + timedelta(days=ttl_days) if ttl_days else None,
-    )
-    store.add(token, hash_token(secret))
-    _audit(audit, actor, AuditAction.TOKEN_CREATE, token, clock)
-    return token, secret
-
-
-def revoke_token(
-    *, store: TokenStore, actor: Actor, token_id: str, clock: Clock, audit: AuditSink | None
-) -> ApiToken:
-    """Revoke one of ``actor``'s own tokens (someone else's is "not found")."""
-    mine = {t.token_id: t for t in store.owned_by(actor.email)}
-    token = mine.get(token_id)
-    if token is None:
-        raise NotFoundError(f"you have no token {token_id[:40]}")
-    if token.revoked_at is None:
-        store.revoke(token_id, clock.now())
-        _audit(audit, actor, AuditAction.TOKEN_REVOKE, token, clock)
-    return token
-
-
 def authenticate(*, store: TokenStore, secret: str, clock: Clock) -> ApiToken | None:
     """The active token with this secret, or None (unknown, revoked or expired)."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
@@ -182,11 +133,3 @@ def authenticate(*, store: TokenStore, secret: str, clock: Clock) -> ApiToken | 
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         store.touch(token.token_id, now)
     return token
-
-
-def _audit(
-    audit: AuditSink | None, actor: Actor, action: AuditAction, token: ApiToken, clock: Clock
-) -> None:
-    if audit is not None:
-        detail = {"token_id": token.token_id, "token_name": token.name}
-        audit.record(new_event(actor=actor, action=action, clock=clock, detail=detail))

@@ -30,6 +30,9 @@ class AuditAction(StrEnum):
     TOKEN_CREATE = "token_create"
     TOKEN_REVOKE = "token_revoke"
     AUDIT_EXPORT = "audit_export"
+    SIGNOFF = "signoff"
+    """A customer contact answered an approval request by signed link (decision in ``detail``)."""
+    FEED_TOKEN_ROTATE = "feed_token_rotate"
     REQUEST = "request"
     """Any other state-changing request (method and path in ``detail``)."""
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from changecast import layout
 from changecast.access.models import Actor
 from changecast.access.policy import require_audit_access
 from changecast.audit.models import AuditAction, AuditEvent, AuditPage, AuditQuery
@@ -19,15 +20,12 @@ from changecast.ports import Clock, ObjectStore
 
 log = structlog.get_logger()
 
-PREFIX = "audit/"
 _recorded: ContextVar[list[AuditEvent] | None] = ContextVar("audit_recorded", default=None)
 
 
 def audit_key(event: AuditEvent) -> str:
     """``audit/YYYY/MM/DD/{timestamp}-{event id}.json``: one object per event, in time order."""
-    at = event.at
-    stamp = at.strftime("%Y%m%dT%H%M%S") + f".{at.microsecond:06d}Z"
-    return f"{PREFIX}{at:%Y/%m/%d}/{stamp}-{event.event_id}.json"
+    return layout.audit_key(event.at, event.event_id)
 
 
 def new_event(*, actor: Actor, action: AuditAction, clock: Clock, **fields: object) -> AuditEvent:
@@ -119,7 +117,7 @@ def _query_detail(query: AuditQuery) -> dict[str, str]:
 def rebuild_index(*, store: ObjectStore, index: AuditIndex) -> int:
     """Load every event under ``audit/`` into the index (idempotent); returns the count."""
     count = 0
-    for key in store.list_keys(PREFIX):
+    for key in store.list_keys(layout.AUDIT):
         index.add(AuditEvent.model_validate_json(store.get(key).body))
         count += 1
     return count

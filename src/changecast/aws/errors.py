@@ -93,6 +93,29 @@ def permanent_send_error(exc: ClientError, *, sender: str, operation: str) -> Up
     return None
 
 
+def unsupported(operation: str, name: str, *, sure: bool = True) -> UpstreamError:
+    """The endpoint has no such operation (moto lacks some SES calls); retrying cannot help.
+
+    ``context["unsupported"]`` names the missing call, so callers can say exactly that. Not
+    ``sure``: the endpoint answered an HTML error page (moto's server does so for a query-API
+    call it lacks, and for one it failed on).
+    """
+    why = "does not implement" if sure else "answered with an HTML error page to"
+    lacks = "moto lacks it" if sure else "moto lacks the call, or failed on it"
+    return UpstreamError(
+        f"{operation} failed: this AWS endpoint {why} {name} ({lacks})",
+        retryable=False,
+        code="NotImplemented",
+        unsupported=name,
+    )
+
+
+def html_answer(text: str) -> bool:
+    """Whether an error body is an HTML page (moto's server answers a call it lacks so)."""
+    head = text.lstrip()[:20].lower()
+    return head.startswith(("<!doctype html", "<html"))
+
+
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
@@ -104,6 +127,9 @@ def translate(exc: Exception, *, operation: str) -> ChangecastError:  # noqa: PL
         message = str(exc.response.get("Error", {}).get("Message", "")) or code
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         text = f"{operation} failed: {code}: {message}"
+        if html_answer(message):  # never AWS's own answer: an emulator's page, not worth showing
+            name = exc.operation_name or operation.split(" ", maxsplit=1)[0]
+            return unsupported(operation, name, sure=status == 404)
         if operation.startswith("AssumeRole") and (code in DENIED or code == "NoSuchEntity"):
             kind = Permanent.ROLE_MISSING if code == "NoSuchEntity" else Permanent.ROLE_DENIED
             return permanent(f"the customer's role cannot be assumed: {text}", kind=kind, code=code)
@@ -138,7 +164,11 @@ def aws_call(operation: str) -> Iterator[None]:
         yield
     except (ClientError, BotoCoreError) as exc:
         raise translate(exc, operation=operation) from exc
+    except NotImplementedError as exc:  # moto in-process: a call it lacks
+        raise unsupported(operation, operation.split(" ", maxsplit=1)[0]) from exc
     except ResponseParserError as exc:  # not a BotoCoreError: a garbled answer, maybe transient
+        if "<!doctype html" in str(exc).lower():  # moto's server: a query-API call it lacks
+            raise unsupported(operation, operation.split(" ", maxsplit=1)[0], sure=False) from exc
         raise UpstreamError(
             f"{operation} failed: unreadable answer: {exc}"[:500], retryable=True
         ) from exc

@@ -6,7 +6,7 @@ unsubscribe headers and honours the contact's preferences.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,13 @@ def _send_call(operation: str, sender: str = "") -> Iterator[None]:
         raise translate(exc, operation=operation) from exc
 
 
+def _tagged(tags: Mapping[str, str] | None) -> dict[str, Any]:
+    """``EmailTags`` for SendEmail (SES puts them on every event of the message)."""
+    if not tags:
+        return {}
+    return {"EmailTags": [{"Name": name, "Value": value} for name, value in tags.items()]}
+
+
 class SesMailAdapter:
     """SESv2 for one customer (one assumed role, one region).
 
@@ -70,6 +77,7 @@ class SesMailAdapter:
         text: str,
         list_name: str,
         topic: str,
+        tags: Mapping[str, str] | None = None,
     ) -> str:
         content: Any = {
             "Simple": {
@@ -86,16 +94,27 @@ class SesMailAdapter:
                 Destination={"ToAddresses": [to]},
                 Content=content,
                 ListManagementOptions={"ContactListName": list_name, "TopicName": topic},
+                **_tagged(tags),
             )
         return answer["MessageId"]
 
-    def send_raw(self, *, sender: str, to: str, raw: bytes, list_name: str, topic: str) -> str:
+    def send_raw(
+        self,
+        *,
+        sender: str,
+        to: str,
+        raw: bytes,
+        list_name: str,
+        topic: str,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
         with _send_call("SendEmail (raw)", sender):
             answer = self.client.send_email(
                 FromEmailAddress=sender,
                 Destination={"ToAddresses": [to]},
                 Content={"Raw": {"Data": raw}},
                 ListManagementOptions={"ContactListName": list_name, "TopicName": topic},
+                **_tagged(tags),
             )
         return answer["MessageId"]
 

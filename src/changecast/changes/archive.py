@@ -13,7 +13,6 @@ version's key is known from the latest pointer alone.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,28 +22,18 @@ from pydantic import ValidationError
 from changecast.changes.models import Change
 from changecast.errors import ConflictError, UnreadableDocumentError, problems_from_pydantic
 from changecast.ids import ChangeId, parse_change_id
+from changecast.layout import (
+    ARCHIVE,
+    DRAFT_KEY,
+    DRAFTS,
+    LATEST,
+    LATEST_KEY,
+    VERSION_KEY,
+    draft_key,
+    latest_key,
+    version_key,
+)
 from changecast.ports import ObjectStore
-
-DRAFTS = "drafts/"
-ARCHIVE = "archive/"
-LATEST = "archive/latest/"
-
-_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-VERSION_KEY = re.compile(rf"^archive/(\d{{4}})/(\d{{2}})/(\d{{2}})/({_UUID})-v(\d+)\.json$")
-LATEST_KEY = re.compile(rf"^archive/latest/({_UUID})\.json$")
-DRAFT_KEY = re.compile(rf"^drafts/({_UUID})\.json$")
-
-
-def draft_key(change_id: ChangeId) -> str:
-    return f"{DRAFTS}{change_id}.json"
-
-
-def latest_key(change_id: ChangeId) -> str:
-    return f"{LATEST}{change_id}.json"
-
-
-def version_key(change_id: ChangeId, created_at: datetime, version: int) -> str:
-    return f"{ARCHIVE}{created_at:%Y/%m/%d}/{change_id}-v{version}.json"
 
 
 @dataclass(frozen=True)

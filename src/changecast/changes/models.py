@@ -27,6 +27,8 @@ from changecast.ids import CUSTOMER_CODE_PATTERN
 
 TITLE_MAX = 200
 SHORT_TEXT_MAX = 200
+OVERRIDE_REASON_MAX = 500
+"""The longest reason an override of a gate may give."""
 LONG_TEXT_MAX = 20_000
 TICKET_MAX = 64
 MAX_CUSTOMERS = 100
@@ -262,6 +264,75 @@ class HistoryEntry(_Doc):
     comment: str | None = Field(default=None, max_length=2_000)
 
 
+class NoticeKind(StrEnum):
+    """What a notice is: a change to customers' systems, or an announcement."""
+
+    CHANGE = "change"
+    ANNOUNCEMENT = "announcement"
+
+
+class AnnouncementKind(StrEnum):
+    """The four announcement streams of the reference tool; each has its own SES topic."""
+
+    CIC = "cic"
+    FINOPS = "finops"
+    INNER = "inner"
+    GENERAL = "general"
+
+
+ANNOUNCEMENT_LABELS = {
+    AnnouncementKind.CIC: "CIC",
+    AnnouncementKind.FINOPS: "FinOps",
+    AnnouncementKind.INNER: "InnerSource",
+    AnnouncementKind.GENERAL: "General",
+}
+"""What people read for each kind (subjects, pages)."""
+SUMMARY_MAX = 1_000
+MAX_LINKS = 20
+LINK_URL_PATTERN = r"^(https?://|mailto:)[^\s\"'<>]+$"
+"""Links an announcement may list: http(s) and mailto only (no ``javascript:``, no ``data:``)."""
+
+
+class AnnouncementLink(_Doc):
+    """A labelled link shown under an announcement."""
+
+    title: str = Field(min_length=1, max_length=SHORT_TEXT_MAX)
+    url: str = Field(max_length=500, pattern=LINK_URL_PATTERN)
+
+
+class Announcement(_Doc):
+    """What only an announcement has: its kind, a summary and a Markdown body.
+
+    The optional event date is the change's schedule (``changeMetadata.schedule``), so the invite
+    machinery of changes sends it unchanged.
+    """
+
+    announcement_kind: AnnouncementKind
+    summary: str = Field(default="", max_length=SUMMARY_MAX)
+    body: LongText = ""
+    """Markdown; rendered by ``delivery.markdown`` with raw HTML off and a link allow-list."""
+    links: tuple[AnnouncementLink, ...] = Field(default=(), max_length=MAX_LINKS)
+
+    @property
+    def label(self) -> str:
+        return ANNOUNCEMENT_LABELS[self.announcement_kind]
+
+
+def _is_change(kind: NoticeKind) -> bool:
+    return kind is NoticeKind.CHANGE
+
+
+class Override(_Doc):
+    """A blocking gate finding someone chose to act past, with their reason (see actions.gates)."""
+
+    gate: str = Field(max_length=40)
+    reason: str = Field(min_length=1, max_length=OVERRIDE_REASON_MAX)
+    by: str = Field(max_length=SHORT_TEXT_MAX)
+    at: Timestamp
+    action: Action
+    version: int = Field(ge=1)
+
+
 class Change(_Doc):
     """One change document, as stored in S3."""
 
@@ -278,6 +349,25 @@ class Change(_Doc):
     email_notification: EmailNotification = Field(default_factory=EmailNotification)
     meeting_invite: MeetingInvite | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
+    overrides: list[Override] = Field(default_factory=list, exclude_if=lambda value: not value)
+    """Gates overridden on the way to this version (submit, approve), oldest first.
+
+    Left out of the JSON when empty, so documents without overrides stay as other tools write them.
+    """
+    kind: NoticeKind = Field(default=NoticeKind.CHANGE, exclude_if=_is_change)
+    """A change (the default, left out of the JSON) or an announcement."""
+    announcement: Announcement | None = None
+    """Set exactly when ``kind`` is announcement."""
+
+    @model_validator(mode="after")
+    def _announcement_matches_kind(self) -> Change:
+        if (self.kind is NoticeKind.ANNOUNCEMENT) != (self.announcement is not None):
+            raise ValueError("an announcement needs the 'announcement' fields, a change none")
+        return self
+
+    @property
+    def is_announcement(self) -> bool:
+        return self.kind is NoticeKind.ANNOUNCEMENT
 
     @property
     def title(self) -> str:
@@ -289,7 +379,11 @@ class Change(_Doc):
 
     @property
     def subject(self) -> str:
-        return self.email_notification.subject or f"Change notification: {self.title}"
+        if self.email_notification.subject:
+            return self.email_notification.subject
+        if self.announcement is not None:
+            return f"{self.announcement.label} announcement: {self.title}"
+        return f"Change notification: {self.title}"
 
     def was_approved(self) -> bool:
         """Whether any version of this change was ever approved."""
@@ -396,6 +490,21 @@ class MeetingInviteInput(MeetingInvite):
         return _one_line_or_none(value)
 
 
+class AnnouncementLinkInput(AnnouncementLink):
+    model_config = _STRICT
+
+    title: OneLine = Field(min_length=1, max_length=SHORT_TEXT_MAX)
+    url: OneLine = Field(max_length=500, pattern=LINK_URL_PATTERN)
+
+
+class AnnouncementInput(Announcement):
+    model_config = _STRICT
+
+    summary: Annotated[str, Field(max_length=SUMMARY_MAX), AfterValidator(multi_line)] = ""
+    body: Lines = ""
+    links: tuple[AnnouncementLinkInput, ...] = Field(default=(), max_length=MAX_LINKS)
+
+
 class ChangeInput(BaseModel):
     """The editable part of a change, as the API and the CLI accept it."""
 
@@ -406,6 +515,16 @@ class ChangeInput(BaseModel):
     change_metadata: ChangeMetadataInput
     email_notification: EmailNotificationInput = Field(default_factory=EmailNotificationInput)
     meeting_invite: MeetingInviteInput | None = None
+    kind: NoticeKind = NoticeKind.CHANGE
+    announcement: AnnouncementInput | None = None
+
+    @model_validator(mode="after")
+    def _announcement_matches_kind(self) -> ChangeInput:
+        if self.kind is NoticeKind.ANNOUNCEMENT and self.announcement is None:
+            raise ValueError("kind 'announcement' needs 'announcement' (its kind, summary, body)")
+        if self.kind is NoticeKind.CHANGE and self.announcement is not None:
+            raise ValueError("'announcement' is only for kind 'announcement'")
+        return self
 
 
 class ChangeEdit(ChangeInput):
@@ -435,6 +554,8 @@ class ChangeSummary(BaseModel):
     start_utc: datetime | None = None
     end_utc: datetime | None = None
     timezone: str | None = None
+    kind: NoticeKind = NoticeKind.CHANGE
+    announcement_kind: AnnouncementKind | None = None
 
 
 class ChangeQuery(BaseModel):
@@ -453,6 +574,8 @@ class ChangeQuery(BaseModel):
     customerless_by: str | None = None
     """Changes naming no customer only if this user created them (``None``: all of them)."""
     include_drafts: bool = True
+    kind: NoticeKind | None = None
+    """Only changes or only announcements (``None``: both)."""
     page: int = Field(default=1, ge=1, le=100_000)
     page_size: int = Field(default=25, ge=1, le=200)
 
@@ -466,6 +589,21 @@ class ChangePage(BaseModel):
     total: int
     page: int
     page_size: int
+    total_is_lower_bound: bool = False
+    """A text search stopped counting at ``total``: there are more matches than that."""
+
+    @property
+    def total_label(self) -> str:
+        """The total as people read it: ``1,000+`` when it is a lower bound."""
+        return f"{self.total:,}+" if self.total_is_lower_bound else f"{self.total:,}"
+
+    @property
+    def last_page(self) -> int:
+        """The last page to link: past a lower-bound total, one more while pages are full."""
+        counted = max(1, -(-self.total // max(1, self.page_size)))
+        if self.total_is_lower_bound and len(self.items) == self.page_size:
+            return max(counted, self.page + 1)
+        return max(counted, self.page) if self.total_is_lower_bound else counted
 
 
 class Statistics(BaseModel):

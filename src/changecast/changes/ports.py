@@ -13,7 +13,6 @@ from changecast.changes.models import (
     Statistics,
     VersionSummary,
 )
-from changecast.delivery.models import ExecutionRecord
 
 
 class ChangeIndex(Protocol):
@@ -33,6 +32,13 @@ class ChangeIndex(Protocol):
 
     def summary(self, change_id: str) -> ChangeSummary | None:
         """The current summary of one change, or None."""
+        ...
+
+    def document(self, change_id: str) -> Change | None:
+        """The current document of one change (latest version or draft) as indexed, or None.
+
+        For reads polled often (the delivery grid) that must not touch S3; S3 stays the record.
+        """
         ...
 
     def find(self, query: ChangeQuery) -> ChangePage:
@@ -58,12 +64,12 @@ class ChangeIndex(Protocol):
         """Every archived version of a change, oldest first."""
         ...
 
-    def record_execution(self, record: ExecutionRecord) -> None:
-        """Store (or replace) one customer's delivery result for one version and event."""
-        ...
+    def version_document(self, change_id: str, version: int) -> Change | None:
+        """One archived version's document as indexed, or None (not indexed, or no such version).
 
-    def executions(self, change_id: str) -> list[ExecutionRecord]:
-        """Every delivery result of a change, by version, customer and event."""
+        Its content is the version's (versions are immutable); its status and history are those
+        it was last indexed with. For pages that compare versions; S3's archive stays the record.
+        """
         ...
 
     def clear(self) -> None:

@@ -1,10 +1,10 @@
 """``PUT /api/changes/{id}`` takes back the document that ``GET`` served.
 
 The editable fields are those of ``ChangeEdit``. The server-owned ones (``changeId``, ``status``,
-``createdAt``/``By``, ``modifiedAt``/``By``, ``history``, ``customerNames``, ``visibility``) may
-be sent along: they are ignored when they match the current document, and refused when they
-contradict it (409 for another change or a stale draft, 422 naming the field otherwise). Unknown
-fields are still refused, like everywhere else.
+``createdAt``/``By``, ``modifiedAt``/``By``, ``history``, ``overrides``, ``customerNames``,
+``visibility``) may be sent along: they are ignored when they match the current document, and
+refused when they contradict it (409 for another change or a stale draft, 422 naming the field
+otherwise). Unknown fields are still refused, like everywhere else.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from changecast.changes.models import (
     ChangeEdit,
     ChangeStatus,
     HistoryEntry,
+    Override,
     Timestamp,
 )
 from changecast.errors import ConflictError, FieldProblem, InvalidInputError
@@ -35,6 +36,7 @@ _SERVER_OWNED = frozenset(
         "modified_at",
         "modified_by",
         "history",
+        "overrides",
         "visibility",
     }
 )
@@ -50,6 +52,7 @@ class ChangeReplacement(ChangeEdit):
     modified_at: Timestamp | None = None
     modified_by: str | None = Field(default=None, max_length=SHORT_TEXT_MAX)
     history: list[HistoryEntry] | None = Field(default=None, max_length=10_000)
+    overrides: list[Override] | None = Field(default=None, max_length=10_000)
     visibility: Literal["full", "summary"] | None = None
 
     def as_edit(self) -> ChangeEdit:
@@ -66,7 +69,7 @@ def _json(value: Any) -> Any:
     """A value as the document shows it (instants to the second, as they are stored)."""
     if isinstance(value, list):
         return [_json(item) for item in value]
-    if isinstance(value, HistoryEntry):
+    if isinstance(value, HistoryEntry | Override):
         return value.model_dump(mode="json", by_alias=True, exclude_none=True)
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from changecast.changes.models import Action, ChangeStatus, HistoryEntry
+from changecast.changes.models import Action, ChangeStatus, HistoryEntry, NoticeKind
 from changecast.errors import ConflictError
 
 S = ChangeStatus
@@ -28,23 +28,34 @@ TRANSITIONS: dict[tuple[ChangeStatus, Action], ChangeStatus] = {
 
 TERMINAL = frozenset({S.REJECTED, S.COMPLETED, S.CANCELLED})
 
+# An announcement is published (approved) and may be withdrawn (cancel); it is never "completed":
+# there is no window whose work ends, and no post-change survey.
+NOT_FOR: dict[NoticeKind, frozenset[Action]] = {NoticeKind.ANNOUNCEMENT: frozenset({A.COMPLETE})}
 
-def next_status(current: ChangeStatus, action: Action) -> ChangeStatus:
+
+def next_status(
+    current: ChangeStatus, action: Action, kind: NoticeKind = NoticeKind.CHANGE
+) -> ChangeStatus:
     """The status after ``action``; a ``ConflictError`` when the action is not allowed now."""
-    try:
+    if action in allowed_actions(current, kind):
         return TRANSITIONS[(current, action)]
-    except KeyError:
-        allowed = ", ".join(sorted(a.value for a in allowed_actions(current))) or "none"
-        raise ConflictError(
-            f"cannot {action.value} a change that is {current.value} (allowed now: {allowed})",
-            status=current.value,
-            action=action.value,
-        ) from None
+    allowed = ", ".join(sorted(a.value for a in allowed_actions(current, kind))) or "none"
+    noun = "an announcement" if kind is NoticeKind.ANNOUNCEMENT else "a change"
+    raise ConflictError(
+        f"cannot {action.value} {noun} that is {current.value} (allowed now: {allowed})",
+        status=current.value,
+        action=action.value,
+    )
 
 
-def allowed_actions(current: ChangeStatus) -> frozenset[Action]:
+def allowed_actions(
+    current: ChangeStatus, kind: NoticeKind = NoticeKind.CHANGE
+) -> frozenset[Action]:
     """Every action the state machine allows from ``current`` (permissions: access.policy)."""
-    return frozenset(action for (status, action) in TRANSITIONS if status is current)
+    refused = NOT_FOR.get(kind, frozenset())
+    return frozenset(
+        action for (status, action) in TRANSITIONS if status is current and action not in refused
+    )
 
 
 def makes_new_version(action: Action) -> bool:

@@ -13,17 +13,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from changecast.cli.customer_aws import CustomerAws
-from changecast.cli.fanout import (
-    AllOpt,
-    ConcurrencyOpt,
-    CustomerReport,
-    CustomersOpt,
-    DryRunOpt,
-    FanoutOptions,
-    run_for_customers,
-)
-from changecast.cli.state import OutputFormat, OutputOpt
+from changecast.cli.fanout import CustomerReport, CustomerTask, Fanout, fanout_command
+from changecast.cli.tables import folding_table, whole
 from changecast.contacts import alternate
 from changecast.contacts.account_setup import apply_alternate_changes, read_alternate_contacts
 from changecast.contacts.alternate import AccountContacts, AltChange, ContactFileError
@@ -71,7 +62,7 @@ def _who(contact: AlternateContact | None) -> str:
 
 
 def changes_table(changes: Sequence[AltChange]) -> Table:
-    table = Table("account", "name", "type", "action", "current", "wanted")
+    table = folding_table(whole("account", width=12), "name", "type", "action", "current", "wanted")
     for c in changes:
         table.add_row(
             c.account_id,
@@ -84,18 +75,16 @@ def changes_table(changes: Sequence[AltChange]) -> Table:
     return table
 
 
-def run_alternate(
-    ctx: typer.Context,
-    command: str,
-    options: FanoutOptions,
+def alternate_task(
+    fan: Fanout,
     planner: Planner,
     *,
     kinds: Sequence[AlternateContactType],
     accounts: tuple[str, ...],
     role_arn: str | None,
-    dry_run: bool,
-) -> None:
-    aws = CustomerAws.of(ctx)
+) -> CustomerTask:
+    """Read each account's contacts, plan with ``planner``, show it, apply unless a dry run."""
+    aws, dry_run = fan.aws, fan.dry_run
 
     def task(mapping: CustomerMapping, report: CustomerReport) -> None:
         port = aws.accounts(mapping, role_arn=role_arn)
@@ -112,7 +101,7 @@ def run_alternate(
             apply_alternate_changes(port=port, changes=changes)
             report.data["applied"] = True
 
-    run_for_customers(aws.runtime.directory, options, command, task, prepare=aws.warm)
+    return task
 
 
 def read_contact_file(
@@ -133,8 +122,9 @@ def read_contact_file(
 
 
 @app.command("set")
+@fanout_command(dry_run=True)
 def set_contacts(
-    ctx: typer.Context,
+    fan: Fanout,
     contacts_file: Annotated[
         Path, typer.Option("--contacts-file", help="JSON: {billing|operations|security: {...}}")
     ],
@@ -144,85 +134,49 @@ def set_contacts(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="replace contacts that differ (default: keep)")
     ] = False,
-    customer: CustomersOpt = None,
-    all_customers: AllOpt = False,
-    concurrency: ConcurrencyOpt = None,
-    dry_run: DryRunOpt = False,
-    output: OutputOpt = OutputFormat.TEXT,
-) -> None:
+) -> CustomerTask:
     """Set the file's contacts on every active account; existing ones stay unless --overwrite."""
     wanted = read_contact_file(contacts_file, kinds)
 
     def planner(state: State) -> Sequence[AltChange]:
         return alternate.plan_set(state, wanted, overwrite=overwrite)
 
-    options = FanoutOptions.of(customer, all_customers, concurrency, output)
-    run_alternate(
-        ctx,
-        "alt-contacts set",
-        options,
-        planner,
-        kinds=sorted(wanted),
-        accounts=_accounts(account),
-        role_arn=role_arn,
-        dry_run=dry_run,
-    )
+    accounts = _accounts(account)
+    return alternate_task(fan, planner, kinds=sorted(wanted), accounts=accounts, role_arn=role_arn)
 
 
 @app.command("show")
+@fanout_command()
 def show(
-    ctx: typer.Context,
+    fan: Fanout,
     kinds: TypesOpt = None,
     account: AccountsOpt = None,
     role_arn: RoleOpt = None,
-    customer: CustomersOpt = None,
-    all_customers: AllOpt = False,
-    concurrency: ConcurrencyOpt = None,
-    output: OutputOpt = OutputFormat.TEXT,
-) -> None:
+) -> CustomerTask:
     """Each active account's alternate contacts."""
-    options = FanoutOptions.of(customer, all_customers, concurrency, output)
-    run_alternate(
-        ctx,
-        "alt-contacts show",
-        options,
-        alternate.describe,
-        kinds=sorted(kinds or AlternateContactType),
-        accounts=_accounts(account),
-        role_arn=role_arn,
-        dry_run=False,
+    chosen = sorted(kinds or AlternateContactType)
+    return alternate_task(
+        fan, alternate.describe, kinds=chosen, accounts=_accounts(account), role_arn=role_arn
     )
 
 
 @app.command("delete")
+@fanout_command(dry_run=True)
 def delete(
-    ctx: typer.Context,
+    fan: Fanout,
     kinds: Annotated[
         list[AlternateContactType],
         typer.Option("--type", case_sensitive=False, help="which contact type(s) to delete"),
     ],
     account: AccountsOpt = None,
     role_arn: RoleOpt = None,
-    customer: CustomersOpt = None,
-    all_customers: AllOpt = False,
-    concurrency: ConcurrencyOpt = None,
-    dry_run: DryRunOpt = False,
-    output: OutputOpt = OutputFormat.TEXT,
-) -> None:
+) -> CustomerTask:
     """Delete the named contact types on every active account (or --account ones)."""
     chosen = sorted(set(kinds))
 
     def planner(state: State) -> Sequence[AltChange]:
         return alternate.plan_delete(state, chosen)
 
-    options = FanoutOptions.of(customer, all_customers, concurrency, output)
-    run_alternate(
-        ctx,
-        "alt-contacts delete",
-        options,
-        planner,
-        kinds=chosen,
-        accounts=_accounts(account),
-        role_arn=role_arn,
-        dry_run=dry_run,
+    return alternate_task(
+        fan, planner, kinds=chosen, accounts=_accounts(account), role_arn=role_arn
     )

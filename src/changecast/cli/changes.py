@@ -8,10 +8,12 @@ from typing import Annotated, TypeVar
 
 import typer
 from pydantic import ValidationError
-from rich.table import Column, Table
+from rich.table import Table
 
-from changecast.changes import drafts, service
-from changecast.changes.context import ActionResult
+from changecast.actions import drafts, pipeline, service
+from changecast.actions.context import ActionResult
+from changecast.actions.gates import GATED_ACTIONS, parse_overrides
+from changecast.actions.pipeline import RETRY, ActionRequest
 from changecast.changes.models import (
     Action,
     Change,
@@ -22,6 +24,7 @@ from changecast.changes.models import (
     ChangeStatus,
 )
 from changecast.cli.state import OutputFormat, OutputOpt, console, emit_json, state_of
+from changecast.cli.tables import folding_table, whole
 from changecast.distribution.models import DistributionReport, TriggerOutcome
 from changecast.errors import FieldProblem, InvalidInputError, problems_from_pydantic
 from changecast.ids import parse_change_id
@@ -31,6 +34,25 @@ app = typer.Typer(help="Create, submit, approve and follow changes.", no_args_is
 
 IdArg = Annotated[str, typer.Argument(help="the change id (a UUID)")]
 CommentOpt = Annotated[str | None, typer.Option("--comment", help="a note for the history")]
+OverrideOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--override",
+        metavar="GATE=REASON",
+        help="act past a gate's blocking findings, with a reason (repeatable; audited)",
+    ),
+]
+
+
+def parse_override_options(values: list[str] | None) -> dict[str, str]:
+    """``GATE=REASON`` options as gate -> reason; a malformed one is a usage error."""
+    overrides: dict[str, str] = {}
+    for value in values or []:
+        gate, sep, reason = value.partition("=")
+        if not sep or not gate.strip() or not reason.strip():
+            raise InvalidInputError(f"--override {value[:60]!r}: write it as GATE=REASON")
+        overrides[gate.strip()] = reason
+    return parse_overrides(overrides)
 
 
 InputT = TypeVar("InputT", bound=ChangeInput)
@@ -81,7 +103,7 @@ def _print_report(report: DistributionReport | None) -> None:
     if report is None or not report.results:
         console.print("no customer is notified for this action")
         return
-    table = Table("customer", "event", "trigger", "detail")
+    table = folding_table(whole("customer"), "event", "trigger", "detail")
     for result in report.results:
         colour = "red" if result.outcome is TriggerOutcome.FAILED else "green"
         table.add_row(
@@ -98,7 +120,8 @@ def _print_report(report: DistributionReport | None) -> None:
         )
 
 
-def _finish(result: ActionResult, output: OutputFormat) -> None:
+def finish_action(result: ActionResult, output: OutputFormat) -> None:
+    """Print (or emit as JSON) an action's result; exit 1 while a trigger is missing."""
     if output is OutputFormat.JSON:
         emit_json(
             {
@@ -143,21 +166,33 @@ def edit(
     state = state_of(ctx)
     data = read_input(from_file, ChangeEdit)
     runtime = state.runtime()
-    result = service.edit(
-        deps=runtime.changes, actor=state.actor(), change_id=parse_change_id(change_id), data=data
+    result = pipeline.perform(
+        deps=runtime.changes,
+        actor=state.actor(),
+        change_id=parse_change_id(change_id),
+        request=ActionRequest(action=Action.EDIT, edit=data),
     )
-    _finish(result, output)
+    finish_action(result, output)
 
 
 @app.command("submit")
-def submit(ctx: typer.Context, change_id: IdArg, output: OutputOpt = OutputFormat.TEXT) -> None:
+def submit(
+    ctx: typer.Context,
+    change_id: IdArg,
+    override: OverrideOpt = None,
+    output: OutputOpt = OutputFormat.TEXT,
+) -> None:
     """Submit a draft for approval: archive version 1, then one trigger per customer."""
     state = state_of(ctx)
     runtime = state.runtime()
-    result = drafts.submit(
-        deps=runtime.changes, actor=state.actor(), change_id=parse_change_id(change_id)
+    request = ActionRequest(action=Action.SUBMIT, overrides=parse_override_options(override))
+    result = pipeline.perform(
+        deps=runtime.changes,
+        actor=state.actor(),
+        change_id=parse_change_id(change_id),
+        request=request,
     )
-    _finish(result, output)
+    finish_action(result, output)
 
 
 def _status_command(action: Action, help_text: str) -> None:
@@ -165,18 +200,21 @@ def _status_command(action: Action, help_text: str) -> None:
         ctx: typer.Context,
         change_id: IdArg,
         comment: CommentOpt = None,
+        override: OverrideOpt = None,
         output: OutputOpt = OutputFormat.TEXT,
     ) -> None:
         state = state_of(ctx)
         runtime = state.runtime()
-        result = service.transition(
+        overrides = parse_override_options(override)
+        if overrides and action not in GATED_ACTIONS:
+            raise InvalidInputError(f"--override applies to submit and approve, not {action}")
+        result = pipeline.perform(
             deps=runtime.changes,
             actor=state.actor(),
             change_id=parse_change_id(change_id),
-            action=action,
-            comment=comment,
+            request=ActionRequest(action=action, comment=comment, overrides=overrides),
         )
-        _finish(result, output)
+        finish_action(result, output)
 
     command.__doc__ = help_text
     app.command(action.value)(command)
@@ -193,9 +231,15 @@ def retry(ctx: typer.Context, change_id: IdArg, output: OutputOpt = OutputFormat
     """Write the latest action's missing triggers again (those present are left alone)."""
     state = state_of(ctx)
     runtime = state.runtime()
-    report = service.redistribute(
-        deps=runtime.changes, actor=state.actor(), change_id=parse_change_id(change_id)
+    result = pipeline.perform(
+        deps=runtime.changes,
+        actor=state.actor(),
+        change_id=parse_change_id(change_id),
+        request=ActionRequest(action=RETRY),
     )
+    report = result.distribution
+    if report is None:  # a retry always reports its triggers
+        raise InvalidInputError(f"change {change_id} has nothing to retry")
     if output is OutputFormat.JSON:
         emit_json(report)
     else:
@@ -228,8 +272,8 @@ def show(
 
 
 def _print_page(page: ChangePage) -> None:
-    whole_id = Column("id", no_wrap=True, min_width=36)  # never cut: it is pasted into commands
-    table = Table(whole_id, "status", "v", "title", "customers", "modified")
+    whole_id = whole("id", width=36)  # never cut: it is pasted into commands
+    table = folding_table(whole_id, "status", "v", "title", "customers", "modified")
     for item in page.items:
         table.add_row(
             item.change_id,
@@ -240,7 +284,7 @@ def _print_page(page: ChangePage) -> None:
             f"{item.modified_at:%Y-%m-%d %H:%M}",
         )
     console.print(table)
-    console.print(f"{page.total} change(s); page {page.page}")
+    console.print(f"{page.total_label} change(s); page {page.page}")
 
 
 @app.command("list")
@@ -289,7 +333,7 @@ def history(ctx: typer.Context, change_id: IdArg, output: OutputOpt = OutputForm
     if output is OutputFormat.JSON:
         emit_json([entry.model_dump(mode="json", by_alias=True) for entry in change.history])
         return
-    table = Table("at (UTC)", "action", "status", "version", "by", "comment")
+    table = folding_table("at (UTC)", "action", "status", "version", whole("by"), "comment")
     for entry in change.history:
         table.add_row(
             f"{entry.at:%Y-%m-%d %H:%M:%S}",

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
+from changecast.cli.tables import folding_table, whole
 from changecast.contacts.models import Contact, ContactAction, ContactListInfo, ContactPlan
 from changecast.contacts.topics import TopicAction, TopicPlan, is_subscribed
 
@@ -26,7 +27,9 @@ def _action(value: str) -> str:
 
 
 def topics_table(info: ContactListInfo, contacts: Sequence[Contact] | None = None) -> Table:
-    table = Table("topic", "display name", "default", "description", title=f"list {info.name}")
+    table = folding_table(
+        whole("topic"), "display name", "default", "description", title=f"list {info.name}"
+    )
     if contacts is not None:
         table.add_column("subscribed")
     for topic in info.topics:
@@ -40,7 +43,7 @@ def topics_table(info: ContactListInfo, contacts: Sequence[Contact] | None = Non
 
 def topic_plan_table(plan: TopicPlan) -> Table:
     title = f"list {plan.list_name}" + (" (to be created)" if plan.create_list else "")
-    table = Table("action", "topic", "changes", title=title)
+    table = folding_table("action", whole("topic"), "changes", title=title)
     for change in plan.changes:
         if change.action is TopicAction.UPDATE and change.before and change.after:
             before, after = change.before, change.after
@@ -72,7 +75,7 @@ def _preferences(contact: Contact) -> str:
 
 
 def contacts_table(contacts: Sequence[Contact], title: str) -> Table:
-    table = Table("email", "preferences", title=title)
+    table = folding_table(whole("email"), "preferences", title=title)
     for contact in contacts[:MAX_ROWS]:
         table.add_row(contact.email, _preferences(contact))
     if len(contacts) > MAX_ROWS:
@@ -81,7 +84,9 @@ def contacts_table(contacts: Sequence[Contact], title: str) -> Table:
 
 
 def contact_plan_table(plan: ContactPlan, *, show_unchanged: bool = True) -> Table:
-    table = Table("action", "email", "preferences after", "detail", title=f"list {plan.list_name}")
+    table = folding_table(
+        "action", whole("email"), "preferences after", "detail", title=f"list {plan.list_name}"
+    )
     shown = 0
     for change in plan.changes:
         if change.action is ContactAction.UNCHANGED and not show_unchanged:

@@ -1,31 +1,44 @@
-"""Runs one command for many customers at once, with a progress bar and one block per customer.
+"""``@fanout_command``: one per-customer command from a function that returns a customer's task.
 
-Ends with a summary table (real wall time) or JSON; exit codes 0 ok, 1 failed, 2 usage.
+The options every such command shares (``--customer``/``--all``, concurrency, ``--dry-run``,
+``--output``), the customer selection (a usage error exits 2), and the decorator that adds them;
+running and reporting is ``fanout_run``.
 """
 
 from __future__ import annotations
 
-import threading
-import time
+import functools
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Annotated, Any
+from dataclasses import dataclass
+from functools import cached_property
+from inspect import Parameter, Signature, signature
+from typing import Annotated, Any, Concatenate, ParamSpec, get_type_hints
 
-import structlog
 import typer
-from rich.console import Console, Group, RenderableType
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.rule import Rule
-from rich.table import Table
+from typer import _click as click  # typer >= 0.24 vendors click
 
-from changecast.cli.state import OutputFormat, console, emit_json, err_console
+from changecast.cli.customer_aws import CustomerAws
+from changecast.cli.fanout_run import (
+    CustomerReport,
+    CustomerTask,
+    FanoutResult,
+    finish,
+    run_fanout,
+)
+from changecast.cli.state import OutputFormat, OutputOpt
 from changecast.customers.directory import CustomerDirectory
 from changecast.customers.models import CustomerMapping
-from changecast.errors import ChangecastError, InvalidInputError
+from changecast.errors import InvalidInputError
 
-log = structlog.get_logger()
+__all__ = [
+    "CustomerReport",
+    "CustomerSelectionError",
+    "CustomerTask",
+    "Fanout",
+    "FanoutOptions",
+    "fanout_command",
+    "select_customers",
+]
 
 CustomersOpt = Annotated[
     list[str] | None,
@@ -51,63 +64,6 @@ DryRunOpt = Annotated[
 
 class CustomerSelectionError(InvalidInputError):
     """Neither --customer nor --all, both, or an unknown customer code."""
-
-
-class CustomersFailedError(ChangecastError):
-    """At least one customer failed; the summary table says which and why."""
-
-    kind = "customers_failed"
-
-
-class Status(StrEnum):
-    OK = "ok"
-    FAILED = "failed"
-
-
-@dataclass
-class CustomerReport:
-    """What one customer's task produces: a text block, JSON data and a one-line detail."""
-
-    mapping: CustomerMapping
-    blocks: list[RenderableType] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)
-    detail: str = ""
-
-    def print(self, *items: RenderableType) -> None:
-        self.blocks.extend(items)
-
-
-CustomerTask = Callable[[CustomerMapping, CustomerReport], None]
-
-
-@dataclass(frozen=True)
-class CustomerOutcome:
-    code: str
-    name: str
-    status: Status
-    seconds: float
-    detail: str
-    data: dict[str, Any]
-    error_kind: str | None = None
-
-
-@dataclass(frozen=True)
-class FanoutResult:
-    command: str
-    outcomes: tuple[CustomerOutcome, ...]
-    wall_seconds: float
-
-    @property
-    def failed(self) -> tuple[CustomerOutcome, ...]:
-        return tuple(o for o in self.outcomes if o.status is Status.FAILED)
-
-    @property
-    def slowest_seconds(self) -> float:
-        return max((o.seconds for o in self.outcomes), default=0.0)
-
-    @property
-    def summed_seconds(self) -> float:
-        return sum(o.seconds for o in self.outcomes)
 
 
 @dataclass(frozen=True)
@@ -150,152 +106,116 @@ def select_customers(
     return [directory.get(code) for code in dict.fromkeys(codes)]
 
 
-def _run_one(
-    task: CustomerTask, mapping: CustomerMapping, go: threading.Event
-) -> tuple[CustomerOutcome, CustomerReport]:
-    go.wait()
-    report = CustomerReport(mapping)
-    started = time.perf_counter()
-    status, kind = Status.OK, None
-    with structlog.contextvars.bound_contextvars(customer=mapping.customer_code):
-        try:
-            task(mapping, report)
-        except ChangecastError as exc:
-            status, kind, report.detail = Status.FAILED, exc.kind, exc.message
-            log.warning("customer_failed", kind=exc.kind, error=exc.message)
-        except Exception as exc:  # the top of one customer's work: report it, keep the others
-            status, kind = Status.FAILED, "internal"
-            report.detail = f"internal error: {type(exc).__name__}: {exc}"
-            log.exception("customer_crashed")
-    outcome = CustomerOutcome(
-        code=mapping.customer_code,
-        name=mapping.customer_name,
-        status=status,
-        seconds=time.perf_counter() - started,
-        detail=report.detail,
-        data=report.data,
-        error_kind=kind,
-    )
-    return outcome, report
+class Fanout:
+    """What a ``@fanout_command`` function gets first: its context, options and customers' AWS."""
 
+    def __init__(self, ctx: typer.Context, options: FanoutOptions, *, dry_run: bool) -> None:
+        self.ctx = ctx
+        self.options = options
+        self.dry_run = dry_run
 
-def _block(outcome: CustomerOutcome, report: CustomerReport) -> RenderableType:
-    colour = "green" if outcome.status is Status.OK else "red"
-    title = (
-        f"[bold]{outcome.code}[/bold] ({outcome.name}) "
-        f"[{colour}]{outcome.status.value}[/{colour}] {outcome.seconds:.2f}s"
-    )
-    items: list[RenderableType] = [Rule(title, align="left")]
-    items.extend(report.blocks)
-    if outcome.status is Status.FAILED:
-        items.append(f"[red]error[/red]: {outcome.detail}")
-    return Group(*items)
+    @cached_property
+    def aws(self) -> CustomerAws:
+        """Every customer's adapters; config.json is loaded first, so its errors name it."""
+        aws = CustomerAws.of(self.ctx)
+        aws.runtime.directory  # noqa: B018 - loads and checks config.json before SESConfig.json
+        return aws
 
+    @cached_property
+    def customers(self) -> list[CustomerMapping]:
+        """The customers chosen by --customer/--all; a bad choice is a usage error (exit 2)."""
+        directory = self.aws.runtime.directory
+        return select_customers(directory, self.options.customers, self.options.all_customers)
 
-def run_fanout(
-    command: str,
-    mappings: Sequence[CustomerMapping],
-    task: CustomerTask,
-    *,
-    concurrency: int | None = None,
-    output: OutputFormat = OutputFormat.TEXT,
-    out: Console | None = None,
-) -> FanoutResult:
-    """Run ``task`` for every customer in threads; print each block as its customer finishes."""
-    out = out or console
-    shown = out if output is OutputFormat.TEXT else err_console
-    workers = max(1, min(concurrency or len(mappings), len(mappings)))
-    outcomes: list[CustomerOutcome] = []
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=shown,
-        transient=True,
-    )
-    go = threading.Event()  # every worker starts together once all are submitted
-    started = time.perf_counter()
-    with progress, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="customer") as pool:
-        bar = progress.add_task(command, total=len(mappings))
-        futures: list[Future[tuple[CustomerOutcome, CustomerReport]]] = []
-        try:
-            futures.extend(pool.submit(_run_one, task, mapping, go) for mapping in mappings)
-        finally:
-            go.set()
-        for done in as_completed(futures):
-            outcome, report = done.result()
-            outcomes.append(outcome)
-            if output is OutputFormat.TEXT:
-                progress.console.print(_block(outcome, report))
-            progress.advance(bar)
-    wall = time.perf_counter() - started
-    ordered = tuple(sorted(outcomes, key=lambda o: o.code))
-    return FanoutResult(command=command, outcomes=ordered, wall_seconds=wall)
+    @property
+    def command(self) -> str:
+        """The command as typed, without the program: ``ses contacts list``."""
+        names: list[str] = []
+        ctx: click.Context | None = self.ctx
+        while ctx is not None and ctx.parent is not None:
+            names.append(ctx.info_name or "")
+            ctx = ctx.parent
+        return " ".join(reversed(names))
 
-
-def summary_table(result: FanoutResult) -> Table:
-    table = Table("customer", "status", "duration", "detail", title=result.command)
-    for o in result.outcomes:
-        colour = "green" if o.status is Status.OK else "red"
-        table.add_row(
-            o.code, f"[{colour}]{o.status.value}[/{colour}]", f"{o.seconds:.2f}s", o.detail
+    def run(self, task: CustomerTask) -> FanoutResult:
+        """Select, warm the hub session (in this thread), run, summarise; exit 1 on a failure."""
+        mappings = self.customers
+        self.aws.warm()
+        result = run_fanout(
+            self.command,
+            mappings,
+            task,
+            concurrency=self.options.concurrency,
+            output=self.options.output,
         )
-    table.caption = (
-        f"{len(result.outcomes) - len(result.failed)} ok, {len(result.failed)} failed; "
-        f"wall time {result.wall_seconds:.2f}s "
-        f"(customer durations add up to {result.summed_seconds:.2f}s)"
-    )
-    return table
+        finish(result, self.options.output)
+        return result
 
 
-def result_json(result: FanoutResult) -> dict[str, Any]:
-    return {
-        "command": result.command,
-        "wall_seconds": round(result.wall_seconds, 3),
-        "ok": len(result.outcomes) - len(result.failed),
-        "failed": len(result.failed),
-        "customers": [
-            {
-                "customer": o.code,
-                "status": o.status.value,
-                "duration_seconds": round(o.seconds, 3),
-                "detail": o.detail,
-                **({"error_kind": o.error_kind} if o.error_kind else {}),
-                "data": o.data,
-            }
-            for o in result.outcomes
-        ],
-    }
+P = ParamSpec("P")
+CommandBody = Callable[Concatenate[Fanout, P], CustomerTask]
+_SHARED: tuple[tuple[str, Any, Any], ...] = (
+    ("customer", CustomersOpt, None),
+    ("all_customers", AllOpt, False),
+    ("concurrency", ConcurrencyOpt, None),
+    ("dry_run", DryRunOpt, False),
+    ("output", OutputOpt, OutputFormat.TEXT),
+)
 
 
-def finish(result: FanoutResult, output: OutputFormat, *, out: Console | None = None) -> None:
-    """Print the summary (table or JSON); raise ``CustomersFailedError`` (exit 1) on failures."""
-    if output is OutputFormat.JSON:
-        emit_json(result_json(result))
-    else:
-        (out or console).print(summary_table(result))
-    if result.failed:
-        codes = ", ".join(o.code for o in result.failed[:10])
-        raise CustomersFailedError(
-            f"{len(result.failed)} of {len(result.outcomes)} customers failed: {codes}"
-        )
+def _keyword(name: str, annotation: Any, default: Any = Parameter.empty) -> Parameter:
+    return Parameter(name, Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
 
 
-def run_for_customers(
-    directory: CustomerDirectory,
-    options: FanoutOptions,
-    command: str,
-    task: CustomerTask,
-    *,
-    prepare: Callable[[], None] | None = None,
-) -> FanoutResult:
-    """Select, prepare (in this thread), run, summarise; the one entry for every command."""
-    mappings = select_customers(directory, options.customers, options.all_customers)
-    if prepare is not None:
-        prepare()
-    result = run_fanout(
-        command, mappings, task, concurrency=options.concurrency, output=options.output
-    )
-    finish(result, options.output)
-    return result
+def fanout_command(*, dry_run: bool = False) -> Callable[[CommandBody[P]], Callable[..., None]]:
+    """Make a per-customer command from a function that returns one customer's task.
+
+    The function takes a :class:`Fanout` first, then its own Typer parameters, and returns the
+    task run for every customer. The command gains ``--customer/-c`` (repeatable), ``--all``,
+    ``--max-customer-concurrency``, ``--dry-run`` (with ``dry_run=True``; read ``fan.dry_run``)
+    and ``--output``; it prints a block per customer and a summary (or JSON), and exits 0 (all
+    ok), 1 (a customer failed) or 2 (usage). Register it as usual::
+
+        @app.command("list")
+        @fanout_command()
+        def list_things(fan: Fanout, topic: TopicOpt = None) -> CustomerTask:
+            \"\"\"Help text, as for any command.\"\"\"
+            def task(mapping: CustomerMapping, report: CustomerReport) -> None: ...
+            return task
+    """
+    shared = [item for item in _SHARED if dry_run or item[0] != "dry_run"]
+
+    def decorate(body: CommandBody[P]) -> Callable[..., None]:
+        make_task: Callable[..., CustomerTask] = body  # called with the body's own keywords
+        hints = get_type_hints(body, include_extras=True)
+        own = [
+            _keyword(p.name, hints.get(p.name, p.annotation), p.default)
+            for p in list(signature(body).parameters.values())[1:]
+        ]
+        taken = {"ctx"} | {name for name, _, _ in shared}
+        if clash := sorted(taken & {p.name for p in own}):
+            raise TypeError(f"{body.__name__}: @fanout_command adds {', '.join(clash)} itself")
+
+        @functools.wraps(body)
+        def command(**values: Any) -> None:
+            ctx = values.pop("ctx")
+            options = FanoutOptions.of(
+                values.pop("customer"),
+                values.pop("all_customers"),
+                values.pop("concurrency"),
+                values.pop("output"),
+            )
+            fan = Fanout(ctx, options, dry_run=bool(values.pop("dry_run", False)))
+            fan.run(make_task(fan, **values))
+
+        params = [
+            _keyword("ctx", typer.Context),
+            *own,
+            *(_keyword(name, kind, default) for name, kind, default in shared),
+        ]
+        # Typer reads the signature and the annotations: the body's own, then the shared ones.
+        command.__signature__ = Signature(params, return_annotation=None)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}
+        return command
+
+    return decorate

@@ -9,17 +9,7 @@ import typer
 
 from changecast.cli.contact_views import contact_plan_json, contact_plan_table
 from changecast.cli.customer_aws import CustomerAws
-from changecast.cli.fanout import (
-    AllOpt,
-    ConcurrencyOpt,
-    CustomerReport,
-    CustomersOpt,
-    CustomerTask,
-    DryRunOpt,
-    FanoutOptions,
-    run_for_customers,
-)
-from changecast.cli.state import OutputFormat, OutputOpt
+from changecast.cli.fanout import CustomerReport, CustomerTask, Fanout, fanout_command
 from changecast.contacts import service
 from changecast.contacts.importer import DEFAULT_GROUP_PATTERN, GroupPattern, ImportOptions
 from changecast.customers.models import CustomerMapping
@@ -83,32 +73,25 @@ def import_task(aws: CustomerAws, request: ImportRequest) -> CustomerTask:
 
 
 @app.command("import")
+@fanout_command(dry_run=True)
 def import_contacts(
-    ctx: typer.Context,
+    fan: Fanout,
     group_pattern: PatternOpt = DEFAULT_GROUP_PATTERN,
     identity_store_id: StoreOpt = None,
     identity_region: RegionOpt = None,
     remove_missing: RemoveOpt = False,
     only_with_role: OnlyRoleOpt = False,
     revoke: RevokeOpt = False,
-    customer: CustomersOpt = None,
-    all_customers: AllOpt = False,
-    concurrency: ConcurrencyOpt = None,
-    dry_run: DryRunOpt = False,
-    output: OutputOpt = OutputFormat.TEXT,
-) -> None:
+) -> CustomerTask:
     """Each user gets the OPT_IN topics plus those whose OptInRoles hold one of the user's roles.
 
     Preferences a contact chose are kept. The plan lists every contact as add, update or
     unchanged (and remove, with --remove-missing).
     """
-    aws = CustomerAws.of(ctx)
     choices = ImportOptions(
         remove_missing=remove_missing, only_with_role=only_with_role, revoke=revoke
     )
     request = ImportRequest(
-        GroupPattern.parse(group_pattern), choices, identity_store_id, identity_region, dry_run
+        GroupPattern.parse(group_pattern), choices, identity_store_id, identity_region, fan.dry_run
     )
-    options = FanoutOptions.of(customer, all_customers, concurrency, output)
-    task = import_task(aws, request)
-    run_for_customers(aws.runtime.directory, options, "identity import", task, prepare=aws.warm)
+    return import_task(fan.aws, request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from changecast.changes.rebuild import rebuild_index
+from changecast.actions.rebuild import rebuild_index
 from changecast.cli.state import OutputFormat, OutputOpt, console, emit_json, state_of
 
 app = typer.Typer(help="The derived SQL index.", no_args_is_help=True)
@@ -73,6 +73,8 @@ def rebuild(ctx: typer.Context, output: OutputOpt = OutputFormat.TEXT) -> None:
         store=runtime.store,
         index=runtime.index,
         audit_index=runtime.audit_index,
+        read_model=runtime.deliveries,
+        surveys=runtime.surveys,
     )
     if output is OutputFormat.JSON:
         emit_json(report)

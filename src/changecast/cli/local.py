@@ -13,9 +13,10 @@ import typer
 from rich.table import Table
 
 from changecast.cli.state import OutputFormat, OutputOpt, console, emit_json, state_of
+from changecast.cli.tables import folding_table, whole
 from changecast.errors import NotFoundError, UpstreamError
 from changecast.ids import parse_customer_code
-from changecast.local.runtime import read_running
+from changecast.local_runtime import read_running
 
 app = typer.Typer(help="The embedded system: moto, demo customers, API and workers.")
 
@@ -47,7 +48,9 @@ def up(
 ) -> None:
     """Start everything and stay in the foreground until Ctrl-C (or SIGTERM)."""
     from changecast.local.system import LocalOptions, LocalSystem
+    from changecast.web.app import create_app
     from changecast.workers.local import local_workers
+    from changecast.workers.scheduler import LocalScheduler
 
     options = LocalOptions(
         data_dir=_data_dir(ctx, data_dir),
@@ -56,12 +59,13 @@ def up(
         aws_port=aws_port,
         demo=demo,
     )
-    system = LocalSystem(options)
+    system = LocalSystem(options, api=create_app)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     if workers:
         system.background.extend(local_workers(options))
+        system.background.append(LocalScheduler())  # reminders, window notices, nudges
     local = system.start()
     try:
         _print_up(local.portal_url, local.aws_endpoint_url, options.data_dir, list(local.customers))
@@ -161,7 +165,7 @@ def outbox(
     if as_json or output is OutputFormat.JSON:
         emit_json(items)
         return
-    table = Table("subject", "recipient", "topic", "invite")
+    table = folding_table("subject", whole("recipient"), "topic", "invite")
     for item in items:
         invite = item.get("invite") or {}
         table.add_row(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,10 @@ EXIT_USAGE = 2
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "change": ("changecast.cli.changes", "Create, submit, approve and follow changes."),
+    "announcement": (
+        "changecast.cli.announcements",
+        "Create, submit, approve and follow announcements.",
+    ),
     "index": ("changecast.cli.index", "The derived SQL index: migrate, rebuild."),
     "local": ("changecast.cli.local", "The embedded system: moto, demo customers, API, workers."),
     "ses": ("changecast.cli.ses", "Every customer's SES: topics, contacts, domain, suppression."),
@@ -26,6 +31,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "users": ("changecast.cli.users", "Known users' current roles, which their tokens act with."),
     "alt-contacts": ("changecast.cli.alt_contacts", "The customers' AWS alternate contacts."),
     "worker": ("changecast.cli.worker", "Delivery workers: one per customer's queue."),
+    "scheduler": ("changecast.cli.scheduler", "Reminders, window notices, nudges: one tick."),
+    "events": ("changecast.cli.events", "SES events: delivery outcomes and suppression."),
+    "calendar": ("changecast.cli.calendar", "Customers' calendar feeds: rotate a feed token."),
     "serve": ("changecast.cli.serve", "Serve the portal and API (uvicorn)."),
     "deploy": ("changecast.cli.deploy", "Terraform inputs derived from config.json."),
     "package": ("changecast.cli.package", "Build the Lambda packages."),
@@ -114,10 +122,10 @@ def exit_code_for(error: ChangecastError) -> int:
     return EXIT_USAGE if isinstance(error, InvalidInputError) else EXIT_FAILED
 
 
-def main() -> None:
+def main(args: Sequence[str] | None = None) -> None:
     """Run the CLI, mapping our errors to a message on stderr and an exit code."""
     try:
-        code = app(standalone_mode=False)
+        code = app(args=args, prog_name="changecast", standalone_mode=False)
     except ChangecastError as exc:
         from rich.markup import escape
 
@@ -128,7 +136,13 @@ def main() -> None:
 
         say(f"[red]error[/red] ({exc.kind}): {escape(exc.message)}")
         for problem in getattr(exc, "details", None) or []:
-            say(f"  - {escape(problem['field'])}: {escape(problem['problem'])}")
+            if problem["problem"] not in exc.message:  # said once is enough
+                say(f"  - {escape(problem['field'])}: {escape(problem['problem'])}")
+        for finding in getattr(exc, "findings", None) or []:  # a gate refused (actions.gates)
+            where = f" [{finding.customer_code}]" if finding.customer_code else ""
+            say(f"  - {escape(finding.gate)}{escape(where)}: {escape(finding.message)}")
+        if getattr(exc, "findings", None):
+            say("  override with --override GATE=REASON")
         raise SystemExit(exit_code_for(exc)) from None
     except typer.Abort:
         sys.stderr.write("aborted\n")
@@ -136,6 +150,8 @@ def main() -> None:
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except click.exceptions.ClickException as exc:
-        exc.show()
+        from changecast.cli.usage import usage_error_lines
+
+        sys.stderr.write("".join(f"{line}\n" for line in usage_error_lines(exc)))
         raise SystemExit(EXIT_USAGE) from None
     raise SystemExit(code if isinstance(code, int) else EXIT_OK)

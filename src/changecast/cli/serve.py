@@ -28,8 +28,8 @@ def serve(
     """
     import uvicorn
 
+    from changecast.proxies import proxy_options
     from changecast.web.asgi import build_portal_runtime
-    from changecast.web.proxies import proxy_options
 
     state = state_of(ctx)
     # Worker processes build the app from the environment: hand them the global options.

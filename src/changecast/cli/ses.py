@@ -9,22 +9,11 @@ from typing import Annotated
 
 import typer
 
-from changecast.cli import ses_contacts, ses_domain, ses_suppression
+from changecast.cli import ses_contacts, ses_domain, ses_preflight, ses_suppression
 from changecast.cli.contact_views import topic_plan_summary, topic_plan_table, topics_table
 from changecast.cli.customer_aws import CustomerAws
-from changecast.cli.fanout import (
-    AllOpt,
-    ConcurrencyOpt,
-    CustomerReport,
-    CustomersOpt,
-    CustomerTask,
-    DryRunOpt,
-    FanoutOptions,
-    run_for_customers,
-    select_customers,
-)
+from changecast.cli.fanout import CustomerReport, CustomerTask, Fanout, fanout_command
 from changecast.cli.ses_contacts import require_emails
-from changecast.cli.state import OutputFormat, OutputOpt
 from changecast.contacts.service import apply_topic_sync, plan_topic_sync, require_topic
 from changecast.contacts.topics import desired_topics
 from changecast.customers.models import CustomerMapping
@@ -42,18 +31,14 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(ses_contacts.app, name="contacts")
 app.add_typer(ses_suppression.app, name="suppression")
 app.add_typer(ses_domain.app, name="domain")
+ses_preflight.register(app)
 
 
 @list_app.command("describe")
-def list_describe(
-    ctx: typer.Context,
-    customer: CustomersOpt = None,
-    all_customers: AllOpt = False,
-    concurrency: ConcurrencyOpt = None,
-    output: OutputOpt = OutputFormat.TEXT,
-) -> None:
+@fanout_command()
+def list_describe(fan: Fanout) -> CustomerTask:
     """Each customer's contact list: topics, contact count and subscribers per topic."""
-    aws = CustomerAws.of(ctx)
+    aws = fan.aws
 
     def task(mapping: CustomerMapping, report: CustomerReport) -> None:
         ses = aws.ses(mapping)
@@ -63,20 +48,14 @@ def list_describe(
         report.detail = f"{len(info.topics)} topics, {len(contacts)} contacts"
         report.data = {"list": info.model_dump(mode="json"), "contacts": len(contacts)}
 
-    options = FanoutOptions.of(customer, all_customers, concurrency, output)
-    run_for_customers(aws.runtime.directory, options, "ses list describe", task, prepare=aws.warm)
+    return task
 
 
 @topics_app.command("describe")
-def topics_describe(
-    ctx: typer.Context,
-    customer: CustomersOpt = None,
-    all_customers: AllOpt = False,
-    concurrency: ConcurrencyOpt = None,
-    output: OutputOpt = OutputFormat.TEXT,
-) -> None:
+@fanout_command()
+def topics_describe(fan: Fanout) -> CustomerTask:
     """The topics on each customer's contact list."""
-    aws = CustomerAws.of(ctx)
+    aws = fan.aws
 
     def task(mapping: CustomerMapping, report: CustomerReport) -> None:
         info = aws.ses(mapping).get_contact_list(mapping.contact_list_name)
@@ -84,8 +63,7 @@ def topics_describe(
         report.detail = ", ".join(t.name for t in info.topics) or "no topics"
         report.data = {"topics": [t.model_dump(mode="json") for t in info.topics]}
 
-    options = FanoutOptions.of(customer, all_customers, concurrency, output)
-    run_for_customers(aws.runtime.directory, options, "ses topics describe", task, prepare=aws.warm)
+    return task
 
 
 def topics_task(aws: CustomerAws, *, apply: bool) -> CustomerTask:
@@ -108,38 +86,18 @@ def topics_task(aws: CustomerAws, *, apply: bool) -> CustomerTask:
     return task
 
 
-def sync_topics(ctx: typer.Context, options: FanoutOptions, *, apply: bool) -> None:
-    aws = CustomerAws.of(ctx)
-    task = topics_task(aws, apply=apply)
-    command = "ses topics apply" if apply else "ses topics plan"
-    run_for_customers(aws.runtime.directory, options, command, task, prepare=aws.warm)
-
-
 @topics_app.command("plan")
-def topics_plan(
-    ctx: typer.Context,
-    customer: CustomersOpt = None,
-    all_customers: AllOpt = False,
-    concurrency: ConcurrencyOpt = None,
-    output: OutputOpt = OutputFormat.TEXT,
-) -> None:
+@fanout_command()
+def topics_plan(fan: Fanout) -> CustomerTask:
     """Compare SESConfig.json with each contact list: topics to add, update or remove."""
-    options = FanoutOptions.of(customer, all_customers, concurrency, output)
-    sync_topics(ctx, options, apply=False)
+    return topics_task(fan.aws, apply=False)
 
 
 @topics_app.command("apply")
-def topics_apply(
-    ctx: typer.Context,
-    customer: CustomersOpt = None,
-    all_customers: AllOpt = False,
-    concurrency: ConcurrencyOpt = None,
-    dry_run: DryRunOpt = False,
-    output: OutputOpt = OutputFormat.TEXT,
-) -> None:
+@fanout_command(dry_run=True)
+def topics_apply(fan: Fanout) -> CustomerTask:
     """Change each list in place (UpdateContactList); every contact's preferences are kept."""
-    options = FanoutOptions.of(customer, all_customers, concurrency, output)
-    sync_topics(ctx, options, apply=not dry_run)
+    return topics_task(fan.aws, apply=not fan.dry_run)
 
 
 class RestrictedRecipientError(InvalidInputError):
@@ -174,28 +132,24 @@ def require_allowed(to: str, mappings: list[CustomerMapping]) -> None:
 
 
 @app.command("send-test")
+@fanout_command(dry_run=True)
 def send_test(
-    ctx: typer.Context,
+    fan: Fanout,
     topic: Annotated[str, typer.Option("--topic", help="the topic to send under")],
     to: Annotated[str, typer.Option("--to", help="the one address to send to")],
     sender: Annotated[
         str | None, typer.Option("--from", help="sender (default: email_config.sender_address)")
     ] = None,
-    customer: CustomersOpt = None,
-    all_customers: AllOpt = False,
-    concurrency: ConcurrencyOpt = None,
-    dry_run: DryRunOpt = False,
-    output: OutputOpt = OutputFormat.TEXT,
-) -> None:
+) -> CustomerTask:
     """Send one test message through each customer's SES, with the list's unsubscribe link.
 
     Refused (exit 2, nothing sent) when ``--to`` is outside a selected customer's
     ``restricted_recipients``.
     """
-    aws = CustomerAws.of(ctx)
+    aws, dry_run = fan.aws, fan.dry_run
     (to,) = require_emails([to])
     (source,) = require_emails([sender or aws.runtime.config.email_config.sender_address])
-    require_allowed(to, select_customers(aws.runtime.directory, customer or (), all_customers))
+    require_allowed(to, fan.customers)
 
     def task(mapping: CustomerMapping, report: CustomerReport) -> None:
         ses = aws.ses(mapping)
@@ -215,5 +169,4 @@ def send_test(
         report.detail = f"sent {message_id}"
         report.data.update(sent=True, message_id=message_id)
 
-    options = FanoutOptions.of(customer, all_customers, concurrency, output)
-    run_for_customers(aws.runtime.directory, options, "ses send-test", task, prepare=aws.warm)
+    return task

@@ -6,39 +6,25 @@ With several customers the path must hold ``{customer}``, which becomes each cus
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from changecast.cli.contact_views import contact_plan_json, contact_plan_table
-from changecast.cli.customer_aws import CustomerAws
-from changecast.cli.fanout import (
-    AllOpt,
-    ConcurrencyOpt,
-    CustomerReport,
-    CustomersOpt,
-    DryRunOpt,
-    FanoutOptions,
-    run_for_customers,
-    select_customers,
-)
-from changecast.cli.state import OutputFormat, OutputOpt
+from changecast.cli.fanout import CustomerReport, CustomerTask, Fanout, fanout_command
 from changecast.contacts import service
 from changecast.contacts.backup import BackupFileError, parse_backup
 from changecast.contacts.models import ContactBackup
-from changecast.customers.directory import CustomerDirectory
 from changecast.customers.models import CustomerMapping
 from changecast.errors import ConflictError
 
 PLACEHOLDER = "{customer}"
 
 
-def paths_for(
-    directory: CustomerDirectory, options: FanoutOptions, template: Path
-) -> dict[str, Path]:
+def paths_for(chosen: Sequence[CustomerMapping], template: Path) -> dict[str, Path]:
     """Each chosen customer's file; several customers need ``{customer}`` in the path."""
-    chosen = select_customers(directory, options.customers, options.all_customers)
     text = str(template)
     if len(chosen) > 1 and PLACEHOLDER not in text:
         raise BackupFileError(
@@ -48,24 +34,24 @@ def paths_for(
 
 
 def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``text`` whole or not at all; a path that cannot be written is the user's to fix."""
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as exc:
+        raise BackupFileError(f"{path}: cannot be written: {exc.strerror or exc}") from None
 
 
+@fanout_command()
 def backup(
-    ctx: typer.Context,
+    fan: Fanout,
     to: Annotated[Path, typer.Option("--to", help="file to write ({customer} for several)")],
-    customer: CustomersOpt = None,
-    all_customers: AllOpt = False,
-    concurrency: ConcurrencyOpt = None,
-    output: OutputOpt = OutputFormat.TEXT,
-) -> None:
+) -> CustomerTask:
     """Save each list's topics and every contact's preferences to a JSON file."""
-    aws = CustomerAws.of(ctx)
-    options = FanoutOptions.of(customer, all_customers, concurrency, output)
-    paths = paths_for(aws.runtime.directory, options, to)
+    aws = fan.aws
+    paths = paths_for(fan.customers, to)
 
     def task(mapping: CustomerMapping, report: CustomerReport) -> None:
         saved = service.backup_contacts(
@@ -79,7 +65,7 @@ def backup(
         report.data = {"file": str(path), "contacts": len(saved.contacts)}
         report.print(report.detail)
 
-    run_for_customers(aws.runtime.directory, options, "ses contacts backup", task, prepare=aws.warm)
+    return task
 
 
 def read_backups(paths: dict[str, Path]) -> dict[str, ContactBackup]:
@@ -94,24 +80,19 @@ def read_backups(paths: dict[str, Path]) -> dict[str, ContactBackup]:
     return found
 
 
+@fanout_command(dry_run=True)
 def restore(
-    ctx: typer.Context,
+    fan: Fanout,
     source: Annotated[
         Path, typer.Option("--from", help="backup file to read ({customer} for several)")
     ],
     prune: Annotated[
         bool, typer.Option("--prune", help="also remove contacts the backup does not hold")
     ] = False,
-    customer: CustomersOpt = None,
-    all_customers: AllOpt = False,
-    concurrency: ConcurrencyOpt = None,
-    dry_run: DryRunOpt = False,
-    output: OutputOpt = OutputFormat.TEXT,
-) -> None:
+) -> CustomerTask:
     """Bring contacts and their preferences back exactly as the backup holds them."""
-    aws = CustomerAws.of(ctx)
-    options = FanoutOptions.of(customer, all_customers, concurrency, output)
-    backups = read_backups(paths_for(aws.runtime.directory, options, source))
+    aws, dry_run = fan.aws, fan.dry_run
+    backups = read_backups(paths_for(fan.customers, source))
 
     def task(mapping: CustomerMapping, report: CustomerReport) -> None:
         saved = backups[mapping.customer_code]
@@ -128,6 +109,4 @@ def restore(
             service.restore_contacts(ses=ses, backup=saved, plan=plan, create_list=create)
             report.data["applied"] = True
 
-    run_for_customers(
-        aws.runtime.directory, options, "ses contacts restore", task, prepare=aws.warm
-    )
+    return task

@@ -10,19 +10,10 @@ from rich.table import Table
 
 from changecast.cli import ses_backup
 from changecast.cli.contact_views import contact_plan_json, contact_plan_table, contacts_table
-from changecast.cli.customer_aws import CustomerAws
-from changecast.cli.fanout import (
-    AllOpt,
-    ConcurrencyOpt,
-    CustomerReport,
-    CustomersOpt,
-    DryRunOpt,
-    FanoutOptions,
-    run_for_customers,
-)
-from changecast.cli.state import OutputFormat, OutputOpt
+from changecast.cli.fanout import CustomerReport, CustomerTask, Fanout, fanout_command
+from changecast.cli.tables import folding_table, whole
 from changecast.contacts import service
-from changecast.contacts.models import ContactPlan
+from changecast.contacts.models import Contact, ContactListInfo, ContactPlan
 from changecast.contacts.ports import ContactListPort
 from changecast.contacts.topics import is_subscribed
 from changecast.customers.models import CustomerMapping, SubscriptionStatus, is_email
@@ -49,18 +40,15 @@ def require_emails(values: Sequence[str]) -> list[str]:
 
 
 @app.command("list")
+@fanout_command()
 def list_contacts(
-    ctx: typer.Context,
+    fan: Fanout,
     topic: Annotated[
         str | None, typer.Option("--topic", "-t", help="only contacts SES mails for this topic")
     ] = None,
-    customer: CustomersOpt = None,
-    all_customers: AllOpt = False,
-    concurrency: ConcurrencyOpt = None,
-    output: OutputOpt = OutputFormat.TEXT,
-) -> None:
+) -> CustomerTask:
     """Every contact (all pages), or those subscribed to --topic (filtered here, SES rules)."""
-    aws = CustomerAws.of(ctx)
+    aws = fan.aws
 
     def task(mapping: CustomerMapping, report: CustomerReport) -> None:
         contacts = aws.ses(mapping).list_contacts(mapping.contact_list_name, topic=topic)
@@ -69,21 +57,28 @@ def list_contacts(
         report.detail = f"{len(contacts)} contacts" + (f" subscribed to {topic}" if topic else "")
         report.data = {"contacts": [c.model_dump(mode="json") for c in contacts]}
 
-    options = FanoutOptions.of(customer, all_customers, concurrency, output)
-    run_for_customers(aws.runtime.directory, options, "ses contacts list", task, prepare=aws.warm)
+    return task
+
+
+def _explain(contact: Contact, info: ContactListInfo) -> Table:
+    """Whether the contact receives each topic, and whether explicitly or by the list default."""
+    table = folding_table(whole("topic"), "receives", "because", title=contact.email)
+    for t in info.topics:
+        explicit = contact.preference_for(t.name)
+        receives = is_subscribed(contact, t.name, t.default_status)
+        if contact.unsubscribe_all:
+            why = "unsubscribed from all"
+        else:
+            why = f"explicit {explicit}" if explicit else f"list default {t.default_status}"
+        table.add_row(t.name, "yes" if receives else "no", why)
+    return table
 
 
 @app.command("show")
-def show(
-    ctx: typer.Context,
-    emails: EmailsArg,
-    customer: CustomersOpt = None,
-    all_customers: AllOpt = False,
-    concurrency: ConcurrencyOpt = None,
-    output: OutputOpt = OutputFormat.TEXT,
-) -> None:
+@fanout_command()
+def show(fan: Fanout, emails: EmailsArg) -> CustomerTask:
     """Each contact's status on every topic, and whether it is explicit or the list default."""
-    aws = CustomerAws.of(ctx)
+    aws = fan.aws
     wanted = require_emails(emails)
 
     def task(mapping: CustomerMapping, report: CustomerReport) -> None:
@@ -96,31 +91,16 @@ def show(
                 report.print(f"{email}: [magenta]not on the list[/magenta]")
                 continue
             found += 1
-            table = Table("topic", "receives", "because", title=contact.email)
-            for t in info.topics:
-                explicit = contact.preference_for(t.name)
-                receives = is_subscribed(contact, t.name, t.default_status)
-                why = (
-                    "unsubscribed from all"
-                    if contact.unsubscribe_all
-                    else (
-                        f"explicit {explicit}" if explicit else f"list default {t.default_status}"
-                    )
-                )
-                table.add_row(t.name, "yes" if receives else "no", why)
-            report.print(table)
+            report.print(_explain(contact, info))
             report.data[contact.email] = contact.model_dump(mode="json")
         report.detail = f"{found} of {len(wanted)} on the list"
 
-    options = FanoutOptions.of(customer, all_customers, concurrency, output)
-    run_for_customers(aws.runtime.directory, options, "ses contacts show", task, prepare=aws.warm)
+    return task
 
 
-def run_contact_plan(
-    ctx: typer.Context, command: str, options: FanoutOptions, make: PlanMaker, *, dry_run: bool
-) -> None:
-    """Plan per customer with ``make``, show it, and carry it out unless ``dry_run``."""
-    aws = CustomerAws.of(ctx)
+def contact_plan_task(fan: Fanout, make: PlanMaker) -> CustomerTask:
+    """Plan per customer with ``make``, show it, and carry it out unless ``--dry-run``."""
+    aws, dry_run = fan.aws, fan.dry_run
 
     def task(mapping: CustomerMapping, report: CustomerReport) -> None:
         ses = aws.ses(mapping)
@@ -132,66 +112,44 @@ def run_contact_plan(
             service.apply_contact_plan(ses=ses, plan=plan)
             report.data["applied"] = True
 
-    run_for_customers(aws.runtime.directory, options, command, task, prepare=aws.warm)
+    return task
 
 
 @app.command("add")
+@fanout_command(dry_run=True)
 def add(
-    ctx: typer.Context,
+    fan: Fanout,
     emails: EmailsArg,
     topics: Annotated[
         list[str] | None, typer.Option("--topic", "-t", help="opt in to this topic; repeatable")
     ] = None,
-    customer: CustomersOpt = None,
-    all_customers: AllOpt = False,
-    concurrency: ConcurrencyOpt = None,
-    dry_run: DryRunOpt = False,
-    output: OutputOpt = OutputFormat.TEXT,
-) -> None:
+) -> CustomerTask:
     """Add contacts (opted in to each --topic); contacts already present are left alone."""
     wanted, chosen = require_emails(emails), list(topics or ())
 
     def make(ses: ContactListPort, name: str) -> ContactPlan:
         return service.plan_add(ses=ses, list_name=name, emails=wanted, topics=chosen)
 
-    options = FanoutOptions.of(customer, all_customers, concurrency, output)
-    run_contact_plan(ctx, "ses contacts add", options, make, dry_run=dry_run)
+    return contact_plan_task(fan, make)
 
 
 @app.command("remove")
-def remove(
-    ctx: typer.Context,
-    emails: EmailsArg,
-    customer: CustomersOpt = None,
-    all_customers: AllOpt = False,
-    concurrency: ConcurrencyOpt = None,
-    dry_run: DryRunOpt = False,
-    output: OutputOpt = OutputFormat.TEXT,
-) -> None:
+@fanout_command(dry_run=True)
+def remove(fan: Fanout, emails: EmailsArg) -> CustomerTask:
     """Remove contacts from each list."""
     wanted = require_emails(emails)
 
     def make(ses: ContactListPort, name: str) -> ContactPlan:
         return service.plan_remove(ses=ses, list_name=name, emails=wanted)
 
-    options = FanoutOptions.of(customer, all_customers, concurrency, output)
-    run_contact_plan(ctx, "ses contacts remove", options, make, dry_run=dry_run)
+    return contact_plan_task(fan, make)
 
 
 def _subscription_command(status: SubscriptionStatus, help_text: str) -> None:
     """Register ``subscribe`` (OPT_IN) or ``unsubscribe`` (OPT_OUT); only the status differs."""
     name = "subscribe" if status == "OPT_IN" else "unsubscribe"
 
-    def command(
-        ctx: typer.Context,
-        emails: EmailsArg,
-        topic: TopicOpt,
-        customer: CustomersOpt = None,
-        all_customers: AllOpt = False,
-        concurrency: ConcurrencyOpt = None,
-        dry_run: DryRunOpt = False,
-        output: OutputOpt = OutputFormat.TEXT,
-    ) -> None:
+    def command(fan: Fanout, emails: EmailsArg, topic: TopicOpt) -> CustomerTask:
         wanted = require_emails(emails)
 
         def make(ses: ContactListPort, list_name: str) -> ContactPlan:
@@ -199,11 +157,10 @@ def _subscription_command(status: SubscriptionStatus, help_text: str) -> None:
                 ses=ses, list_name=list_name, emails=wanted, topic=topic, status=status
             )
 
-        options = FanoutOptions.of(customer, all_customers, concurrency, output)
-        run_contact_plan(ctx, f"ses contacts {name}", options, make, dry_run=dry_run)
+        return contact_plan_task(fan, make)
 
     command.__doc__ = help_text
-    app.command(name)(command)
+    app.command(name)(fanout_command(dry_run=True)(command))
 
 
 _subscription_command(

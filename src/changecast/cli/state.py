@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 
 from changecast.access.models import Actor, Role
 from changecast.bootstrap import Runtime, build_runtime
+from changecast.cli.json_output import camel_json
 from changecast.errors import InvalidInputError
 from changecast.settings import Settings, load_settings
 
@@ -75,15 +75,6 @@ def state_of(ctx: typer.Context) -> CliState:
 
 
 def emit_json(value: Any) -> None:
-    """Write one JSON document to stdout."""
-    if isinstance(value, BaseModel):
-        text = value.model_dump_json(by_alias=True, indent=2, exclude_none=True)
-    else:
-        text = json.dumps(value, indent=2, default=_default, ensure_ascii=False)
+    """Write one JSON document to stdout, with camelCase keys (see ``json_output``)."""
+    text = json.dumps(camel_json(value), indent=2, default=str, ensure_ascii=False)
     sys.stdout.write(text + "\n")
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return str(value)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from changecast.access.models import Actor, Role
 from changecast.access.users import KnownUser, disable_user, record_grant
 from changecast.cli.state import OutputFormat, OutputOpt, console, emit_json, state_of
+from changecast.cli.tables import folding_table, whole
 from changecast.errors import InvalidInputError, NotFoundError
 from changecast.ids import parse_customer_code
 
@@ -26,7 +26,7 @@ def _emit(users: list[KnownUser], output: OutputFormat) -> None:
     if output is OutputFormat.JSON:
         emit_json([user.model_dump(mode="json") for user in users])
         return
-    table = Table("email", "role", "customers", "updated", "by", "removed")
+    table = folding_table(whole("email"), "role", "customers", "updated", "by", "removed")
     for user in users:
         removed = user.disabled_at.isoformat() if user.disabled_at else ""
         table.add_row(

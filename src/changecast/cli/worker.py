@@ -41,8 +41,7 @@ def run(
         runtime.settings.require_for("worker")
     code = parse_customer_code(customer)
     runtime.directory.get(code)
-    index = runtime.index if runtime.settings.database_url else None
-    worker = build_worker(runtime, code, index=index, queue_url=queue_url, wait_seconds=wait)
+    worker = build_worker(runtime, code, queue_url=queue_url, wait_seconds=wait)
     worker.install_signal_handlers()
     err_console.print(f"delivering for {code} from {worker.queue.url}; stop with Ctrl-C")
     worker.run()

@@ -5,7 +5,7 @@ Keyword-only functions; the decisions are the pure plans of ``domain`` and ``alt
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import structlog
 
@@ -13,7 +13,7 @@ from changecast.contacts.alternate import AccountContacts, AltAction, AltChange
 from changecast.contacts.domain import DomainSpec, DomainStatus
 from changecast.contacts.models import AlternateContactType, OrgAccount
 from changecast.contacts.ports import AlternateContactPort, SendingDomainPort
-from changecast.errors import ConflictError, NotFoundError
+from changecast.errors import ConflictError, NotFoundError, UpstreamError
 
 log = structlog.get_logger()
 
@@ -31,24 +31,66 @@ def plan_domain_setup(status: DomainStatus, spec: DomainSpec) -> list[str]:
     return steps
 
 
+class DomainSetupIncompleteError(UpstreamError):
+    """Some steps' calls do not exist at this endpoint (moto lacks them); the others were done."""
+
+    def __init__(self, domain: str, *, done: list[str], lacking: list[tuple[str, str]]) -> None:
+        calls = ", ".join(dict.fromkeys(call for _, call in lacking))
+        steps = "; ".join(step for step, _ in lacking)
+        total = len(done) + len(lacking)
+        super().__init__(
+            f"{domain}: {len(done)} of {total} steps done; moto lacks sesv2 {calls}, "
+            f"so these need real SES: {steps}",
+            retryable=False,
+            unsupported=calls,
+        )
+        self.done = done
+        self.lacking = lacking
+
+
 def setup_domain(*, port: SendingDomainPort, spec: DomainSpec, dry_run: bool) -> list[str]:
-    """Create what is missing; safe to run again. Returns the steps (taken, or planned)."""
+    """Create what is missing; safe to run again. Returns the steps (taken, or planned).
+
+    A step whose call the endpoint does not implement (``context["unsupported"]``: moto lacks
+    some SESv2 calls) does not stop the others; ``DomainSetupIncompleteError`` then names them.
+    """
     status = port.get_domain_status(spec.domain)
     steps = plan_domain_setup(status, spec)
     if dry_run:
         return steps
+    calls: list[Callable[[], object]] = []
     if not status.exists:
-        try:
-            port.create_domain_identity(spec.domain)
-        except ConflictError:
-            log.debug("domain_identity_exists", domain=spec.domain)
+        calls.append(lambda: _create_identity(port, spec.domain))
     if status.mail_from_domain != spec.mail_from_domain:
-        port.set_mail_from(spec.domain, spec.mail_from_domain)
-    port.ensure_configuration_set(spec.configuration_set)
+        calls.append(lambda: port.set_mail_from(spec.domain, spec.mail_from_domain))
+    calls.append(lambda: port.ensure_configuration_set(spec.configuration_set))
     if status.configuration_set != spec.configuration_set:
-        port.set_identity_configuration_set(spec.domain, spec.configuration_set)
-    log.debug("domain_setup_done", domain=spec.domain, steps=len(steps))
+        calls.append(
+            lambda: port.set_identity_configuration_set(spec.domain, spec.configuration_set)
+        )
+    done: list[str] = []
+    lacking: list[tuple[str, str]] = []
+    for step, call in zip(steps, calls, strict=True):
+        try:
+            call()
+        except UpstreamError as exc:
+            missing = exc.context.get("unsupported")
+            if not missing:
+                raise
+            lacking.append((step, str(missing)))
+        else:
+            done.append(step)
+    log.debug("domain_setup_done", domain=spec.domain, steps=len(done), lacking=len(lacking))
+    if lacking:
+        raise DomainSetupIncompleteError(spec.domain, done=done, lacking=lacking)
     return steps
+
+
+def _create_identity(port: SendingDomainPort, domain: str) -> None:
+    try:
+        port.create_domain_identity(domain)
+    except ConflictError:
+        log.debug("domain_identity_exists", domain=domain)
 
 
 def read_alternate_contacts(

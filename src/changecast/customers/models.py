@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,6 +28,26 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
 
 
+class Blackout(_Model):
+    """A window in which no change may run without an override (``blackouts`` in config.json).
+
+    ``start`` and ``end`` are instants with an offset (``2030-12-20T00:00:00Z``); a change whose
+    window touches ``[start, end]`` is blocked by the ``blackout`` gate.
+    """
+
+    start: datetime
+    end: datetime
+    reason: str = Field(min_length=1, max_length=300)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Blackout:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("start and end need an offset or Z (an instant, not a local time)")
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
 class CustomerMapping(_Model):
     """One customer's entry under ``customer_mappings``."""
 
@@ -38,6 +59,8 @@ class CustomerMapping(_Model):
     sqs_queue_arn: str | None = Field(default=None, pattern=QUEUE_ARN_PATTERN)
     identity_center_role_arn: str | None = Field(default=None, pattern=ROLE_ARN_PATTERN)
     restricted_recipients: tuple[str, ...] = ()
+    blackouts: tuple[Blackout, ...] = ()
+    """This customer's blackout windows, in addition to the global ones."""
     contact_list_name: str = Field(default="changecast", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     max_send_rate: float | None = Field(default=None, gt=0, le=10_000)
     ses_role_external_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9+=,.@:/-]{2,1224}$")
@@ -45,9 +68,23 @@ class CustomerMapping(_Model):
     ses_admin_role_arn: str | None = Field(default=None, pattern=ROLE_ARN_PATTERN)
     """The customer's admin role (contact lists, topics, test sends), which operators and the
     portal assume; ``ses_role_arn`` (the sending role) trusts only this customer's worker."""
+    ses_events_role_arn: str | None = Field(default=None, pattern=ROLE_ARN_PATTERN)
+    """The customer's role that may only add to its account-level suppression list, assumed by
+    the hub's SES events worker (Terraform output ``ses_events_role_arn``); without it the
+    worker tries ``ses_role_arn``, which the deployed sending role refuses (then noted)."""
     timezone: str | None = Field(default=None, max_length=64)
     """The IANA timezone the customer reads times in (an "updated" email's old → new times);
     when absent, the change's own schedule timezone."""
+    reminder_hours: float = Field(default=24.0, ge=0, le=24 * 14)
+    """How long before a window opens its reminder goes to ``aws-announce`` (0: no reminder);
+    a fraction is allowed (0.5 is 30 minutes)."""
+    window_notices: bool = False
+    """Also announce "window open" and "window closed" to ``aws-announce``."""
+    surveys: bool = True
+    """Send a post-change survey (1-5 and a comment) to ``aws-announce`` after completion."""
+    nudge_hours: float = Field(default=4.0, ge=0, le=24 * 14)
+    """How long after its window closes an approved change that is still not completed or
+    cancelled nudges its creator and last editor (0: never)."""
 
     @field_validator("timezone")
     @classmethod
@@ -106,6 +143,10 @@ class AppConfig(_Model):
     s3_config: S3Config
     customer_mappings: dict[str, CustomerMapping] = Field(min_length=1)
     email_config: EmailConfig
+    blackouts: tuple[Blackout, ...] = ()
+    """Blackout windows for every customer (each customer may add its own)."""
+    require_customer_signoff: bool = False
+    """Approval needs every customer's sign-off (by signed link) on the version approved."""
 
     @model_validator(mode="after")
     def _keys_match_codes(self) -> AppConfig:

@@ -44,22 +44,6 @@ def invite_sequence(version: int, method: CalendarMethod) -> int:
     return version + (1 if method is CalendarMethod.CANCEL else 0)
 
 
-def invite_changed(before: Change, after: Change) -> bool:
-    """Whether the invite a customer holds would differ: schedule or meeting invite changed.
-
-    Compared as JSON values, so an input model (``ScheduleInput``) equals the stored one.
-    """
-
-    def values(change: Change) -> tuple[object, object]:
-        schedule, meeting = change.change_metadata.schedule, change.meeting_invite
-        return (
-            None if schedule is None else schedule.model_dump(mode="json"),
-            None if meeting is None else meeting.model_dump(mode="json", exclude_none=True),
-        )
-
-    return values(before) != values(after)
-
-
 @dataclass(frozen=True)
 class Invite:
     """One calendar object without attendees, plus what identifies it."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from changecast.delivery.models import DistributionEvent
+from changecast.distribution.models import DistributionEvent
 
 
 class Channel(StrEnum):
@@ -25,6 +25,8 @@ class LedgerState(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    SUPPRESSED = "suppressed"
+    """Never sent: the address is on the customer's suppression list (a later run re-checks)."""
 
 
 class ClaimOutcome(StrEnum):
@@ -90,3 +92,20 @@ class LedgerEntry:
     message_id: str | None = None
     reason: str | None = None
     lease_until: datetime | None = None
+    outcome: str | None = None
+    """What really happened (``delivery.outcomes.DeliveryOutcome``): sent, delivered, bounced, …"""
+    outcome_detail: str | None = None
+    """Bounce type/subtype and diagnostic, complaint feedback type, or why it was suppressed."""
+    outcome_at: datetime | None = None
+
+    @property
+    def ses_message_id(self) -> str | None:
+        """The SES message id of a sent entry (stored as ``message_id``)."""
+        return self.message_id
+
+    @property
+    def key(self) -> LedgerKey:
+        """The entry's ledger key, parsed back from its partition."""
+        customer, change_id, version, event = self.partition.split("#", 3)
+        delivery = DeliveryKey(customer, change_id, int(version[1:]), DistributionEvent(event))
+        return LedgerKey(delivery, self.channel, self.recipient)

@@ -1,12 +1,19 @@
-"""The ports delivery needs: a customer's mail and contacts, the ledger, and its errors."""
+"""The ports delivery needs: a customer's mail and contacts, the ledger, the read model, errors."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from changecast.contacts.models import Contact, ContactListInfo
+from changecast.customers.models import CustomerMapping
 from changecast.delivery.ledger import Claim, LedgerEntry, LedgerKey
+from changecast.delivery.models import CustomerRates, DeliveryRecord, ExecutionRecord
+from changecast.delivery.outcomes import OutcomeMark
+from changecast.delivery.preflight import AccountFacts
+from changecast.delivery.suppression import SuppressionRecord
+from changecast.distribution.models import DistributionEvent
 from changecast.errors import InvalidInputError, UpstreamError
 
 
@@ -35,15 +42,27 @@ class MailPort(Protocol):
         text: str,
         list_name: str,
         topic: str,
+        tags: Mapping[str, str] | None = None,
     ) -> str:
         """Send a simple (HTML + text) message; returns the SES message id.
+
+        ``tags`` become SES message tags (``EmailTags``), which SES puts on every event.
 
         Raises ``RecipientRejectedError`` when SES refuses this message, and a retryable
         ``UpstreamError`` (``context["throttled"]``) when it throttles.
         """
         ...
 
-    def send_raw(self, *, sender: str, to: str, raw: bytes, list_name: str, topic: str) -> str:
+    def send_raw(
+        self,
+        *,
+        sender: str,
+        to: str,
+        raw: bytes,
+        list_name: str,
+        topic: str,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
         """Send one raw MIME message (a calendar invite); same errors as ``send_email``."""
         ...
 
@@ -92,3 +111,123 @@ class Ledger(Protocol):
     def entries(self, partition: str) -> list[LedgerEntry]:
         """Every item of one delivery (customer, change, version, event)."""
         ...
+
+    def entries_for(self, change_id: str, customer_code: str) -> list[LedgerEntry]:
+        """Every item of one customer's deliveries of a change (all versions and events)."""
+        ...
+
+    def mark_suppressed(self, key: LedgerKey, *, topic: str, reason: str, now: datetime) -> None:
+        """Record a recipient skipped because it is suppressed (never over a sent one)."""
+        ...
+
+
+class OutcomeLedger(Protocol):
+    """What the SES events worker needs of the ledger: find by message id, record an outcome."""
+
+    def find_by_message_id(self, message_id: str) -> LedgerEntry | None:
+        """The sent entry with this SES message id, or None (not ours, or not recorded yet)."""
+        ...
+
+    def get(self, key: LedgerKey) -> LedgerEntry | None:
+        """One entry by its key (a consistent read), or None."""
+        ...
+
+    def get_many(self, keys: Sequence[LedgerKey]) -> dict[LedgerKey, LedgerEntry]:
+        """Many entries at once (consistent reads); a key without an entry is absent."""
+        ...
+
+    def record_outcome(self, key: LedgerKey, *, message_id: str, mark: OutcomeMark) -> bool:
+        """Keep ``mark`` if it outranks the entry's current one (``outcomes.merge``), atomically.
+
+        Returns whether it changed the entry; a duplicate or outranked event changes nothing.
+        """
+        ...
+
+    def record_outcomes(self, marks: Sequence[tuple[LedgerKey, str, OutcomeMark]]) -> list[bool]:
+        """``record_outcome`` for many (key, message id, mark), one per key; whether each changed.
+
+        Each write keeps its own condition (never overwrite a higher mark), so concurrent
+        batches stay correct; an outranked one changes nothing and does not stop the others.
+        """
+        ...
+
+    def outcomes(self, partition: str) -> list[LedgerEntry]:
+        """Every entry of one delivery with only its key, state and outcome (for recounts)."""
+        ...
+
+
+class SuppressionStore(Protocol):
+    """Our record of each customer's suppressed addresses (the send path skips them)."""
+
+    def suppress(self, record: SuppressionRecord) -> None:
+        """Add or refresh the address (idempotent)."""
+        ...
+
+    def unsuppress(self, customer: str, email: str) -> bool:
+        """Remove the address; False when it was not suppressed."""
+        ...
+
+    def suppressed(self, customer: str) -> list[SuppressionRecord]:
+        """Every suppressed address of ``customer``."""
+        ...
+
+
+class DeliveryReadModel(Protocol):
+    """Per-customer delivery state, one row per (change, version, event, customer), in the index.
+
+    Written by the workers (every saved ExecutionRecord, dead letters included) and by the SES
+    events worker (outcome counts); the grid, the change view and the deliveries API read only
+    this. Derived: ``changecast index rebuild`` loads it again from ``executions/`` in S3.
+    Every write is idempotent.
+    """
+
+    def record_execution(self, record: ExecutionRecord) -> None:
+        """Store (or replace) a run's result; outcome counts already set are kept."""
+        ...
+
+    def set_outcome_counts(
+        self,
+        change_id: str,
+        version: int,
+        event: DistributionEvent,
+        customer_code: str,
+        counts: Mapping[str, int],
+    ) -> None:
+        """Set ``delivered``, ``bounced`` and ``complained`` (absent keys: 0; others ignored).
+
+        The counts are recomputed from the ledger by the caller, so a replayed event changes
+        nothing. Creates the row (``status`` None) when the worker has not recorded it yet.
+        """
+        ...
+
+    def for_change(self, change_id: str) -> list[DeliveryRecord]:
+        """Every row of a change, by version, customer and event."""
+        ...
+
+    def rates(self, *, since: datetime, customers: frozenset[str] | None) -> list[CustomerRates]:
+        """Per customer (``customers``: only those; None: all), sums over rows updated since."""
+        ...
+
+    def clear(self) -> None:
+        """Delete every row (the first step of a rebuild)."""
+        ...
+
+
+class SesAccountProbe(Protocol):
+    """One customer account's SES, read only: the facts preflight checks."""
+
+    def account_facts(self, *, senders: Sequence[str], domain: str) -> AccountFacts:
+        """Never raises for one fact SES will not give: it is None, the reason in ``unknown``."""
+        ...
+
+    def unverified(self, addresses: Sequence[str]) -> tuple[str, ...]:
+        """Those of ``addresses`` verified neither as an address nor by their domain."""
+        ...
+
+
+class PreflightAccess(Protocol):
+    """Opens a customer's SES for preflight (its admin role); raises if it cannot be reached."""
+
+    def probe(self, customer: CustomerMapping) -> SesAccountProbe: ...
+
+    def contacts(self, customer: CustomerMapping) -> ContactSource: ...

@@ -25,11 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from changecast.changes.models import Change, ChangeStatus
 from changecast.customers.models import CustomerMapping, EmailConfig
+from changecast.delivery.approval_extras import ApprovalExtras
 from changecast.delivery.diff import changed_fields
-from changecast.delivery.invite import Invite, build_invite, invite_changed, invite_sequence
-from changecast.delivery.models import DistributionEvent
+from changecast.delivery.invite import Invite, build_invite, invite_sequence
 from changecast.delivery.router import CalendarMethod, Route, Topics, route
-from changecast.delivery.view import change_view
+from changecast.delivery.view import change_view, window_in
+from changecast.distribution.models import DistributionEvent, invite_changed
 from changecast.errors import InvalidInputError
 
 UNSUBSCRIBE_PLACEHOLDER = "{{amazonSESUnsubscribeUrl}}"
@@ -40,6 +41,11 @@ SUBJECT_PREFIX = {
     DistributionEvent.WITHDRAWN: "[Withdrawn]",
     DistributionEvent.COMPLETED: "[Completed]",
     DistributionEvent.CANCELLED: "[Cancelled]",
+    DistributionEvent.REMINDER: "[Reminder]",
+    DistributionEvent.WINDOW_OPEN: "[Window open]",
+    DistributionEvent.WINDOW_CLOSED: "[Window closed]",
+    DistributionEvent.NUDGE: "[Still open]",
+    DistributionEvent.SURVEY: "[How did it go?]",
 }
 EVENT_LABEL = {
     DistributionEvent.SUBMITTED: "approval request",
@@ -48,8 +54,18 @@ EVENT_LABEL = {
     DistributionEvent.WITHDRAWN: "withdrawn",
     DistributionEvent.COMPLETED: "completed",
     DistributionEvent.CANCELLED: "cancelled",
+    DistributionEvent.REMINDER: "reminder",
+    DistributionEvent.WINDOW_OPEN: "window open",
+    DistributionEvent.WINDOW_CLOSED: "window closed",
+    DistributionEvent.NUDGE: "still open after its window",
+    DistributionEvent.SURVEY: "survey",
 }
 """What every email says it is, next to the version it describes."""
+ANNOUNCEMENT_SUBJECT_PREFIX = {
+    DistributionEvent.APPROVED: "[Published]",
+    DistributionEvent.CANCELLED: "[Withdrawn]",
+}
+"""Where an announcement's subject differs from a change's."""
 STATUS_AFTER = {
     DistributionEvent.SUBMITTED: ChangeStatus.SUBMITTED,
     DistributionEvent.APPROVED: ChangeStatus.APPROVED,
@@ -57,6 +73,11 @@ STATUS_AFTER = {
     DistributionEvent.WITHDRAWN: ChangeStatus.REJECTED,
     DistributionEvent.COMPLETED: ChangeStatus.COMPLETED,
     DistributionEvent.CANCELLED: ChangeStatus.CANCELLED,
+    DistributionEvent.REMINDER: ChangeStatus.APPROVED,
+    DistributionEvent.WINDOW_OPEN: ChangeStatus.APPROVED,
+    DistributionEvent.WINDOW_CLOSED: ChangeStatus.APPROVED,
+    DistributionEvent.NUDGE: ChangeStatus.APPROVED,
+    DistributionEvent.SURVEY: ChangeStatus.COMPLETED,
 }
 """The change's status once the event happened (the archived version still says submitted)."""
 SHOWS_CHANGES = frozenset({DistributionEvent.SUBMITTED, DistributionEvent.UPDATED})
@@ -197,6 +218,7 @@ def _context(
         "topic": topic,
         "calendar": None if calendar is None else calendar.value,
         "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
+        "customer_window": window_in(described, customer.timezone),
     }
 
 
@@ -240,8 +262,11 @@ def render_email(
     invite_sent: bool | None = None,
     now: datetime | None = None,
     previous: Change | None = None,
+    extras: ApprovalExtras | None = None,
 ) -> RenderedEmail:
     """Route ``event``, render its email (HTML and text) and, when due, its calendar invite.
+
+    ``extras`` adds the approval request's overlapping changes, overrides and sign-off links.
 
     ``was_approved`` and ``invite_sent`` come from the trigger; by default they are read from the
     change's history. ``now`` stamps the invite (DTSTAMP); by default the change's modification.
@@ -253,14 +278,22 @@ def render_email(
     approved = change.was_approved() if was_approved is None else was_approved
     sent = approved if invite_sent is None else invite_sent
     moved = previous is None or invite_changed(previous, change)
+    notice = change.announcement
     chosen = route(
-        event, was_approved=approved, invite_sent=sent, invite_changed=moved, topics=topics
+        event,
+        was_approved=approved,
+        invite_sent=sent,
+        invite_changed=moved,
+        topics=topics,
+        announcement=None if notice is None else notice.announcement_kind,
+        has_event=change.change_metadata.schedule is not None,
     )
     branding = source.branding(customer.customer_code)
     described = _described(change, event, previous)
-    subject = checked_subject(
-        f"{SUBJECT_PREFIX[event]} {described.subject} (version {described.version})"
-    )
+    prefix = SUBJECT_PREFIX[event]
+    if notice is not None:
+        prefix = ANNOUNCEMENT_SUBJECT_PREFIX.get(event, prefix)
+    subject = checked_subject(f"{prefix} {described.subject} (version {described.version})")
     context = _context(
         change,
         event=event,
@@ -272,6 +305,7 @@ def render_email(
         subject=subject,
         calendar=chosen.calendar,
     )
+    context.update((extras or ApprovalExtras()).context(email_config.portal_base_url))
     environment = source.environment(customer.customer_code)
     return RenderedEmail(
         event=event,

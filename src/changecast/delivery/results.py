@@ -1,4 +1,4 @@
-"""Delivery results: the ExecutionRecord of one run, saved in ``executions/`` and the index."""
+"""Delivery results: the ExecutionRecord of one run, saved in ``executions/`` and the read model."""
 
 from __future__ import annotations
 
@@ -7,18 +7,18 @@ from datetime import datetime
 
 import structlog
 
-from changecast.changes.ports import ChangeIndex
+from changecast import layout
 from changecast.delivery.ledger import DeliveryKey, LedgerState
 from changecast.delivery.models import (
     DeliveryFailure,
     ExecutionDocument,
     ExecutionRecord,
     ExecutionStatus,
-    execution_key,
 )
-from changecast.delivery.ports import Ledger
+from changecast.delivery.ports import DeliveryReadModel, Ledger
 from changecast.delivery.sending import Tally
-from changecast.errors import ConflictError, NotFoundError
+from changecast.errors import ChangecastError, ConflictError, NotFoundError
+from changecast.layout import execution_key
 from changecast.ports import ObjectStore
 
 log = structlog.get_logger()
@@ -107,9 +107,13 @@ def failed_record(
 
 
 def save_record(
-    record: ExecutionRecord, *, store: ObjectStore, index: ChangeIndex | None = None
+    record: ExecutionRecord, *, store: ObjectStore, read_model: DeliveryReadModel | None = None
 ) -> str:
-    """Set ``events[event]`` in ``executions/{id}/v{n}/{code}.json`` (conditional writes)."""
+    """Set ``events[event]`` in ``executions/{id}/v{n}/{code}.json`` (conditional writes).
+
+    Then the read model: S3 is the record, so a read-model failure is logged, not raised
+    (``changecast index rebuild`` repairs it; the next save of the delivery does too).
+    """
     key = execution_key(record.change_id, record.version, record.customer_code)
     for _ in range(WRITE_ATTEMPTS):
         try:
@@ -132,7 +136,30 @@ def save_record(
             store.put(key, body.encode(), if_none_match=etag is None, if_match=etag)
         except ConflictError:
             continue
-        if index is not None:
-            index.record_execution(record)
+        if read_model is not None:
+            _record_read_model(read_model, record)
         return key
     raise ConflictError(f"{key} kept changing; the result was not saved", key=key)
+
+
+def _record_read_model(read_model: DeliveryReadModel, record: ExecutionRecord) -> None:
+    try:
+        read_model.record_execution(record)
+    except ChangecastError as exc:
+        log.warning(
+            "delivery_read_model_not_written",
+            change_id=record.change_id,
+            customer=record.customer_code,
+            error=exc.message[:300],
+        )
+
+
+def read_executions(store: ObjectStore, change_id: str) -> list[ExecutionDocument]:
+    """Every ``executions/{id}/v*/{code}.json`` document of a change (S3: redrive, not pages)."""
+    found = []
+    for key in store.list_keys(layout.execution_prefix(change_id)):
+        try:
+            found.append(ExecutionDocument.model_validate_json(store.get(key).body))
+        except NotFoundError:
+            continue
+    return found

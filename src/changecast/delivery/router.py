@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from changecast.changes.models import AnnouncementKind
 from changecast.customers.models import SESConfig
-from changecast.delivery.models import DistributionEvent
+from changecast.distribution.models import DistributionEvent
 
 
 class CalendarMethod(StrEnum):
@@ -23,10 +24,19 @@ class Topics:
     approval: str = "aws-approval"
     announce: str = "aws-announce"
     calendar: str = "aws-calendar"
+    announce_approval: str = "announce-approval"
+    """Approval requests of announcements (the reference tool's SESConfig.json names)."""
+    cic: str = "cic-announce"
+    finops: str = "finops-announce"
+    inner: str = "inner-announce"
+    general: str = "general-updates"
 
     @classmethod
     def from_ses_config(cls, config: SESConfig | None) -> Topics:
-        """The names after SESConfig.json's prefix expansion (first prefix wins), else defaults."""
+        """The names after SESConfig.json's prefix expansion (first prefix wins), else defaults.
+
+        The announcement topics have fixed names (``cic-announce``, …, ``announce-approval``).
+        """
         if config is None:
             return cls()
         names = [topic.topic_name for topic in config.expanded_topics()]
@@ -38,6 +48,19 @@ class Topics:
                     chosen[member] = f"{prefix}{member}"
                     break
         return cls(**chosen)
+
+    def announcement(self, kind: AnnouncementKind) -> str:
+        """The topic a published announcement of ``kind`` goes to."""
+        return {
+            AnnouncementKind.CIC: self.cic,
+            AnnouncementKind.FINOPS: self.finops,
+            AnnouncementKind.INNER: self.inner,
+            AnnouncementKind.GENERAL: self.general,
+        }[kind]
+
+    def announcement_topics(self) -> tuple[str, ...]:
+        """Every announcement topic (approval requests first)."""
+        return (self.announce_approval, self.cic, self.finops, self.inner, self.general)
 
 
 @dataclass(frozen=True)
@@ -58,6 +81,11 @@ _TEMPLATES = {
     DistributionEvent.WITHDRAWN: "withdrawn",
     DistributionEvent.COMPLETED: "completed",
     DistributionEvent.CANCELLED: "cancelled",
+    DistributionEvent.REMINDER: "reminder",
+    DistributionEvent.WINDOW_OPEN: "window_open",
+    DistributionEvent.WINDOW_CLOSED: "window_closed",
+    DistributionEvent.NUDGE: "nudge",
+    DistributionEvent.SURVEY: "survey",
 }
 
 
@@ -68,6 +96,8 @@ def route(
     invite_sent: bool,
     invite_changed: bool = True,
     topics: Topics | None = None,
+    announcement: AnnouncementKind | None = None,
+    has_event: bool = True,
 ) -> Route:
     """The route of ``event``, as in ARCHITECTURE.md's status/topic/message table.
 
@@ -79,12 +109,29 @@ def route(
     | withdrawn | withdrawn | announce | CANCEL if invited |
     | completed | completed | announce | none |
     | cancelled | cancelled | announce if ever approved, else approval | CANCEL if invited |
+    | reminder, window_open, window_closed | same name | announce | none |
+    | nudge | nudge | announce (list management only: it goes to creator and editor) | none |
+    | survey (after completed) | survey (each recipient's own link) | announce | none |
 
     submitted is also an edit of an approved change (approvers only; customers hear nothing
     yet); updated is the approval of a version that replaces an approved one, ``invite_changed``
     when its schedule or meeting differs; withdrawn is the rejection of such a version. A
     rejection of a never-approved change and a draft save produce no event at all.
+
+    An ``announcement`` of a kind routes by that kind: its approval request (submitted) goes to
+    ``announce-approval``, everything after it to the kind's topic (``finops-announce``, …), with
+    the ``announcement_*`` templates; ``has_event`` (it has an event date) allows the invite.
     """
+    if announcement is not None:
+        return _announcement_route(
+            event,
+            announcement,
+            topics or Topics(),
+            was_approved=was_approved,
+            invite_sent=invite_sent,
+            invite_changed=invite_changed,
+            has_event=has_event,
+        )
     names = topics or Topics()
     topic = names.announce
     calendar: CalendarMethod | None = None
@@ -102,6 +149,44 @@ def route(
     return Route(
         event=event,
         template=_TEMPLATES[event],
+        topic=topic,
+        calendar=calendar,
+        calendar_topic=names.calendar,
+    )
+
+
+_ANNOUNCEMENT_TEMPLATES = {
+    DistributionEvent.SUBMITTED: "announcement_approval_request",
+    DistributionEvent.WITHDRAWN: "announcement_withdrawn",
+    DistributionEvent.CANCELLED: "announcement_withdrawn",
+}
+"""Announcement templates by event; every other event uses ``announcement``."""
+
+
+def _announcement_route(
+    event: DistributionEvent,
+    kind: AnnouncementKind,
+    names: Topics,
+    *,
+    was_approved: bool,
+    invite_sent: bool,
+    invite_changed: bool,
+    has_event: bool,
+) -> Route:
+    topic = names.announcement(kind)
+    approvers_only = event is DistributionEvent.CANCELLED and not was_approved
+    if event is DistributionEvent.SUBMITTED or approvers_only:
+        topic = names.announce_approval
+    calendar: CalendarMethod | None = None
+    if event is DistributionEvent.APPROVED or (
+        event is DistributionEvent.UPDATED and invite_changed
+    ):
+        calendar = CalendarMethod.REQUEST if has_event else None
+    elif event in {DistributionEvent.WITHDRAWN, DistributionEvent.CANCELLED} and invite_sent:
+        calendar = CalendarMethod.CANCEL if has_event else None
+    return Route(
+        event=event,
+        template=_ANNOUNCEMENT_TEMPLATES.get(event, "announcement"),
         topic=topic,
         calendar=calendar,
         calendar_topic=names.calendar,

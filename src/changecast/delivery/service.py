@@ -7,37 +7,49 @@ Effects go through ports (object store, the customer's SES, the ledger); the dec
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
 
-from changecast.changes.archive import VERSION_KEY, decode, version_key
+from changecast.changes.archive import decode
 from changecast.changes.models import Change
-from changecast.changes.ports import ChangeIndex
+from changecast.changes.windows import WindowIndex
 from changecast.changes.workflow import replaced_version
 from changecast.customers.models import CustomerMapping, EmailConfig
-from changecast.delivery.audience import Audience, audience
-from changecast.delivery.ledger import Channel, DeliveryKey
+from changecast.delivery.approval_extras import approval_extras
+from changecast.delivery.audience import (
+    Audience,
+    audience,
+    authors_audience,
+    without_suppressed,
+)
+from changecast.delivery.ledger import Channel, DeliveryKey, LedgerKey
 from changecast.delivery.metrics import record_counts, record_duration
 from changecast.delivery.mime import invite_message
-from changecast.delivery.models import SHOWS_REPLACED, DistributionEvent, ExecutionRecord
+from changecast.delivery.models import ExecutionRecord
 from changecast.delivery.pacing import Backoff, TokenBucket, choose_rate
+from changecast.delivery.personal import RecipientLinks, personalize
 from changecast.delivery.ports import (
     ContactSource,
+    DeliveryReadModel,
     Ledger,
     MailPort,
     RecipientsBusyError,
     SesAccount,
+    SuppressionStore,
 )
 from changecast.delivery.render import RenderedEmail, TemplateSource, render_email
 from changecast.delivery.results import failed_record, run_record, save_record
 from changecast.delivery.router import Topics
 from changecast.delivery.sending import Sender, StopSignal
-from changecast.distribution.models import Trigger
+from changecast.delivery.ses_events import message_tags
+from changecast.delivery.suppression import suppressed_set
+from changecast.distribution.models import SHOWS_REPLACED, DistributionEvent, Trigger
 from changecast.errors import InvalidInputError, NotFoundError
 from changecast.ids import ChangeId
+from changecast.layout import VERSION_KEY, version_key
 from changecast.metrics.ports import Metrics, NullMetrics
 from changecast.ports import Clock, ObjectStore
 
@@ -73,7 +85,7 @@ class DeliveryDeps:
     owner: str
     templates: TemplateSource | None = None
     topics: Topics = field(default_factory=Topics)
-    index: ChangeIndex | None = None
+    read_model: DeliveryReadModel | None = None
     lease: timedelta = timedelta(seconds=60)
     backoff: Backoff = field(default_factory=Backoff)
     sleep: Callable[[float], None] = time.sleep
@@ -82,6 +94,14 @@ class DeliveryDeps:
     metrics: Metrics = field(default_factory=NullMetrics)
     concurrency: int | None = None
     """Sending threads; None sizes the pool from the send rate (``pacing.concurrency_for``)."""
+    windows: WindowIndex | None = None
+    """Finds the changes an approval request's window overlaps (none named when None)."""
+    recipient_links: RecipientLinks | None = None
+    """Signs each recipient's sign-off links in an approval request (no links when None)."""
+    survey_links: RecipientLinks | None = None
+    """Signs each recipient's survey link (no survey is sent when None)."""
+    suppressions: SuppressionStore | None = None
+    """The customer's suppressed addresses, never mailed (none skipped when None)."""
 
     def pacing(self, mail: MailPort) -> TokenBucket:
         """The account's bucket, made on first use at the rate SES (or config.json) allows."""
@@ -163,8 +183,14 @@ def deliver(request: DeliveryRequest, *, deps: DeliveryDeps, stop: StopSignal) -
     previous = load_replaced(request, store=deps.store)
     rendered = _rendered(request, previous, deps=deps, now=started)
     contacts, mail = deps.ses.contacts(), deps.ses.mail()
-    emails = _audience(contacts, customer, rendered.topic)
+    if request.event is DistributionEvent.NUDGE:  # to the authors, not to a topic
+        emails = authors_audience(request.change, customer)
+    elif request.event is DistributionEvent.SURVEY and not surveys_on(deps):
+        emails = Audience(recipients=(), filtered=0)
+    else:
+        emails = _audience(contacts, customer, rendered.topic)
     invites = _audience(contacts, customer, rendered.invite.topic) if rendered.invite else None
+    emails, invites = _skip_suppressed(key, rendered, emails, invites, deps=deps)
     sender = Sender(
         delivery=key,
         ledger=deps.ledger,
@@ -179,7 +205,7 @@ def deliver(request: DeliveryRequest, *, deps: DeliveryDeps, stop: StopSignal) -
     )
     log.info("delivery_started", delivery_event=key.event.value, emails=len(emails.recipients))
     try:
-        _send_emails(sender, rendered, emails, mail=mail, deps=deps)
+        _send_emails(sender, rendered, emails, mail=mail, deps=deps, change=request.change)
         if invites is not None:
             _send_invites(sender, rendered, invites, mail=mail, deps=deps)
         record = _finish(sender, [emails] + ([invites] if invites else []), started, deps=deps)
@@ -188,6 +214,17 @@ def deliver(request: DeliveryRequest, *, deps: DeliveryDeps, stop: StopSignal) -
     seconds = (record.finished_at - record.started_at).total_seconds()
     record_duration(deps.metrics, key, seconds)
     return record
+
+
+def surveys_on(deps: DeliveryDeps) -> bool:
+    """Surveys go out when the customer wants them (config.json) and links can be signed."""
+    if not deps.customer.surveys:
+        log.info("survey_skipped", reason="surveys are off for this customer in config.json")
+        return False
+    if deps.survey_links is None:
+        log.warning("survey_skipped", reason="no link secret", hint="set CHANGECAST_LINKS__SECRET")
+        return False
+    return True
 
 
 def _rendered(
@@ -205,7 +242,49 @@ def _rendered(
         invite_sent=request.invite_sent,
         now=now,
         previous=previous,
+        extras=approval_extras(
+            request.change,
+            deps.customer.customer_code,
+            request.event,
+            windows=deps.windows,
+            signoff_links=deps.recipient_links is not None,
+        ),
     )
+
+
+def _skip_suppressed(
+    key: DeliveryKey,
+    rendered: RenderedEmail,
+    emails: Audience,
+    invites: Audience | None,
+    *,
+    deps: DeliveryDeps,
+) -> tuple[Audience, Audience | None]:
+    """Drop suppressed addresses; each is recorded in the ledger with the outcome ``suppressed``."""
+    if deps.suppressions is None:
+        return emails, invites
+    records = deps.suppressions.suppressed(key.customer)
+    if not records:
+        return emails, invites
+    why = {r.folded: f"suppressed ({r.reason.value.lower()}): {r.detail}"[:500] for r in records}
+    folded = suppressed_set(records)
+    now = deps.clock.now()
+    emails, dropped = without_suppressed(emails, folded)
+    for recipient in dropped:
+        entry = LedgerKey(key, Channel.EMAIL, recipient)
+        deps.ledger.mark_suppressed(
+            entry, topic=rendered.topic, reason=why[recipient.lower()], now=now
+        )
+    if invites is not None and rendered.invite is not None:
+        invites, skipped = without_suppressed(invites, folded)
+        for recipient in skipped:
+            entry = LedgerKey(key, Channel.INVITE, recipient)
+            deps.ledger.mark_suppressed(
+                entry, topic=rendered.invite.topic, reason=why[recipient.lower()], now=now
+            )
+    if dropped:
+        log.info("recipients_suppressed", count=len(dropped))
+    return emails, invites
 
 
 def _audience(contacts: ContactSource, customer: CustomerMapping, topic: str) -> Audience:
@@ -213,20 +292,48 @@ def _audience(contacts: ContactSource, customer: CustomerMapping, topic: str) ->
 
 
 def _send_emails(
-    sender: Sender, rendered: RenderedEmail, emails: Audience, *, mail: MailPort, deps: DeliveryDeps
+    sender: Sender,
+    rendered: RenderedEmail,
+    emails: Audience,
+    *,
+    mail: MailPort,
+    deps: DeliveryDeps,
+    change: Change,
 ) -> None:
+    personal = _personal_values(change, rendered, deps)
+
     def send_email(recipient: str) -> str:
+        values = personal(recipient)
         return mail.send_email(
             sender=deps.email_config.sender_address,
             to=recipient,
             subject=rendered.subject,
-            html=rendered.html,
-            text=rendered.text,
+            html=personalize(rendered.html, values),
+            text=personalize(rendered.text, values),
             list_name=deps.customer.contact_list_name,
             topic=rendered.topic,
+            tags=tags,
         )
 
+    tags = message_tags(sender.delivery, Channel.EMAIL)
     sender.send_all(Channel.EMAIL, rendered.topic, emails.recipients, send_email)
+
+
+def _personal_values(
+    change: Change, rendered: RenderedEmail, deps: DeliveryDeps
+) -> Callable[[str], Mapping[str, str]]:
+    """Each recipient's placeholder values: sign-off links in an approval request, else none."""
+    links = deps.recipient_links
+    if rendered.event is DistributionEvent.SURVEY:
+        links = deps.survey_links
+    elif rendered.event is not DistributionEvent.SUBMITTED:
+        links = None
+    if links is None:
+        return lambda _recipient: {}
+    code = deps.customer.customer_code
+    return lambda recipient: links.for_recipient(
+        change=change, customer_code=code, recipient=recipient
+    )
 
 
 def _send_invites(
@@ -254,7 +361,10 @@ def _send_invites(
             raw=prepared.for_recipient(recipient),
             list_name=deps.customer.contact_list_name,
             topic=topic,
+            tags=tags,
         )
+
+    tags = message_tags(sender.delivery, Channel.INVITE)
 
     sender.send_all(Channel.INVITE, topic, invites.recipients, send_invite)
 
@@ -277,7 +387,7 @@ def _finish(
         started_at=started,
         finished_at=deps.clock.now(),
     )
-    save_record(record, store=deps.store, index=deps.index)
+    save_record(record, store=deps.store, read_model=deps.read_model)
     log.info(
         "delivery_finished",
         status=record.status.value,
@@ -292,5 +402,5 @@ def _finish(
 def record_failure(*, key: DeliveryKey, reason: str, deps: DeliveryDeps) -> ExecutionRecord:
     """Save a failed record for a trigger that can never be delivered (a permanent error)."""
     record = failed_record(key=key, reason=reason, at=deps.clock.now())
-    save_record(record, store=deps.store, index=deps.index)
+    save_record(record, store=deps.store, read_model=deps.read_model)
     return record

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from changecast.changes.models import Change, invite_window
 from changecast.customers.models import EmailConfig
+from changecast.delivery.markdown import markdown_html, markdown_text
 
 
 def when(moment: datetime) -> str:
@@ -43,6 +45,19 @@ def _schedule(change: Change) -> dict[str, str] | None:
         "start_utc": when(start.astimezone(UTC)),
         "end_utc": when(end.astimezone(UTC)),
         "duration": duration(end - start),
+    }
+
+
+def window_in(change: Change, timezone: str | None) -> dict[str, str] | None:
+    """The window in ``timezone`` (a customer's; the schedule's own when None)."""
+    schedule = change.change_metadata.schedule
+    if schedule is None:
+        return None
+    zone = ZoneInfo(timezone) if timezone else schedule.zone
+    return {
+        "timezone": timezone or schedule.timezone,
+        "start": when(schedule.start_utc.astimezone(zone)),
+        "end": when(schedule.end_utc.astimezone(zone)),
     }
 
 
@@ -85,4 +100,20 @@ def change_view(change: Change, *, email_config: EmailConfig) -> dict[str, Any]:
         "schedule": _schedule(change),
         "meeting": _meeting(change),
         "portal_url": portal_link(email_config, change.change_id),
+        "announcement": announcement_view(change),
+    }
+
+
+def announcement_view(change: Change) -> dict[str, Any] | None:
+    """An announcement's kind, summary and body (safe HTML and text); ``None`` for a change."""
+    found = change.announcement
+    if found is None:
+        return None
+    return {
+        "kind": found.announcement_kind.value,
+        "label": found.label,
+        "summary": found.summary,
+        "body_html": markdown_html(found.body),
+        "body_text": markdown_text(found.body),
+        "links": [{"title": link.title, "url": link.url} for link in found.links],
     }

@@ -9,20 +9,64 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from changecast.changes.models import Timestamp
-from changecast.delivery.models import DistributionEvent
+from changecast import layout
+from changecast.changes.models import Change, Timestamp
 from changecast.ids import CUSTOMER_CODE_PATTERN
 
-_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-TRIGGER_KEY = re.compile(
-    rf"^customers/([a-z0-9][a-z0-9-]{{0,31}})/({_UUID})-v(\d+)-([a-z]+)\.json$"
+
+class DistributionEvent(StrEnum):
+    """Why customers are being written to: one trigger per customer per event."""
+
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    UPDATED = "updated"
+    WITHDRAWN = "withdrawn"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    REMINDER = "reminder"
+    """Written by the scheduler: the window opens within the customer's reminder lead."""
+    WINDOW_OPEN = "window_open"
+    WINDOW_CLOSED = "window_closed"
+    NUDGE = "nudge"
+    """To the change's creator and last editor: the window closed, the change is still open."""
+    SURVEY = "survey"
+    """After completion: each announcement recipient's own link to rate how the change went."""
+
+
+SCHEDULED = frozenset(
+    {
+        DistributionEvent.REMINDER,
+        DistributionEvent.WINDOW_OPEN,
+        DistributionEvent.WINDOW_CLOSED,
+        DistributionEvent.NUDGE,
+    }
 )
+"""The events the scheduler writes (``distribution.schedule``), not an action."""
+
+
+SHOWS_REPLACED = frozenset(
+    {DistributionEvent.SUBMITTED, DistributionEvent.UPDATED, DistributionEvent.WITHDRAWN}
+)
+"""The events whose email needs the approved version being replaced (a diff or a withdrawal)."""
+
+
+def invite_changed(before: Change, after: Change) -> bool:
+    """Whether the invite a customer holds would differ: schedule or meeting invite changed.
+
+    Compared as JSON values, so an input model (``ScheduleInput``) equals the stored one.
+    """
+
+    def values(change: Change) -> tuple[object, object]:
+        schedule, meeting = change.change_metadata.schedule, change.meeting_invite
+        return (
+            None if schedule is None else schedule.model_dump(mode="json"),
+            None if meeting is None else meeting.model_dump(mode="json", exclude_none=True),
+        )
+
+    return values(before) != values(after)
+
+
 TRIGGER_KIND = "changecast.trigger"
-
-
-def trigger_key(customer_code: str, change_id: str, version: int, event: DistributionEvent) -> str:
-    """``customers/{code}/{changeId}-v{n}-{event}.json``: one per customer, version and event."""
-    return f"customers/{customer_code}/{change_id}-v{version}-{event.value}.json"
 
 
 class Trigger(BaseModel):
@@ -34,7 +78,7 @@ class Trigger(BaseModel):
 
     kind: str = Field(default=TRIGGER_KIND, pattern=rf"^{re.escape(TRIGGER_KIND)}$")
     schema_version: int = Field(default=1, ge=1, le=1)
-    change_id: str = Field(pattern=rf"^{_UUID}$")
+    change_id: str = Field(pattern=rf"^{layout.UUID}$")
     version: int = Field(ge=1)
     event: DistributionEvent
     customer_code: str = Field(pattern=CUSTOMER_CODE_PATTERN)
@@ -50,7 +94,9 @@ class Trigger(BaseModel):
 
     @property
     def key(self) -> str:
-        return trigger_key(self.customer_code, self.change_id, self.version, self.event)
+        return layout.trigger_key(
+            self.customer_code, self.change_id, self.version, self.event.value
+        )
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()

@@ -23,9 +23,12 @@ from datetime import datetime
 
 from changecast.changes.models import Action, Change, ChangeStatus
 from changecast.changes.workflow import replaced_version
-from changecast.delivery.invite import invite_changed
-from changecast.delivery.models import SHOWS_REPLACED, DistributionEvent
-from changecast.distribution.models import Trigger
+from changecast.distribution.models import (
+    SHOWS_REPLACED,
+    DistributionEvent,
+    Trigger,
+    invite_changed,
+)
 
 E = DistributionEvent
 
@@ -55,6 +58,8 @@ def events_for(action: Action, *, current: Change) -> list[DistributionEvent]:
         event = _REPLACING.get(action, _EVENT_OF.get(action))
     else:
         event = _EVENT_OF.get(action)
+    if event is E.COMPLETED and not current.is_announcement:
+        return [E.COMPLETED, E.SURVEY]  # the survey follows the completion notice
     return [] if event is None else [event]
 
 

@@ -49,6 +49,8 @@ _STAGING = Table(
     Column("start_utc", _TS),
     Column("end_utc", _TS),
     Column("timezone", String(64)),
+    Column("kind", String(16)),
+    Column("announcement_kind", String(16)),
     Column("search_title", Text),
     Column("search_keywords", Text),
     Column("search_body", Text),
@@ -74,7 +76,7 @@ def copy_load(conn: Connection, batch: Sequence[Change], *, archived: bool) -> N
     current = select(_s.change_id).where(_s.is_latest)
     conn.execute(_upsert(changes, _CHANGE_COLUMNS, _current_changes()))
     conn.execute(_upsert(change_documents, _DOCUMENT_COLUMNS, _current_documents()))
-    conn.execute(_upsert(change_search, ["row_id", "search_vector"], _current_vectors()))
+    conn.execute(_upsert(change_search, _SEARCH_COLUMNS, _current_vectors()))
     conn.execute(delete(change_customers).where(change_customers.c.change_id.in_(current)))
     conn.execute(insert(change_customers).from_select(_CUSTOMER_COLUMNS, _current_customers()))
     if archived:
@@ -92,7 +94,8 @@ def _staging_row(change: Change, *, is_latest: bool) -> list[Any]:
 _CHANGE_COLUMNS = [c.name for c in changes.columns if c.name != "row_id"]
 _DOCUMENT_COLUMNS = [c.name for c in change_documents.columns]
 _VERSION_COLUMNS = [c.name for c in change_versions.columns]
-_CUSTOMER_COLUMNS = ["change_id", "customer_code", "row_id"]
+_SEARCH_COLUMNS = ["row_id", "search_vector", "modified_at", "change_id", "status"]  # 0011
+_CUSTOMER_COLUMNS = ["change_id", "customer_code", "row_id", "customer_count"]
 
 
 def _current_changes() -> Any:
@@ -106,7 +109,14 @@ def _current_documents() -> Any:
 def _current_vectors() -> Any:
     vector = func.change_search_vector(_s.search_title, _s.search_keywords, _s.search_body)
     joined = _STAGING.join(changes, changes.c.change_id == _s.change_id)
-    return select(changes.c.row_id, vector).select_from(joined).where(_s.is_latest)
+    ordered = (
+        changes.c.row_id,
+        vector,
+        changes.c.modified_at,
+        changes.c.change_id,
+        changes.c.status,
+    )
+    return select(*ordered).select_from(joined).where(_s.is_latest)
 
 
 def _versions() -> Any:
@@ -116,7 +126,9 @@ def _versions() -> Any:
 def _current_customers() -> Any:
     code = func.jsonb_array_elements_text(_s.customer_codes).table_valued("value").lateral()
     return (
-        select(_s.change_id, code.c.value, changes.c.row_id)
+        select(
+            _s.change_id, code.c.value, changes.c.row_id, func.jsonb_array_length(_s.customer_codes)
+        )
         .select_from(_STAGING.join(changes, changes.c.change_id == _s.change_id).join(code, true()))
         .where(_s.is_latest)
     )

@@ -17,13 +17,16 @@ from changecast.errors import InvalidInputError, UpstreamError
 from changecast.index.store import SqlChangeIndex
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-SCHEMA_HEAD = "0004_search_upkeep"
+SCHEMA_HEAD = "0011_search_order"
 """The newest migration (a test keeps it equal to Alembic's head). Checking it needs no Alembic,
 so that a worker's cold start does not import it."""
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK = 0x6368_6361_7374  # pg_advisory_xact_lock key: "chcast"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_CACHE_KIB = 64 * 1024  # per connection
+SQLITE_MMAP_BYTES = 1 << 30
+"""Read pages straight from the mapped file: an index larger than the page cache (100k changes:
+~500 MB) is otherwise copied in page by page, which makes searches of common words CPU-bound."""
 POSTGRES_SESSION = ("-cmax_parallel_workers_per_gather=0", "-cjit=off")
 """Index queries are short: parallel workers and JIT cost more to start than they save."""
 
@@ -164,6 +167,7 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
             cursor.execute("PRAGMA temp_store=MEMORY")
+            cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         finally:
             cursor.close()
 

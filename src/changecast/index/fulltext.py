@@ -45,14 +45,22 @@ SUMMARY_COLUMNS = (
     changes.c.start_utc,
     changes.c.end_utc,
     changes.c.timezone,
+    changes.c.kind,
+    changes.c.announcement_kind,
 )
 NEWEST_FIRST = (changes.c.modified_at.desc(), changes.c.change_id.desc())
+SEARCH_NEWEST_FIRST = (change_search.c.modified_at.desc(), change_search.c.change_id.desc())
+"""The same order from ``change_search``'s copies (0011: ``ix_change_search_newest``)."""
 FTS_DRIVES_BELOW = 5_000
 """With at most this many text matches, SQLite lets the match set drive the query."""
 
-WALK_PROBES = 3_000
+WALK_PROBES = 10_000
 """PostgreSQL: walk the recency index for the newest matches only when it meets enough of them
 within this many changes (each probe reads a tsvector); otherwise read the matches as a set."""
+
+DENSITY_SAMPLE = 300
+"""PostgreSQL: the matches among this many newest changes tell how dense the matches are, when
+they are not counted (see ``TsQueryMatch.sampled_total``)."""
 
 _fts = table("change_fts", column("rowid", Integer), column("rank", Float))
 _SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
@@ -75,6 +83,10 @@ class TextMatch(Protocol):
 
     def count(self, conn: Connection, where: list[ColumnElement[bool]]) -> int:
         """Count the rows that match and satisfy ``where``."""
+        ...
+
+    def sampled_total(self, conn: Connection, total: int) -> int:
+        """An estimate of how many changes match, at least ``total`` (a known lower bound)."""
         ...
 
     def scores(self, row_ids: Sequence[int]) -> Select[int, float]:
@@ -122,6 +134,10 @@ class Fts5Match:
         counting = select(func.count()).select_from(changes).where(self.condition(), *where)
         return conn.execute(counting).scalar_one()
 
+    def sampled_total(self, conn: Connection, total: int) -> int:
+        del conn
+        return max(total, self.text_total)
+
     def scores(self, row_ids: Sequence[int]) -> Select[int, float]:
         return select(_fts.c.rowid, _fts.c.rank).where(
             self._match(prefix=False), (_fts.c.rowid + _ZERO).in_(row_ids)
@@ -166,6 +182,53 @@ class TsQueryMatch:
             counting = select(func.count()).select_from(changes).where(self.condition(), *where)
         return conn.execute(counting).scalar_one()
 
+    def sampled_total(self, conn: Connection, total: int) -> int:
+        """An estimate of how many changes match (at least ``total``).
+
+        The share of matches among the newest ``DENSITY_SAMPLE`` changes, times every change:
+        enough to choose between a walk of the recency index and reading the matches as a set.
+        """
+        vector = change_search.c.search_vector
+        recent = select(vector).order_by(*SEARCH_NEWEST_FIRST).limit(DENSITY_SAMPLE).subquery()
+        sampled = (
+            select(func.count())
+            .select_from(recent)
+            .where(func.ts_match_vq(recent.c.search_vector, self.query))  # per row, no GIN
+        )
+        hits: int = conn.execute(sampled).scalar_one()
+        return max(total, hits * self.rows // DENSITY_SAMPLE)
+
+    def status_newest(self, conn: Connection, status: str, limit: int) -> Select[int]:
+        """The newest ``limit`` matches of one status, from ``change_search`` alone (0011).
+
+        The share of matches among the newest ``DENSITY_SAMPLE`` changes of that status says
+        whether a walk of ``ix_change_search_status_newest`` meets ``limit`` of them within
+        ``WALK_PROBES`` rows; otherwise the GIN matches of that status are sorted.
+        """
+        vector = change_search.c.search_vector
+        of_status = change_search.c.status == status
+        recent = (
+            select(vector)
+            .where(of_status)
+            .order_by(*SEARCH_NEWEST_FIRST)
+            .limit(DENSITY_SAMPLE)
+            .subquery()
+        )
+        sampled = select(func.count()).select_from(recent)
+        hits: int = conn.execute(
+            sampled.where(func.ts_match_vq(recent.c.search_vector, self.query))
+        ).scalar_one()
+        walk = hits > 0 and limit * DENSITY_SAMPLE / hits <= WALK_PROBES
+        matching = (
+            func.ts_match_vq(vector, self.query) if walk else vector.bool_op("@@")(self.query)
+        )
+        return (
+            select(change_search.c.row_id)
+            .where(of_status, matching)
+            .order_by(*SEARCH_NEWEST_FIRST)
+            .limit(limit)
+        )
+
     def scores(self, row_ids: Sequence[int]) -> Select[int, float]:
         vector = change_search.c.search_vector
         exact = func.coalesce(vector.bool_op("@@")(self.exact), False)  # checked per row, no GIN
@@ -177,35 +240,25 @@ class TsQueryMatch:
     def scored_candidates(self, limit: int, total: int) -> AnySelect | None:
         """The newest ``limit`` matches, each ranked while its tsvector is at hand.
 
-        Dense matches (a walk of the recency index meets ``limit`` of them within
-        ``WALK_PROBES`` rows) are found by that walk; sparse ones are read as a set from the GIN
-        index (materialised, so that the planner cannot turn it back into a walk that probes
-        each change), and only the newest ``limit`` of them are ranked.
+        All in ``change_search``, which keeps each change's recency (0011). Dense matches (a
+        walk of ``ix_change_search_newest`` meets ``limit`` of them within ``WALK_PROBES`` rows)
+        are found by that walk, the tsvector checked per row (``ts_match_vq``: the function, not
+        the operator, so that the planner cannot turn it into a GIN scan and a sort of every
+        match); for sparse ones the planner chooses (0011 analyses ``change_search``): the GIN
+        index and a sort of the matches, or, where they are dense enough, the same walk. (Read
+        first as an array, 10k matches cost more than either.)
         """
         vector = change_search.c.search_vector
         score = case((vector.bool_op("@@")(self.exact), -func.ts_rank(vector, self.exact)))
-        if limit * self.rows / max(total, 1) <= WALK_PROBES:
-            joined = changes.join(change_search, change_search.c.row_id == changes.c.row_id)
-            return (
-                select(changes.c.row_id, score)
-                .select_from(joined)
-                .where(vector.bool_op("@@")(self.query))
-                .order_by(*NEWEST_FIRST)
-                .limit(limit)
-            )
-        found = self._matches().cte("found").prefix_with("MATERIALIZED")
-        newest = (
-            select(changes.c.row_id, changes.c.modified_at, changes.c.change_id)
-            .select_from(changes.join(found, found.c.row_id == changes.c.row_id))
-            .order_by(*NEWEST_FIRST)
-            .limit(limit)
-            .cte("newest")
+        walk = limit * self.rows / max(total, 1) <= WALK_PROBES
+        matching = (
+            func.ts_match_vq(vector, self.query) if walk else vector.bool_op("@@")(self.query)
         )
-        ranked = newest.join(change_search, change_search.c.row_id == newest.c.row_id)
         return (
-            select(newest.c.row_id, score)
-            .select_from(ranked)
-            .order_by(newest.c.modified_at.desc(), newest.c.change_id.desc())
+            select(change_search.c.row_id, score)
+            .where(matching)
+            .order_by(*SEARCH_NEWEST_FIRST)
+            .limit(limit)
         )
 
 

@@ -1,11 +1,17 @@
-"""Mapping between domain models (Change, ExecutionRecord) and rows of the index tables."""
+"""Mapping between domain models (Change, its versions) and rows of the index tables."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from changecast.changes.models import Change, ChangeStatus, ChangeSummary, VersionSummary
-from changecast.delivery.models import ExecutionRecord
+from changecast.changes.models import (
+    AnnouncementKind,
+    Change,
+    ChangeStatus,
+    ChangeSummary,
+    NoticeKind,
+    VersionSummary,
+)
 from changecast.index.search import index_text
 
 
@@ -25,6 +31,10 @@ def change_row(change: Change) -> dict[str, Any]:
         "start_utc": schedule.start_utc if schedule else None,
         "end_utc": schedule.end_utc if schedule else None,
         "timezone": schedule.timezone if schedule else None,
+        "kind": change.kind.value,
+        "announcement_kind": (
+            None if change.announcement is None else change.announcement.announcement_kind.value
+        ),
     }
 
 
@@ -46,6 +56,10 @@ def search_texts(change: Change) -> dict[str, str]:
         meta.expected_customer_impact,
         meta.rollback_plan,
     ]
+    notice = change.announcement
+    if notice is not None:
+        keywords += [notice.label, f"{notice.announcement_kind.value}-announcement"]
+        plans += [notice.summary, notice.body, *(link.title for link in notice.links)]
     return {
         "search_title": index_text([meta.title]),
         "search_keywords": index_text(keywords),
@@ -63,9 +77,16 @@ def document_row(change: Change) -> dict[str, Any]:
 
 
 def customer_rows(change: Change, row_id: int) -> list[dict[str, Any]]:
+    """The ``change_customers`` rows: one per customer, each knowing how many there are."""
+    codes = change.change_metadata.customer_codes
     return [
-        {"change_id": change.change_id, "customer_code": code, "row_id": row_id}
-        for code in change.change_metadata.customer_codes
+        {
+            "change_id": change.change_id,
+            "customer_code": code,
+            "row_id": row_id,
+            "customer_count": len(codes),
+        }
+        for code in codes
     ]
 
 
@@ -79,24 +100,6 @@ def version_row(change: Change, document: dict[str, Any] | None = None) -> dict[
         "modified_by": change.modified_by,
         "modified_at": change.modified_at,
         "document": change.to_json_dict() if document is None else document,
-    }
-
-
-def execution_row(record: ExecutionRecord) -> dict[str, Any]:
-    return {
-        "change_id": record.change_id,
-        "version": record.version,
-        "customer_code": record.customer_code,
-        "event": record.event.value,
-        "status": record.status.value,
-        "recipients": record.recipients,
-        "sent": record.sent,
-        "already_sent": record.already_sent,
-        "filtered": record.filtered,
-        "failed": record.failed,
-        "started_at": record.started_at,
-        "finished_at": record.finished_at,
-        "record": record.model_dump(mode="json", by_alias=True),
     }
 
 
@@ -115,6 +118,10 @@ def summary_of(row: Any) -> ChangeSummary:
         start_utc=row.start_utc,
         end_utc=row.end_utc,
         timezone=row.timezone,
+        kind=NoticeKind(row.kind or NoticeKind.CHANGE.value),
+        announcement_kind=(
+            AnnouncementKind(row.announcement_kind) if row.announcement_kind else None
+        ),
     )
 
 
@@ -127,7 +134,3 @@ def version_summary_of(row: Any) -> VersionSummary:
         modified_by=row.modified_by,
         modified_at=row.modified_at,
     )
-
-
-def execution_of(row: Any) -> ExecutionRecord:
-    return ExecutionRecord.model_validate(row.record)

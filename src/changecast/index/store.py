@@ -19,7 +19,6 @@ from changecast.changes.models import (
     Statistics,
     VersionSummary,
 )
-from changecast.delivery.models import ExecutionRecord
 from changecast.index import queries
 from changecast.index.bulk_pg import copy_load
 from changecast.index.finder import find_page
@@ -28,8 +27,6 @@ from changecast.index.rows import (
     change_row,
     customer_rows,
     document_row,
-    execution_of,
-    execution_row,
     summary_of,
     version_row,
     version_summary_of,
@@ -37,28 +34,33 @@ from changecast.index.rows import (
 from changecast.index.tables import (
     change_customers,
     change_documents,
-    change_executions,
     change_versions,
     changes,
 )
 
 BULK_BATCH = 5_000
 RANK_WINDOW = 1_000
-CHILD_TABLES = (change_documents, change_customers, change_versions, change_executions)
+CHILD_TABLES = (change_documents, change_customers, change_versions)
 
 
 class SqlChangeIndex:
     """The derived index of changes. Each method is one transaction; every write is idempotent."""
 
-    def __init__(self, engine: Engine, *, rank_window: int = RANK_WINDOW) -> None:
+    def __init__(
+        self, engine: Engine, *, rank_window: int = RANK_WINDOW, exact_totals: bool = False
+    ) -> None:
         """Use ``engine`` (already migrated: see ``open_index``).
 
         ``rank_window``: a text search ranks the newest this-many matches by relevance; any
         further matches follow newest first (ranking every match of a very common word is slow).
+        PostgreSQL counts at most ``rank_window`` matches of a text search, then reports that
+        as a lower bound (``ChangePage.total_is_lower_bound``), unless ``exact_totals``.
         """
         self.engine = engine
         self.dialect = engine.dialect.name
         self.rank_window = rank_window
+        self.exact_totals = exact_totals
+        self._upserts: dict[str, Insert] = {}
 
     def close(self) -> None:
         """Release every pooled connection."""
@@ -100,10 +102,6 @@ class SqlChangeIndex:
                 conn.execute(delete(child).where(child.c.change_id == change_id))
             conn.execute(delete(changes).where(changes.c.change_id == change_id))
 
-    def record_execution(self, record: ExecutionRecord) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(self._upsert(change_executions), [execution_row(record)])
-
     def clear(self) -> None:
         with self.engine.begin() as conn:
             for table in (*CHILD_TABLES, changes):
@@ -116,9 +114,23 @@ class SqlChangeIndex:
             row = conn.execute(statement).first()
         return None if row is None else summary_of(row)
 
+    def document(self, change_id: str) -> Change | None:
+        statement = select(change_documents.c.document).where(
+            change_documents.c.change_id == change_id
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(statement).first()
+        return None if row is None else Change.model_validate(row.document)
+
     def find(self, query: ChangeQuery) -> ChangePage:
         with self.engine.connect() as conn:
-            return find_page(conn, query, dialect=self.dialect, window=self.rank_window)
+            return find_page(
+                conn,
+                query,
+                dialect=self.dialect,
+                window=self.rank_window,
+                exact_totals=self.exact_totals,
+            )
 
     def statistics(
         self,
@@ -129,7 +141,7 @@ class SqlChangeIndex:
         customerless_by: str | None = None,
         include_drafts: bool = True,
     ) -> Statistics:
-        statement = queries.statistics_statement(
+        statements = queries.statistics_statements(
             visible_customers=visible_customers,
             created_by=created_by,
             now=now,
@@ -139,10 +151,11 @@ class SqlChangeIndex:
         by_status = dict.fromkeys(ChangeStatus, 0)
         upcoming = 0
         with self.engine.connect() as conn:
-            for status, count, soon in conn.execute(statement):
-                if status in ChangeStatus.__members__.values():
-                    by_status[ChangeStatus(status)] = count
-                upcoming += soon or 0
+            for sign, statement in statements:
+                for status, count, soon in conn.execute(statement):
+                    if status in ChangeStatus.__members__.values():
+                        by_status[ChangeStatus(status)] += sign * count
+                    upcoming += sign * (soon or 0)
         return Statistics(by_status=by_status, total=sum(by_status.values()), upcoming=upcoming)
 
     def versions(self, change_id: str) -> list[VersionSummary]:
@@ -154,28 +167,22 @@ class SqlChangeIndex:
         with self.engine.connect() as conn:
             return [version_summary_of(row) for row in conn.execute(statement)]
 
-    def executions(self, change_id: str) -> list[ExecutionRecord]:
-        c = change_executions.c
-        statement = (
-            select(c.record)
-            .where(c.change_id == change_id)
-            .order_by(c.version, c.customer_code, c.event)
-        )
+    def version_document(self, change_id: str, version: int) -> Change | None:
+        c = change_versions.c
+        statement = select(c.document).where(c.change_id == change_id, c.version == version)
         with self.engine.connect() as conn:
-            return [execution_of(row) for row in conn.execute(statement)]
+            row = conn.execute(statement).first()
+        return None if row is None else Change.model_validate(row.document)
 
     # internals
     def _write(self, conn: Connection, batch: Sequence[Change], *, archived: bool) -> None:
         latest = {change.change_id: change for change in batch}  # the last document per id wins
         documents = {change_id: document_row(change) for change_id, change in latest.items()}
         rows = [change_row(change) for change in latest.values()]
-        conn.execute(self._upsert(changes, key="change_id"), rows)
+        written = conn.execute(self._upsert_changes(), rows)  # RETURNING: no second lookup
+        row_ids: dict[str, int] = {str(row.change_id): int(row.row_id) for row in written}
         conn.execute(self._upsert(change_documents), list(documents.values()))
         conn.execute(delete(change_customers).where(change_customers.c.change_id.in_(documents)))
-        ids = select(changes.c.change_id, changes.c.row_id).where(
-            changes.c.change_id.in_(documents)
-        )
-        row_ids: dict[str, int] = {str(row.change_id): int(row.row_id) for row in conn.execute(ids)}
         customers = [row for c in latest.values() for row in customer_rows(c, row_ids[c.change_id])]
         if customers:
             conn.execute(self._upsert(change_customers), customers)
@@ -188,7 +195,25 @@ class SqlChangeIndex:
             conn.execute(self._upsert(change_versions), list(versions.values()))
 
     def _upsert(self, table: Table, *, key: str | None = None) -> Insert:
-        """INSERT ... ON CONFLICT (key or primary key) DO UPDATE SET every other column."""
+        """INSERT ... ON CONFLICT (key or primary key) DO UPDATE SET every other column.
+
+        Built once per table: building it costs more than running it (upserts are the write path).
+        """
+        statement = self._upserts.get(table.name)
+        if statement is None:
+            statement = self._upserts[table.name] = self._build_upsert(table, key=key)
+        return statement
+
+    def _upsert_changes(self) -> Insert:
+        """The ``changes`` upsert, returning ``(change_id, row_id)`` of every row written."""
+        statement = self._upserts.get("changes:returning")
+        if statement is None:
+            upsert = self._upsert(changes, key="change_id")
+            statement = upsert.returning(changes.c.change_id, changes.c.row_id)
+            self._upserts["changes:returning"] = statement
+        return statement
+
+    def _build_upsert(self, table: Table, *, key: str | None) -> Insert:
         keys = [key] if key else [col.name for col in table.primary_key]
         insert: Any = (postgresql if self.dialect == "postgresql" else sqlite).insert(table)
         updates = {

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -65,12 +66,16 @@ changes = Table(
     Column("start_utc", UtcDateTime),
     Column("end_utc", UtcDateTime),
     Column("timezone", String(64)),
+    Column("kind", String(16), nullable=False, server_default="change"),  # 0010
+    Column("announcement_kind", String(16)),  # 0010: cic | finops | inner | general
     UniqueConstraint("change_id", name="uq_changes_change_id"),
     Index("ix_changes_modified", "modified_at", "change_id"),
     Index("ix_changes_status_modified", "status", "modified_at", "change_id"),
     Index("ix_changes_created_by_modified", "created_by", "modified_at"),
     Index("ix_changes_status_start", "status", "start_utc"),
+    Index("ix_changes_status_end", "status", "end_utc"),  # 0007: the scheduler's scan
     Index("ix_changes_start", "start_utc"),
+    Index("ix_changes_kind_modified", "kind", "modified_at", "change_id"),  # 0010
 )
 """The current state of each change, kept narrow so that scans and joins stay in cache."""
 
@@ -92,8 +97,14 @@ change_search = Table(
     metadata,
     Column("row_id", Integer, ForeignKey("changes.row_id"), primary_key=True),
     Column("search_vector", TSVECTOR, nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),  # 0011: = changes.modified_at
+    Column("change_id", String(36), nullable=False),  # 0011: = changes.change_id
+    Column("status", String(16), nullable=False),  # 0011: = changes.status
+    Index("ix_change_search_newest", "modified_at", "change_id"),  # 0011
+    Index("ix_change_search_status_newest", "status", "modified_at", "change_id"),  # 0011
 )
-"""PostgreSQL only: the weighted tsvector of each change (trigger-maintained, GIN-indexed)."""
+"""PostgreSQL only: the weighted tsvector of each change (trigger-maintained, GIN-indexed), with
+its recency (0011), so that the newest matches are found in this one table."""
 
 change_customers = Table(
     "change_customers",
@@ -103,7 +114,8 @@ change_customers = Table(
     ),
     Column("customer_code", String(32), primary_key=True, nullable=False),
     Column("row_id", Integer, nullable=False),  # changes.row_id, so filters skip a lookup
-    Index("ix_change_customers_customer", "customer_code", "row_id"),
+    Column("customer_count", Integer, nullable=False),  # customers the change names (visibility)
+    Index("ix_change_customers_visible", "customer_code", "row_id", "customer_count"),
 )
 
 change_versions = Table(
@@ -120,20 +132,54 @@ change_versions = Table(
     Column("document", Document, nullable=False),
 )
 
-change_executions = Table(
-    "change_executions",
+delivery_records = Table(
+    "delivery_records",
     metadata,
     Column("change_id", String(36), primary_key=True, nullable=False),
     Column("version", Integer, primary_key=True, nullable=False),
-    Column("customer_code", String(32), primary_key=True, nullable=False),
     Column("event", String(16), primary_key=True, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("recipients", Integer, nullable=False),
-    Column("sent", Integer, nullable=False),
-    Column("already_sent", Integer, nullable=False),
-    Column("filtered", Integer, nullable=False),
-    Column("failed", Integer, nullable=False),
-    Column("started_at", UtcDateTime, nullable=False),
-    Column("finished_at", UtcDateTime, nullable=False),
-    Column("record", Document, nullable=False),
+    Column("customer_code", String(32), primary_key=True, nullable=False),
+    Column("status", String(16)),  # NULL: outcomes counted before the worker's record
+    Column("recipients", Integer, nullable=False, default=0),
+    Column("sent", Integer, nullable=False, default=0),
+    Column("already_sent", Integer, nullable=False, default=0),
+    Column("filtered", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("delivered", Integer, nullable=False, default=0),
+    Column("bounced", Integer, nullable=False, default=0),
+    Column("complained", Integer, nullable=False, default=0),
+    Column("reason", Text),
+    Column("failures", Document, nullable=False),
+    Column("dead_lettered", Boolean, nullable=False, default=False),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_delivery_records_customer_updated", "customer_code", "updated_at"),
 )
+"""The delivery read model (``delivery.ports.DeliveryReadModel``): one row per delivery."""
+
+scheduled_triggers = Table(
+    "scheduled_triggers",
+    metadata,
+    Column("change_id", String(36), primary_key=True, nullable=False),
+    Column("version", Integer, primary_key=True, nullable=False),
+    Column("event", String(16), primary_key=True, nullable=False),
+    Column("customer_code", String(32), primary_key=True, nullable=False),
+    Column("written_at", UtcDateTime, nullable=False),
+    Index("ix_scheduled_triggers_written", "written_at"),
+)
+"""0007: the scheduler's memory of the triggers it wrote, so a later tick does not PUT them
+again. Only a saving: the trigger's If-None-Match and the ledger keep a notice single."""
+
+survey_answers = Table(
+    "survey_answers",
+    metadata,
+    Column("change_id", String(36), primary_key=True, nullable=False),
+    Column("customer_code", String(32), primary_key=True, nullable=False),
+    Column("recipient_hash", String(32), primary_key=True, nullable=False),
+    Column("rating", Integer, nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("answered_at", UtcDateTime, nullable=False),
+    Index("ix_survey_answers_customer_answered", "customer_code", "answered_at"),
+)
+"""0010 (H-17): post-change survey answers, derived from ``surveys/`` in S3."""

@@ -73,7 +73,7 @@ def demo_config(count: int, *, portal_url: str, region: str = "us-east-1") -> Ap
 
 
 def demo_ses_config() -> SESConfig:
-    """The three topics of the seeds, as a prefix group."""
+    """The three topics of the seeds, as a prefix group, and the five announcement topics."""
     members = (
         TopicSpec(
             topic_name="calendar",
@@ -97,7 +97,49 @@ def demo_ses_config() -> SESConfig:
             opt_in_roles=("approver",),
         ),
     )
-    return SESConfig(topic_group_prefix=("aws",), topic_group_members=members)
+    return SESConfig(
+        topic_group_prefix=("aws",), topic_group_members=members, topics=ANNOUNCEMENT_TOPICS
+    )
+
+
+ANNOUNCEMENT_TOPICS = (
+    TopicSpec(
+        topic_name="announce-approval",
+        display_name="Announcement approval requests",
+        description="Requests to approve an announcement",
+        default_subscription_status="OPT_OUT",
+        opt_in_roles=("approver",),
+    ),
+    TopicSpec(
+        topic_name="cic-announce",
+        display_name="Cloud Innovator Community announcements",
+        description="News of the Cloud Innovator Community",
+        default_subscription_status="OPT_IN",
+        opt_in_roles=(),
+    ),
+    TopicSpec(
+        topic_name="finops-announce",
+        display_name="FinOps announcements",
+        description="Cost and billing news",
+        default_subscription_status="OPT_OUT",
+        opt_in_roles=("finance",),
+    ),
+    TopicSpec(
+        topic_name="inner-announce",
+        display_name="InnerSource announcements",
+        description="News of the InnerSource community",
+        default_subscription_status="OPT_OUT",
+        opt_in_roles=("ops",),
+    ),
+    TopicSpec(
+        topic_name="general-updates",
+        display_name="General updates",
+        description="General platform team updates",
+        default_subscription_status="OPT_OUT",
+        opt_in_roles=(),
+    ),
+)
+"""The reference tool's announcement topics (its SESConfig.json names them so)."""
 
 
 @dataclass(frozen=True)
@@ -111,10 +153,16 @@ class DemoContact:
 
 DEMO_CONTACTS = [
     DemoContact("ops-lead", {"aws-approval": "OPT_IN", "aws-calendar": "OPT_IN"}),
-    DemoContact("cloud-architect", {"aws-approval": "OPT_IN"}),
+    DemoContact(
+        "cloud-architect",
+        {"aws-approval": "OPT_IN", "announce-approval": "OPT_IN", "inner-announce": "OPT_IN"},
+    ),
     DemoContact("sre-oncall", {"aws-calendar": "OPT_IN"}),
-    DemoContact("finance-watcher", {"aws-announce": "OPT_OUT"}),
-    DemoContact("security-team", {"aws-approval": "OPT_IN", "aws-announce": "OPT_IN"}),
+    DemoContact("finance-watcher", {"aws-announce": "OPT_OUT", "finops-announce": "OPT_IN"}),
+    DemoContact(
+        "security-team",
+        {"aws-approval": "OPT_IN", "aws-announce": "OPT_IN", "general-updates": "OPT_IN"},
+    ),
     DemoContact("former-member", {}, unsubscribe_all=True),
 ]
 

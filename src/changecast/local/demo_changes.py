@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from changecast.access.models import Actor, Role
+from changecast.actions import drafts, pipeline
+from changecast.actions.pipeline import ActionRequest
 from changecast.bootstrap import Runtime
-from changecast.changes import drafts, service
 from changecast.changes.models import Action, ChangeInput
 from changecast.ids import ChangeId
 
@@ -61,23 +62,47 @@ def create_demo_changes(runtime: Runtime) -> None:
     a = drafts.create_draft(
         deps=deps, actor=DEMO_ACTOR, data=_body("Rotate TLS certificates on shared ALBs", first, 3)
     )
-    drafts.submit(deps=deps, actor=DEMO_ACTOR, change_id=ChangeId(a.change_id))
+    pipeline.perform(
+        deps=deps,
+        actor=DEMO_ACTOR,
+        change_id=ChangeId(a.change_id),
+        request=ActionRequest(Action.SUBMIT),
+    )
     b = drafts.create_draft(
         deps=deps, actor=DEMO_ACTOR, data=_body("Upgrade EKS clusters to 1.31", codes[:2], 6, 4)
     )
-    drafts.submit(deps=deps, actor=DEMO_ACTOR, change_id=ChangeId(b.change_id))
-    service.transition(
-        deps=deps, actor=DEMO_APPROVER, change_id=ChangeId(b.change_id), action=Action.APPROVE
+    pipeline.perform(
+        deps=deps,
+        actor=DEMO_ACTOR,
+        change_id=ChangeId(b.change_id),
+        request=ActionRequest(Action.SUBMIT),
+    )
+    pipeline.perform(
+        deps=deps,
+        actor=DEMO_APPROVER,
+        change_id=ChangeId(b.change_id),
+        request=ActionRequest(Action.APPROVE),
     )
     c = drafts.create_draft(
         deps=deps, actor=DEMO_ACTOR, data=_body("Decommission the legacy VPN", codes[-1:], 1)
     )
-    drafts.submit(deps=deps, actor=DEMO_ACTOR, change_id=ChangeId(c.change_id))
-    service.transition(
-        deps=deps, actor=DEMO_APPROVER, change_id=ChangeId(c.change_id), action=Action.APPROVE
+    pipeline.perform(
+        deps=deps,
+        actor=DEMO_ACTOR,
+        change_id=ChangeId(c.change_id),
+        request=ActionRequest(Action.SUBMIT),
     )
-    service.transition(
-        deps=deps, actor=DEMO_ACTOR, change_id=ChangeId(c.change_id), action=Action.COMPLETE
+    pipeline.perform(
+        deps=deps,
+        actor=DEMO_APPROVER,
+        change_id=ChangeId(c.change_id),
+        request=ActionRequest(Action.APPROVE),
+    )
+    pipeline.perform(
+        deps=deps,
+        actor=DEMO_ACTOR,
+        change_id=ChangeId(c.change_id),
+        request=ActionRequest(Action.COMPLETE),
     )
     drafts.create_draft(
         deps=deps, actor=DEMO_ACTOR, data=_body("Enable GuardDuty malware protection", first[:1], 9)

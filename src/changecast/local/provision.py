@@ -15,9 +15,11 @@ from changecast.local.demo import (
     DEMO_GROUPS,
     DEMO_MEMBER_ACCOUNTS,
     DEMO_USERS,
+    HUB_ACCOUNT,
     contact_address,
 )
-from changecast.local.runtime import LocalCustomer
+from changecast.local.ses_simulator import SIMULATOR_ADDRESSES, topic_name
+from changecast.local_runtime import LocalCustomer
 
 log = structlog.get_logger()
 
@@ -25,6 +27,14 @@ TRIGGER_RETENTION_DAYS = 30
 MAX_RECEIVE_COUNT = 5
 VISIBILITY_TIMEOUT = 120
 LEDGER_TABLE = "changecast-ledger"
+EVENTS_QUEUE = "changecast-ses-events"
+SIMULATOR_CUSTOMER_INDEX = 2
+"""The demo customer (initech) whose list also holds SES's mailbox simulator addresses."""
+SIMULATOR_PREFERENCES = {
+    "aws-announce": "OPT_IN",
+    "aws-approval": "OPT_OUT",
+    "aws-calendar": "OPT_OUT",
+}
 
 
 def create_bucket(aws: AwsClients, config: AppConfig) -> None:
@@ -128,8 +138,66 @@ def provision_customer(
             ],
             UnsubscribeAll=contact.unsubscribe_all,
         )
+    if index == SIMULATOR_CUSTOMER_INDEX:
+        for address in SIMULATOR_ADDRESSES:  # SES's mailbox simulator: announcements only
+            sesv2.create_contact(
+                ContactListName=mapping.contact_list_name,
+                EmailAddress=address,
+                TopicPreferences=[
+                    {"TopicName": name, "SubscriptionStatus": status}
+                    for name, status in SIMULATOR_PREFERENCES.items()
+                ],
+            )
     provision_identity(aws, mapping)
     log.info("customer_provisioned", customer=mapping.customer_code, account=mapping.account_id)
+
+
+def create_event_pipeline(aws: AwsClients, config: AppConfig) -> str:
+    """The hub ``ses-events`` queue (+ DLQ) and one SNS topic per customer feeding it.
+
+    Deployed, each topic is in the customer's own account (its configuration set's event
+    destination); moto's SNS delivers only to queues of the topic's account, so here the
+    topics live in the hub account, as the per-customer trigger queues do. Returns the URL.
+    """
+    sqs, sns = aws.client("sqs"), aws.client("sns")
+    dlq_url = sqs.create_queue(QueueName=f"{EVENTS_QUEUE}-dlq")["QueueUrl"]
+    dlq_arn = _queue_arn(sqs, dlq_url)
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+    url = sqs.create_queue(
+        QueueName=EVENTS_QUEUE,
+        Attributes={"VisibilityTimeout": "30", "RedrivePolicy": json.dumps(redrive)},
+    )["QueueUrl"]
+    arn = _queue_arn(sqs, url)
+    topics = []
+    for code in config.customer_mappings:
+        topic = sns.create_topic(Name=topic_name(code))["TopicArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+        topics.append(topic)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CustomerTopics",
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": topics}},
+            }
+        ],
+    }
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    return str(url)
+
+
+def events_topic_arn(config: AppConfig, code: str) -> str:
+    """The SNS topic the embedded SES of ``code`` publishes its events to (hub account)."""
+    return f"arn:aws:sns:{config.aws_region}:{HUB_ACCOUNT}:{topic_name(code)}"
+
+
+def _queue_arn(sqs: Any, url: str) -> str:
+    found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return str(found["Attributes"]["QueueArn"])
 
 
 def provision_identity(aws: AwsClients, mapping: CustomerMapping) -> None:

@@ -9,7 +9,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 import uvicorn
@@ -20,15 +20,21 @@ from changecast.errors import ConflictError
 from changecast.local import provision
 from changecast.local.demo import HUB_ACCOUNT, demo_config, demo_ses_config
 from changecast.local.persist import BucketMirror, saved_objects
-from changecast.local.runtime import (
+from changecast.local.state_mirror import StateMirror
+from changecast.local_runtime import (
     LocalRuntime,
     local_file,
     process_identity,
     read_running,
     write_runtime,
 )
-from changecast.local.state_mirror import StateMirror
+from changecast.proxies import proxy_options
 from changecast.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from fastapi import FastAPI
 
 log = structlog.get_logger()
 
@@ -64,6 +70,8 @@ class LocalSystem:
     """Starts and stops the embedded system; ``start`` returns once everything is ready."""
 
     options: LocalOptions
+    api: Callable[[Runtime], FastAPI]
+    """Builds the portal's ASGI app (``web.app.create_app``), given by the entry point."""
     background: list[Background] = field(default_factory=list)
     runtime: Runtime | None = None
     _moto: ThreadedMotoServer | None = None
@@ -104,6 +112,7 @@ class LocalSystem:
         runtime = Runtime(settings=self._write_config(portal_url))
         self.runtime = runtime
         customers = provision.provision(runtime.aws, runtime.config, demo_ses_config())
+        events_queue = provision.create_event_pipeline(runtime.aws, runtime.config)
         restored = self._restore(runtime)
         provision.configure_notifications(
             runtime.aws, runtime.config, provision.queue_arns(runtime.aws, customers)
@@ -132,6 +141,7 @@ class LocalSystem:
             customers=customers,
             pid=os.getpid(),
             process=process_identity(os.getpid()),
+            events_queue_url=events_queue,
         )
         runtime.local = local
         for item in self.background:
@@ -156,8 +166,8 @@ class LocalSystem:
 
     def _prepare_index(self, runtime: Runtime, *, restored: int) -> None:
         """A missing or empty index is rebuilt from the restored bucket."""
+        from changecast.actions.rebuild import rebuild_index
         from changecast.changes.models import ChangeQuery
-        from changecast.changes.rebuild import rebuild_index
 
         index = runtime.index
         if restored and index.find(ChangeQuery(page_size=1)).total == 0:
@@ -166,15 +176,14 @@ class LocalSystem:
                 store=runtime.store,
                 index=index,
                 audit_index=runtime.audit_index,
+                read_model=runtime.deliveries,
+                surveys=runtime.surveys,
             )
             log.info("local_index_rebuilt", changes=report.changes)
 
     def _start_api(self, runtime: Runtime) -> None:
-        from changecast.web.app import create_app
-        from changecast.web.proxies import proxy_options
-
         config = uvicorn.Config(
-            create_app(runtime),
+            self.api(runtime),
             host=self.options.host,
             port=self.options.port,
             log_level="warning",

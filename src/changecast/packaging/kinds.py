@@ -23,6 +23,7 @@ WORKER_ROOTS = (
     "boto3",
     "icalendar",
     "jinja2",
+    "markdown-it-py",  # announcement bodies (delivery/markdown.py)
     "psycopg[binary]",
     "pydantic",
     "pydantic-settings",
@@ -40,6 +41,10 @@ PORTAL_ROOTS = (
     "python3-saml",
     "xmlsec",
 )
+
+
+# `local up`'s threads (workers, SES simulator, SES events): only `cli local up` imports them.
+_LOCAL_ONLY = frozenset({"workers/local.py"})
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ class FunctionKind:
     requirements: str
     omit: frozenset[str]
     keep: frozenset[str] = frozenset()
+    drop: frozenset[str] = _LOCAL_ONLY
     forbidden: frozenset[str] = frozenset()
     aws_services: frozenset[str] = frozenset()
 
@@ -91,6 +97,8 @@ class FunctionKind:
         parts = relative.parts
         if "__pycache__" in parts or (relative.name == "__main__.py" and len(parts) == 1):
             return False
+        if relative.as_posix() in self.drop:
+            return False
         if len(parts) == 1 or parts[0] not in self.omit:
             return True
         return relative.as_posix() in self.keep
@@ -98,8 +106,9 @@ class FunctionKind:
 
 _NEVER = frozenset({"moto", "pytest", "httpx"})
 # The hub's S3, SQS, DynamoDB ledger and Secrets Manager; STS to assume each customer's role;
-# the customer's SESv2.
-_SERVICES = frozenset({"s3", "sqs", "dynamodb", "secretsmanager", "sts", "sesv2"})
+# the customer's SESv2, and SES v1 for preflight's identity, DKIM and quota reads (moto has
+# those, not SESv2's GetAccount; aws/ses_preflight.py ships with every kind).
+_SERVICES = frozenset({"s3", "sqs", "dynamodb", "secretsmanager", "sts", "sesv2", "ses"})
 
 KINDS: dict[str, FunctionKind] = {
     "worker": FunctionKind(
@@ -107,8 +116,6 @@ KINDS: dict[str, FunctionKind] = {
         handler="changecast.workers.lambda_handler.handler",
         requirements="worker",
         omit=frozenset({"web", "cli", "local", "packaging"}),
-        # bootstrap reads local.json to detect `local up`; that module needs only pydantic.
-        keep=frozenset({"local/__init__.py", "local/runtime.py"}),
         forbidden=_NEVER
         | {"fastapi", "starlette", "onelogin", "lxml", "xmlsec", "mangum", "uvicorn", "typer"},
         aws_services=_SERVICES,
@@ -122,7 +129,6 @@ KINDS: dict[str, FunctionKind] = {
         keep=frozenset(
             {
                 "local/__init__.py",
-                "local/runtime.py",
                 "local/outbox.py",
                 "local/moto_store.py",
                 "local/state_mirror.py",

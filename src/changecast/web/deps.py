@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from changecast.access.models import Actor
+from changecast.actions.context import ChangeDeps
 from changecast.bootstrap import Runtime
-from changecast.changes.context import ChangeDeps
+from changecast.delivery.ports import DeliveryReadModel, Ledger
 from changecast.ids import ChangeId, parse_change_id
 from changecast.web.auth.address import client_address
 from changecast.web.auth.session import COOKIE_NAME, SessionCodec, SessionData
@@ -69,6 +70,14 @@ def change_deps(request: Request) -> ChangeDeps:
     return get_runtime(request).changes
 
 
+def delivery_read_model(request: Request) -> DeliveryReadModel:
+    return get_runtime(request).deliveries
+
+
+def delivery_ledger(request: Request) -> Ledger:
+    return get_runtime(request).ledger
+
+
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
@@ -83,3 +92,5 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 ChangesDep = Annotated[ChangeDeps, Depends(change_deps)]
 ChangeIdPath = Annotated[ChangeId, Depends(change_id_path)]
+DeliveriesDep = Annotated[DeliveryReadModel, Depends(delivery_read_model)]
+LedgerDep = Annotated[Ledger, Depends(delivery_ledger)]

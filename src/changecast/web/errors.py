@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from changecast.actions.gates import GateFinding, GateRefusedError
 from changecast.errors import (
     ChangecastError,
     ConflictError,
@@ -68,7 +69,19 @@ def _changecast_error(request: Request, exc: Exception) -> JSONResponse:
     body = error_body(exc.kind, exc.message, details)
     if isinstance(exc, ConflictError) and "latest_version" in exc.context:
         body["error"]["latestVersion"] = exc.context["latest_version"]
+    if isinstance(exc, GateRefusedError):
+        body["error"]["findings"] = [finding_json(finding) for finding in exc.findings]
     return JSONResponse(body, status_code=status)
+
+
+def finding_json(finding: GateFinding) -> dict[str, Any]:
+    """A gate finding as the API writes it (camelCase)."""
+    return {
+        "gate": finding.gate,
+        "message": finding.message,
+        "customerCode": finding.customer_code,
+        "blocking": finding.blocking,
+    }
 
 
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -95,8 +95,7 @@ class LambdaWorker:
 
 
 def build_lambda_worker(runtime: Runtime, code: str, *, ses: Any = None) -> LambdaWorker:
-    index = runtime.index if runtime.settings.database_url else None
-    deps = delivery_deps(runtime, code, index=index, ses=ses)
+    deps = delivery_deps(runtime, code, ses=ses)
     processor = CustomerProcessor(deps=deps, bucket=runtime.config.s3_config.bucket_name)
     return LambdaWorker(runtime=runtime, processor=processor)
 

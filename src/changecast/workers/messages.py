@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import quote_plus, unquote_plus
+from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from changecast.changes.models import Change, ChangeStatus
-from changecast.delivery.models import DistributionEvent
+from changecast.distribution.models import DistributionEvent
 from changecast.errors import MalformedInputError, problems_from_pydantic
 from changecast.ids import CUSTOMER_CODE_PATTERN
 
@@ -106,6 +106,11 @@ _STATUS_OF_EVENT = {
     DistributionEvent.UPDATED: ChangeStatus.APPROVED,
     DistributionEvent.COMPLETED: ChangeStatus.COMPLETED,
     DistributionEvent.CANCELLED: ChangeStatus.CANCELLED,
+    DistributionEvent.REMINDER: ChangeStatus.APPROVED,
+    DistributionEvent.WINDOW_OPEN: ChangeStatus.APPROVED,
+    DistributionEvent.WINDOW_CLOSED: ChangeStatus.APPROVED,
+    DistributionEvent.NUDGE: ChangeStatus.APPROVED,
+    DistributionEvent.SURVEY: ChangeStatus.COMPLETED,
 }
 """The status a change holds when it sends the event (a withdrawal's is checked elsewhere)."""
 
@@ -194,14 +199,3 @@ def parse_message(body: str) -> ParsedMessage:
     raise MalformedInputError(
         "the message is neither an S3 event notification nor an embedded-metadata message"
     )
-
-
-def s3_event_body(bucket: str, key: str, *, event_name: str = "ObjectCreated:Put") -> str:
-    """An S3-event-shaped body for ``key`` (used to re-drive one customer)."""
-    record = {
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "eventName": event_name,
-        "s3": {"bucket": {"name": bucket}, "object": {"key": quote_plus(key, safe="/")}},
-    }
-    return json.dumps({"Records": [record]})

@@ -18,8 +18,8 @@ from functools import partial
 import structlog
 from pydantic import ValidationError
 
+from changecast import layout
 from changecast.delivery.ledger import DeliveryKey
-from changecast.delivery.models import DistributionEvent
 from changecast.delivery.ports import RecipientsBusyError
 from changecast.delivery.results import failed_record, save_record, sent_so_far
 from changecast.delivery.sending import DeliveryStoppedError, StopSignal
@@ -29,7 +29,7 @@ from changecast.delivery.service import (
     deliver,
     load_version,
 )
-from changecast.distribution.models import TRIGGER_KEY, Trigger
+from changecast.distribution.models import DistributionEvent, Trigger
 from changecast.errors import (
     ChangecastError,
     InvalidInputError,
@@ -38,6 +38,7 @@ from changecast.errors import (
     PermissionDeniedError,
     UpstreamError,
 )
+from changecast.layout import TRIGGER_KEY
 from changecast.metrics import names
 from changecast.workers.messages import EmbeddedRequest, ObjectRef, contradiction, parse_message
 
@@ -202,7 +203,7 @@ class CustomerProcessor:
                 so_far=sent_so_far(self.deps.ledger, delivery),
                 dead_lettered=True,
             )
-            save_record(record, store=self.deps.store, index=self.deps.index)
+            save_record(record, store=self.deps.store, read_model=self.deps.read_model)
         except ChangecastError as exc:
             log.warning(
                 "failure_not_recorded", delivery=delivery.partition, error=exc.message[:300]
@@ -231,7 +232,7 @@ class CustomerProcessor:
                 _pause(exc.retry_after, stop)
 
     def _object(self, ref: ObjectRef, stop: StopSignal, attempt: Attempt) -> None:
-        prefix = f"customers/{self.code}/"
+        prefix = layout.customer_prefix(self.code)
         if ref.bucket != self.bucket or not ref.key.startswith(prefix):
             raise WrongPrefixError(
                 f"s3://{ref.bucket}/{ref.key} is outside s3://{self.bucket}/{prefix}", key=ref.key

@@ -12,18 +12,18 @@ from typing import Any
 import boto3
 import structlog
 
-from changecast.aws.dynamodb import DynamoDbLedger
+from changecast.aws.dynamodb import DynamoDbLedger, DynamoDbSuppressions
 from changecast.aws.ses import SesContactListAdapter
 from changecast.aws.ses_mail import SesMailAdapter
 from changecast.aws.sessions import AwsClients
-from changecast.aws.sqs import SqsQueue, queue_url_from_arn
+from changecast.aws.sqs import SqsQueue
 from changecast.bootstrap import Runtime
-from changecast.changes.ports import ChangeIndex
 from changecast.customers.models import CustomerMapping
+from changecast.delivery.personal import RecipientLinks
+from changecast.delivery.ports import DeliveryReadModel
 from changecast.delivery.render import TemplateSource
 from changecast.delivery.router import Topics
 from changecast.delivery.service import DeliveryDeps
-from changecast.errors import InvalidInputError
 from changecast.workers.processing import CustomerProcessor
 from changecast.workers.runner import QueueWorker
 
@@ -81,10 +81,23 @@ def ledger_of(runtime: Runtime) -> DynamoDbLedger:
     return DynamoDbLedger(runtime.aws.client("dynamodb"), ledger_table(runtime))
 
 
+def suppressions_of(runtime: Runtime) -> DynamoDbSuppressions:
+    """Our suppression records (in the ledger table): the send path skips them."""
+    return DynamoDbSuppressions(runtime.aws.client("dynamodb"), ledger_table(runtime))
+
+
+def read_model_of(runtime: Runtime) -> DeliveryReadModel | None:
+    """The read model a worker writes: the index's, when this process has a database."""
+    return runtime.deliveries if runtime.has_database else None
+
+
 def delivery_deps(
-    runtime: Runtime, code: str, *, index: ChangeIndex | None = None, ses: Any = None
+    runtime: Runtime, code: str, *, read_model: DeliveryReadModel | None = None, ses: Any = None
 ) -> DeliveryDeps:
-    """The ports of ``code``'s deliveries; ``ses`` replaces the customer's real SES (tests)."""
+    """The ports of ``code``'s deliveries; ``ses`` replaces the customer's real SES (tests).
+
+    ``read_model``: by default the runtime's (``read_model_of``).
+    """
     mapping = runtime.directory.get(code)
     settings = runtime.settings.delivery
     return DeliveryDeps(
@@ -97,37 +110,38 @@ def delivery_deps(
         owner=worker_owner(),
         templates=TemplateSource(settings.templates_dir),
         topics=topics_of(runtime),
-        index=index,
+        read_model=read_model or read_model_of(runtime),
         lease=timedelta(seconds=settings.lease_seconds),
         default_rate=settings.default_send_rate,
         metrics=runtime.metrics,
+        windows=runtime.windows if runtime.has_database else None,
+        recipient_links=signoff_links_of(runtime),
+        survey_links=runtime.survey_links,
+        suppressions=suppressions_of(runtime),
     )
 
 
-def queue_urls(runtime: Runtime, code: str) -> tuple[str, str | None]:
-    """The customer's queue URL, and its DLQ URL when known without asking SQS."""
-    if runtime.local is not None and code in runtime.local.customers:
-        found = runtime.local.customers[code]
-        return found.queue_url, found.dlq_url
-    mapping = runtime.directory.get(code)
-    if mapping.sqs_queue_arn is None:
-        raise InvalidInputError(f"customer {code} has no sqs_queue_arn in config.json")
-    return queue_url_from_arn(runtime.aws.client("sqs"), mapping.sqs_queue_arn), None
+def signoff_links_of(runtime: Runtime) -> RecipientLinks | None:
+    """The approval request's sign-off links, when this process has the link secret."""
+    links = runtime.signoff_links
+    if links is None:
+        log.warning("signoff_links_disabled", hint="set CHANGECAST_LINKS__SECRET")
+    return links
 
 
 def build_worker(
     runtime: Runtime,
     code: str,
     *,
-    index: ChangeIndex | None = None,
+    read_model: DeliveryReadModel | None = None,
     ses: Any = None,
     queue_url: str | None = None,
     wait_seconds: int | None = None,
 ) -> QueueWorker:
     """A ready-to-run worker for customer ``code``."""
-    deps = delivery_deps(runtime, code, index=index, ses=ses)
+    deps = delivery_deps(runtime, code, read_model=read_model, ses=ses)
     sqs = runtime.aws.client("sqs")
-    url, dlq = (queue_url, None) if queue_url else queue_urls(runtime, code)
+    url, dlq = (queue_url, None) if queue_url else runtime.queue_urls(code)
     queue = SqsQueue(sqs, url)
     dlq = dlq or queue.dead_letter_url()
     settings = runtime.settings.delivery

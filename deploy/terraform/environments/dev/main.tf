@@ -35,6 +35,7 @@ module "customer_acme" {
   sender_domain        = var.sender_domain
   sender_addresses     = var.sender_addresses
   ses_events_queue_arn = module.hub.ses_events_queue_arn
+  events_role_arn      = module.hub.ses_events_role_arn
 }
 
 module "customer_globex" {
@@ -48,4 +49,5 @@ module "customer_globex" {
   sender_domain        = var.sender_domain
   sender_addresses     = var.sender_addresses
   ses_events_queue_arn = module.hub.ses_events_queue_arn
+  events_role_arn      = module.hub.ses_events_role_arn
 }

@@ -146,3 +146,24 @@ resource "aws_sns_topic_subscription" "ses_events_to_hub" {
   endpoint             = var.ses_events_queue_arn
   raw_message_delivery = true
 }
+
+# The hub's SES events worker puts hard bounces and complaints on this account's suppression
+# list through this role, and may do nothing else here.
+resource "aws_iam_role" "ses_suppression" {
+  count       = var.events_role_arn == null ? 0 : 1
+  name        = "${local.prefix}-ses-suppression"
+  description = "changecast: the hub SES events worker adds suppressed addresses"
+  assume_role_policy = templatefile("${local.policies}/ses-suppression-trust.json.tftpl", {
+    events_role_arn = var.events_role_arn
+    external_id     = var.customer.ses_role_external_id
+  })
+  max_session_duration = 3600
+  tags                 = local.tags
+}
+
+resource "aws_iam_role_policy" "ses_suppression" {
+  count  = var.events_role_arn == null ? 0 : 1
+  name   = "ses-suppress"
+  role   = aws_iam_role.ses_suppression[0].id
+  policy = templatefile("${local.policies}/ses-suppression.json.tftpl", {})
+}

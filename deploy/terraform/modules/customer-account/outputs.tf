@@ -22,3 +22,16 @@ output "ses_events_topic_arn" {
   description = "SES events of this account."
   value       = aws_sns_topic.ses_events.arn
 }
+
+output "reputation_alarm_arns" {
+  description = "The SES bounce-rate and complaint-rate alarms of this account."
+  value = {
+    bounce_rate    = aws_cloudwatch_metric_alarm.ses_bounce_rate.arn
+    complaint_rate = aws_cloudwatch_metric_alarm.ses_complaint_rate.arn
+  }
+}
+
+output "ses_events_role_arn" {
+  description = "config.json's ses_events_role_arn: the role that may only add to this account's suppression list (null without events_role_arn)."
+  value       = length(aws_iam_role.ses_suppression) > 0 ? aws_iam_role.ses_suppression[0].arn : null
+}

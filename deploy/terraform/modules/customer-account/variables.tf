@@ -70,3 +70,35 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "alarm_actions" {
+  description = "SNS topic ARNs the SES reputation alarms notify (alarm and OK): a topic in this account, or one elsewhere whose policy lets this account's CloudWatch publish. Empty: the alarms only show in the console."
+  type        = list(string)
+  default     = []
+}
+
+variable "bounce_rate_alarm_threshold" {
+  description = "Reputation.BounceRate above which the alarm fires (a fraction); SES reviews an account at 0.05."
+  type        = number
+  default     = 0.05
+  validation {
+    condition     = var.bounce_rate_alarm_threshold > 0 && var.bounce_rate_alarm_threshold <= 0.05
+    error_message = "bounce_rate_alarm_threshold is a fraction above 0 and at most 0.05 (SES reviews the account at 5%)."
+  }
+}
+
+variable "complaint_rate_alarm_threshold" {
+  description = "Reputation.ComplaintRate above which the alarm fires (a fraction); SES reviews an account at 0.001."
+  type        = number
+  default     = 0.001
+  validation {
+    condition     = var.complaint_rate_alarm_threshold > 0 && var.complaint_rate_alarm_threshold <= 0.001
+    error_message = "complaint_rate_alarm_threshold is a fraction above 0 and at most 0.001 (SES reviews the account at 0.1%)."
+  }
+}
+
+variable "events_role_arn" {
+  description = "The hub's SES events worker role (hub output ses_events_role_arn): trusted by the ses-suppression role; null for none."
+  type        = string
+  default     = null
+}

@@ -1,5 +1,6 @@
 # The delivery ledger: pk = {customer}#{changeId}#v{n}#{event}, sk = {channel}#{recipient}.
 # Each worker's policy limits it to items whose pk starts with its own code (dynamodb:LeadingKeys).
+# Suppressed addresses: pk = !suppressed#{customer}, sk = the address (the SES events worker writes them).
 resource "aws_dynamodb_table" "ledger" {
   name                        = "${local.prefix}-ledger"
   billing_mode                = "PAY_PER_REQUEST"
@@ -14,6 +15,29 @@ resource "aws_dynamodb_table" "ledger" {
   attribute {
     name = "sk"
     type = "S"
+  }
+  attribute {
+    name = "message_id"
+    type = "S"
+  }
+  attribute {
+    name = "change_ref"
+    type = "S"
+  }
+
+  # The SES events worker finds the entry an event is about by its SES message id.
+  global_secondary_index {
+    name            = "by-message-id"
+    hash_key        = "message_id"
+    projection_type = "ALL"
+  }
+
+  # A customer's entries of one change, every version and event (change_ref = {customer}#{changeId}).
+  global_secondary_index {
+    name            = "by-change"
+    hash_key        = "change_ref"
+    range_key       = "sk"
+    projection_type = "ALL"
   }
 
   point_in_time_recovery {

@@ -82,3 +82,8 @@ output "dashboard_name" {
   description = "The CloudWatch dashboard."
   value       = aws_cloudwatch_dashboard.main.dashboard_name
 }
+
+output "ses_events_role_arn" {
+  description = "The SES events worker's role: the customer-account module's events_role_arn (trusted by its ses-suppression role)."
+  value       = aws_iam_role.ses_events.arn
+}

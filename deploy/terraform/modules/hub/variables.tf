@@ -246,3 +246,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "index_upkeep_schedule" {
+  description = "When the index upkeep (`changecast index optimize`) runs: an EventBridge Scheduler expression, UTC."
+  type        = string
+  default     = "cron(17 3 * * ? *)"
+}

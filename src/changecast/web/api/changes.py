@@ -10,15 +10,18 @@ from fastapi import APIRouter, Body, Query, Response, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from changecast.access.policy import Visibility, change_summary
-from changecast.changes import drafts, service
-from changecast.changes.context import ActionResult
+from changecast.actions import drafts, pipeline, service
+from changecast.actions.context import ActionResult
+from changecast.actions.pipeline import RETRY, ActionRequest, parse_action
 from changecast.changes.models import (
+    OVERRIDE_REASON_MAX,
     Action,
     Change,
     ChangeInput,
     ChangePage,
     ChangeQuery,
     ChangeStatus,
+    NoticeKind,
     Statistics,
     VersionSummary,
     multi_line,
@@ -26,7 +29,7 @@ from changecast.changes.models import (
 from changecast.changes.replacement import ChangeReplacement, check_replacement
 from changecast.customers.directory import CustomerDirectory
 from changecast.distribution.models import DistributionReport
-from changecast.errors import ConflictError, MalformedInputError, NotFoundError
+from changecast.errors import ConflictError, MalformedInputError
 from changecast.ids import CUSTOMER_CODE_PATTERN
 from changecast.web.api.schemas import ERRORS, ActionOutcome, ChangeSummaryView, RetryOutcome
 from changecast.web.deps import ChangeIdPath, ChangesDep, CurrentActor
@@ -37,13 +40,17 @@ DOCUMENT: dict[str, Any] = {"response_model_exclude_none": True}
 
 
 class ActionBody(BaseModel):
-    """Optional body of an action: a comment for the history."""
+    """Optional body of an action: a comment for the history, and gate overrides."""
 
     model_config = ConfigDict(extra="forbid")
 
     comment: Annotated[str, AfterValidator(multi_line)] | None = Field(
         default=None, max_length=2_000
     )
+    overrides: dict[str, Annotated[str, Field(max_length=OVERRIDE_REASON_MAX)]] = Field(
+        default_factory=dict, max_length=10
+    )
+    """Gate name -> reason: act past that gate's blocking findings (kept and audited)."""
 
 
 def _result(result: ActionResult) -> ActionOutcome:
@@ -77,13 +84,15 @@ def list_changes(
     to: Annotated[datetime | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=200)] = 25,
+    kind: Annotated[NoticeKind | None, Query()] = None,
 ) -> ChangePage:
-    """Changes, newest first, filtered by status, customer and window start."""
+    """Changes, newest first, filtered by status, customer, window start and notice kind."""
     query = ChangeQuery(
         status=status_,
         customer=customer,
         starts_from=from_,
         starts_to=to,
+        kind=kind,
         page=page,
         page_size=page_size,
     )
@@ -164,7 +173,8 @@ def put_change(
             )
         data = ChangeInput.model_validate(edit.model_dump(exclude={"version"}))
         return drafts.update_draft(deps=deps, actor=actor, change_id=change_id, data=data)
-    result = service.edit(deps=deps, actor=actor, change_id=change_id, data=edit)
+    request = ActionRequest(action=Action.EDIT, edit=edit)
+    result = pipeline.perform(deps=deps, actor=actor, change_id=change_id, request=request)
     report = result.distribution
     complete = report.complete if report else True
     response.headers["Distribution-Complete"] = "true" if complete else "false"
@@ -181,25 +191,22 @@ def act(
     actor: CurrentActor,
     body: Annotated[ActionBody | None, Body()] = None,
 ) -> ActionOutcome | RetryOutcome:
-    """submit, approve, reject, complete, cancel, or retry (write missing triggers)."""
-    comment = body.comment if body else None
-    if action == "submit":
-        return _result(drafts.submit(deps=deps, actor=actor, change_id=change_id))
-    if action == "retry":
-        report = service.redistribute(deps=deps, actor=actor, change_id=change_id)
-        return RetryOutcome(distribution=report, complete=report.complete)
-    try:
-        chosen = Action(action)
-    except ValueError:
-        chosen = None
-    if chosen not in service.STATUS_ACTIONS or chosen is None:
-        raise NotFoundError(
-            f"unknown action {action[:30]!r}: use submit, approve, reject, complete, cancel "
-            "or retry"
-        )
-    result = service.transition(
-        deps=deps, actor=actor, change_id=change_id, action=chosen, comment=comment
+    """submit, approve, reject, complete, cancel, or retry (write missing triggers).
+
+    A submit or approval that a gate refuses is a 409 whose ``findings`` list what it found;
+    send ``overrides`` (gate name -> reason) to act past them.
+    """
+    chosen = parse_action(action)
+    request = ActionRequest(
+        action=chosen,
+        comment=body.comment if body else None,
+        overrides=body.overrides if body else {},
     )
+    result = pipeline.perform(deps=deps, actor=actor, change_id=change_id, request=request)
+    if chosen == RETRY:
+        report = result.distribution
+        assert report is not None  # a retry always reports its triggers
+        return RetryOutcome(distribution=report, complete=report.complete)
     return _result(result)
 
 

@@ -134,15 +134,29 @@ class FieldProblemView(ApiModel):
     problem: str
 
 
+class GateFindingView(ApiModel):
+    """What a gate found (``actions.gates.GateFinding``); blocking ones refuse the action."""
+
+    gate: str
+    message: str
+    customer_code: str | None = None
+    blocking: bool = True
+
+
 class ErrorDetail(ApiModel):
     kind: str
     message: str
     details: list[FieldProblemView]
     latest_version: int | None = None
+    findings: list[GateFindingView] | None = None
+    """A 409 from a gate: its findings (send ``overrides`` to act past them)."""
 
 
 class ErrorBody(ApiModel):
-    """Every error: ``{"error": {"kind", "message", "details"}}`` (409s add ``latestVersion``)."""
+    """Every error: ``{"error": {"kind", "message", "details"}}``.
+
+    409s add ``latestVersion`` (a stale version) or ``findings`` (refused by a gate).
+    """
 
     error: ErrorDetail
 

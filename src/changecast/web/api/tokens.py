@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Request, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from changecast.access.models import Actor
-from changecast.access.tokens import ApiToken, create_token, revoke_token
+from changecast.access.tokens import ApiToken
+from changecast.actions.tokens import create_token, revoke_token
 from changecast.changes.models import single_line
 from changecast.errors import PermissionDeniedError
 from changecast.web.api.schemas import ERRORS, NewToken, TokenView

@@ -6,10 +6,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from changecast.access.policy import may_act, wrote_latest
-from changecast.changes import service
+from changecast.actions import service
 from changecast.changes.models import Action, ChangeQuery, ChangeStatus, ChangeSummary
 from changecast.errors import NotFoundError
 from changecast.web.deps import ChangesDep, CurrentActor
+from changecast.web.pages.signoff_view import answers_by_change
 from changecast.web.pages.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -43,5 +44,6 @@ def approvals(request: Request, deps: ChangesDep, actor: CurrentActor) -> HTMLRe
         "total": page.total,
         "shown": len(page.items),
         "may_approve": may_approve,
+        "signoff": answers_by_change(request.app.state.runtime, page.items),
     }
     return render(request, "pages/approvals.html", actor, context)

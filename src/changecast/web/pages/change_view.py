@@ -3,30 +3,38 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from changecast.access.models import Actor
 from changecast.access.policy import Visibility, change_summary, four_eyes_refusal, may_act
-from changecast.changes import drafts, service
-from changecast.changes.context import ChangeDeps
+from changecast.actions import drafts, pipeline, service
+from changecast.actions.context import ChangeDeps
+from changecast.actions.gates import GateFinding, GateRefusedError
+from changecast.actions.pipeline import RETRY, ActionRequest, Retry, parse_action
 from changecast.changes.models import Action, Change, ChangeStatus, VersionSummary
 from changecast.changes.workflow import allowed_actions
-from changecast.delivery.models import ExecutionRecord
-from changecast.errors import NotFoundError
+from changecast.delivery.models import DeliveryRecord
+from changecast.delivery.ports import DeliveryReadModel
 from changecast.ids import ChangeId
-from changecast.web.deps import ChangeIdPath, ChangesDep, CurrentActor
+from changecast.web.deps import ChangeIdPath, ChangesDep, CurrentActor, DeliveriesDep
 from changecast.web.pages.deliveries import deliveries_of, grid_context, history_of
 from changecast.web.pages.diff import FieldDiff, diff_documents
 from changecast.web.pages.forms import FormDep
+from changecast.web.pages.gate_preview import FindingGroup
+from changecast.web.pages.signoff_view import signoff_context
 from changecast.web.pages.streaming import stream_action
+from changecast.web.pages.survey_results import survey_context
 from changecast.web.pages.templating import render
 
 router = APIRouter(include_in_schema=False)
+log = structlog.get_logger()
 
 ACTION_ORDER = [Action.SUBMIT, Action.APPROVE, Action.REJECT, Action.EDIT, Action.COMPLETE]
 ACTION_ORDER += [Action.CANCEL]
@@ -48,11 +56,11 @@ def actions_for(actor: Actor, change: Change) -> list[str]:
     if change.status is ChangeStatus.DRAFT:
         allowed = {Action.SUBMIT, Action.EDIT}
     else:
-        allowed = set(allowed_actions(change.status))
+        allowed = set(allowed_actions(change.status, change.kind))
     return [a.value for a in ACTION_ORDER if a in allowed and may_act(actor, a, change)]
 
 
-def timeline(change: Change, deliveries: list[ExecutionRecord]) -> list[TimelineEvent]:
+def timeline(change: Change, deliveries: list[DeliveryRecord]) -> list[TimelineEvent]:
     """History entries and delivery results, newest first."""
     events = [
         TimelineEvent(
@@ -66,10 +74,10 @@ def timeline(change: Change, deliveries: list[ExecutionRecord]) -> list[Timeline
     ]
     events += [
         TimelineEvent(
-            at=record.finished_at,
-            kind=f"delivery-{record.status.value}",
+            at=record.finished_at or record.updated_at,
+            kind=f"delivery-{record.status.value if record.status else 'pending'}",
             text=(
-                f"{record.event.value} email {record.status.value} to {record.customer_code} "
+                f"{record.event.value} email {record.status} to {record.customer_code} "
                 f"(version {record.version}): {record.sent} sent, {record.already_sent} already "
                 f"sent, {record.filtered} filtered, {record.failed} failed"
             ),
@@ -90,14 +98,30 @@ def version_diff(
     numbers = [v.version for v in versions]
     if left not in numbers or left + 1 not in numbers:
         left = numbers[-2]
-    change_id = ChangeId(change.change_id)
-    older = service.get_version(deps=deps, actor=actor, change_id=change_id, version=left)
+    older = archived_version(deps, actor, change, left)
     newer = (
-        change
-        if left + 1 == change.version
-        else service.get_version(deps=deps, actor=actor, change_id=change_id, version=left + 1)
+        change if left + 1 == change.version else archived_version(deps, actor, change, left + 1)
     )
     return left, left + 1, diff_documents(older.to_json_dict(), newer.to_json_dict())
+
+
+def archived_version(deps: ChangeDeps, actor: Actor, change: Change, version: int) -> Change:
+    """An older version for the diff: the index's copy (no S3 request), else S3's.
+
+    A version's content never changes, and the diff shows content only. The index is derived:
+    when it lacks the version or fails, S3 serves the page.
+    """
+    try:
+        indexed = deps.index.version_document(change.change_id, version)
+    except Exception:  # any index failure: S3 is the record
+        log.warning("index_version_read_failed", change_id=change.change_id, version=version)
+        indexed = None
+    if indexed is not None and indexed.change_id == change.change_id:
+        return indexed
+    change_id = ChangeId(change.change_id)
+    return service.get_version(
+        deps=deps, actor=actor, change_id=change_id, version=version, latest=change
+    )
 
 
 def approval_context(deps: ChangeDeps, actor: Actor, change: Change) -> dict[str, Any]:
@@ -111,27 +135,50 @@ def approval_context(deps: ChangeDeps, actor: Actor, change: Change) -> dict[str
     return {"actions": actions, "four_eyes": refusal}
 
 
-def view_context(deps: ChangeDeps, actor: Actor, change: Change, compare: int) -> dict[str, Any]:
+TIMELINE_SHOWN = 25
+"""The timeline shows its newest entries; ``?timeline=all`` (a link under it) shows every one."""
+
+
+def view_context(
+    deps: ChangeDeps,
+    read_model: DeliveryReadModel,
+    actor: Actor,
+    change: Change,
+    compare: int,
+    *,
+    whole_timeline: bool = False,
+) -> dict[str, Any]:
     archived = change.status is not ChangeStatus.DRAFT
     change_id = ChangeId(change.change_id)
-    versions = service.versions(deps=deps, actor=actor, change_id=change_id) if archived else []
-    deliveries = deliveries_of(deps, change)
+    versions = (
+        service.versions(deps=deps, actor=actor, change_id=change_id, latest=change)
+        if archived
+        else []
+    )
+    deliveries = deliveries_of(read_model, change)
+    events = timeline(change, history_of(deliveries))
+    doc = change.to_json_dict()
     return {
         **grid_context(deps, actor, change, deliveries),
         "change": change,
-        "doc": change.to_json_dict(),
+        "doc": doc,
         **approval_context(deps, actor, change),
         "versions": versions,
         "diff": version_diff(deps, actor, change, versions, compare) if archived else None,
-        "timeline": timeline(change, history_of(deliveries)),
+        "timeline": events if whole_timeline else events[:TIMELINE_SHOWN],
+        "timeline_total": len(events),
         "archived": archived,
-        "metadata_json": json.dumps(change.to_json_dict(), indent=2, ensure_ascii=False),
+        "metadata_json": json.dumps(doc, indent=2, ensure_ascii=False),
     }
 
 
 @router.get("/changes/{change_id}", response_class=HTMLResponse)
 def view_change(
-    request: Request, change_id: ChangeIdPath, deps: ChangesDep, actor: CurrentActor
+    request: Request,
+    change_id: ChangeIdPath,
+    deps: ChangesDep,
+    read_model: DeliveriesDep,
+    actor: CurrentActor,
 ) -> HTMLResponse:
     change, seen = service.look(deps=deps, actor=actor, change_id=change_id)
     if seen is not Visibility.FULL:
@@ -139,32 +186,30 @@ def view_change(
         return render(request, "pages/change_summary.html", actor, summary)
     raw = request.query_params.get("compare", "")
     compare = int(raw) if raw.isdigit() and len(raw) < 8 else 0
-    context = view_context(deps, actor, change, compare)
+    runtime = request.app.state.runtime
+    whole = request.query_params.get("timeline") == "all"
+    context = view_context(deps, read_model, actor, change, compare, whole_timeline=whole)
+    context.update(signoff_context(runtime, change))
+    context.update(survey_context(runtime, change))
     return render(request, "pages/change_view.html", actor, context)
 
 
 @router.post("/changes/{change_id}/submit")
 def submit_change(
-    request: Request, change_id: ChangeIdPath, deps: ChangesDep, actor: CurrentActor
+    request: Request, change_id: ChangeIdPath, form: FormDep, deps: ChangesDep, actor: CurrentActor
 ) -> Response:
     """Submit a draft; each customer's trigger result is shown as it is written."""
     draft = drafts.get_draft(deps=deps, actor=actor, change_id=change_id)
-    return stream_action(
-        request,
-        actor,
-        change=draft,
-        heading="Submitting for approval",
-        run=lambda on_result: drafts.submit(
-            deps=deps, actor=actor, change_id=change_id, on_result=on_result
-        ),
-    )
+    return perform_page(request, deps, actor, draft, Action.SUBMIT, form)
 
 
-HEADINGS = {
+HEADINGS: dict[Action | Retry, str] = {
+    Action.SUBMIT: "Submitting for approval",
     Action.APPROVE: "Approving",
     Action.REJECT: "Rejecting",
     Action.COMPLETE: "Marking complete",
     Action.CANCEL: "Cancelling",
+    RETRY: "Writing the missing triggers",
 }
 
 
@@ -178,32 +223,63 @@ def act(
     actor: CurrentActor,
 ) -> Response:
     """approve, reject, complete, cancel, or retry (write the missing triggers)."""
+    chosen = parse_action(action)
     change = service.get(deps=deps, actor=actor, change_id=change_id)
+    return perform_page(request, deps, actor, change, chosen, form)
+
+
+def perform_page(
+    request: Request,
+    deps: ChangeDeps,
+    actor: Actor,
+    change: Change,
+    action: Action | Retry,
+    form: FormData,
+) -> Response:
+    """Run the action through the pipeline, streaming each customer's trigger result.
+
+    A gate's refusal is a page listing its findings, with a reason field to override each gate.
+    """
     comment = str(form.get("comment") or "").strip()[:2_000] or None
-    if action == "retry":
+    wanted = ActionRequest(action=action, comment=comment, overrides=overrides_of(form))
+    change_id = ChangeId(change.change_id)
+    try:
         return stream_action(
             request,
             actor,
             change=change,
-            heading="Writing the missing triggers",
-            run=lambda on_result: service.redistribute(
-                deps=deps, actor=actor, change_id=change_id, on_result=on_result
+            heading=HEADINGS[action],
+            run=lambda on_result: pipeline.perform(
+                deps=deps,
+                actor=actor,
+                change_id=change_id,
+                request=replace(wanted, on_result=on_result),
             ),
         )
-    chosen = next((a for a in HEADINGS if a.value == action), None)
-    if chosen is None:
-        raise NotFoundError(f"unknown action {action[:30]!r}")
-    return stream_action(
-        request,
-        actor,
-        change=change,
-        heading=HEADINGS[chosen],
-        run=lambda on_result: service.transition(
-            deps=deps,
-            actor=actor,
-            change_id=change_id,
-            action=chosen,
-            comment=comment,
-            on_result=on_result,
-        ),
-    )
+    except GateRefusedError as refused:
+        groups: dict[str | None, list[GateFinding]] = {}
+        for finding in refused.findings:
+            groups.setdefault(finding.customer_code, []).append(finding)
+        ordered = sorted(groups.items(), key=lambda item: (item[0] is not None, item[0] or ""))
+        shown = [FindingGroup(code, found) for code, found in ordered]
+        context = {
+            "change": change,
+            "action": action,
+            "gate_findings": {"action": str(action), "groups": shown},
+            "gates": sorted({finding.gate for finding in refused.findings}),
+            "comment": comment or "",
+            "overrides": dict(wanted.overrides),
+        }
+        return render(request, "pages/gate_refused.html", actor, context, status=409)
+
+
+def overrides_of(form: FormData) -> dict[str, str]:
+    """``override_{gate}`` form fields with a reason (``actions.gates`` checks them)."""
+    return {
+        str(key).removeprefix(OVERRIDE_FIELD): str(value)
+        for key, value in form.multi_items()
+        if str(key).startswith(OVERRIDE_FIELD) and str(value).strip()
+    }
+
+
+OVERRIDE_FIELD = "override_"

@@ -9,8 +9,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from changecast.access.models import Actor
 from changecast.access.policy import WRITERS, may_act_on, require_change_action
-from changecast.changes import drafts, service
-from changecast.changes.context import ChangeDeps
+from changecast.actions import drafts, pipeline, service
+from changecast.actions.context import ChangeDeps
+from changecast.actions.pipeline import ActionRequest
 from changecast.changes.models import Action, Change, ChangeEdit, ChangeStatus, timezone_names
 from changecast.distribution.planner import schedule_changed
 from changecast.errors import ConflictError, InvalidInputError, PermissionDeniedError
@@ -150,6 +151,8 @@ def review(change: Change, edit: ChangeEdit) -> dict[str, Any]:
             "change_metadata": edit.change_metadata,
             "email_notification": edit.email_notification,
             "meeting_invite": edit.meeting_invite,
+            "kind": edit.kind,
+            "announcement": edit.announcement,
         }
     )
     return {
@@ -186,8 +189,11 @@ def _save_version(
             actor,
             change=change,
             heading=f"Saving version {change.version + 1}",
-            run=lambda on_result: service.edit(
-                deps=deps, actor=actor, change_id=change_id, data=edit, on_result=on_result
+            run=lambda on_result: pipeline.perform(
+                deps=deps,
+                actor=actor,
+                change_id=change_id,
+                request=ActionRequest(action=Action.EDIT, edit=edit, on_result=on_result),
             ),
         )
     except InvalidInputError as exc:

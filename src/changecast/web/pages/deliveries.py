@@ -1,6 +1,8 @@
 """The per-customer delivery grid (an htmx fragment, polling while pending) and its retry button.
 
 Both use the deliveries API's functions: ``delivery.status.change_deliveries`` and ``redeliver``.
+The polled grid reads the index alone (the change's indexed document and the delivery read
+model): no S3 request per poll.
 """
 
 from __future__ import annotations
@@ -12,16 +14,25 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from changecast.access.models import Actor
 from changecast.access.policy import may_act, require_change_action
-from changecast.changes import service
-from changecast.changes.context import ChangeDeps
+from changecast.actions import service
+from changecast.actions.context import ChangeDeps
 from changecast.changes.models import Action, Change, ChangeStatus
-from changecast.delivery.models import DeliveryFailure, DistributionEvent, ExecutionRecord
-from changecast.delivery.status import ChangeDeliveries, change_deliveries
+from changecast.delivery.models import DeliveryFailure, DeliveryRecord
+from changecast.delivery.ports import DeliveryReadModel
+from changecast.delivery.redelivery import redeliver
+from changecast.delivery.status import ChangeDeliveries, change_deliveries, recipient_outcomes
+from changecast.distribution.models import DistributionEvent
 from changecast.errors import ConflictError, NotFoundError
 from changecast.ids import parse_customer_code
-from changecast.web.deps import ChangeIdPath, ChangesDep, CurrentActor, RuntimeDep
+from changecast.web.deps import (
+    ChangeIdPath,
+    ChangesDep,
+    CurrentActor,
+    DeliveriesDep,
+    LedgerDep,
+    RuntimeDep,
+)
 from changecast.web.pages.templating import render
-from changecast.workers.redrive import redeliver
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,7 +47,7 @@ class DeliveryRow:
     name: str
     event: DistributionEvent
     state: str  # delivered, partial, failed, or pending (no result yet)
-    record: ExecutionRecord | None = None
+    record: DeliveryRecord | None = None
     failures: list[DeliveryFailure] = field(default_factory=list)
     dead_lettered: bool = False
 
@@ -66,17 +77,17 @@ def delivery_rows(deps: ChangeDeps, deliveries: ChangeDeliveries) -> list[Delive
     return sorted(rows, key=lambda row: NEWEST_FIRST.index(row.event))
 
 
-def history_of(deliveries: ChangeDeliveries | None) -> list[ExecutionRecord]:
+def history_of(deliveries: ChangeDeliveries | None) -> list[DeliveryRecord]:
     """Every result of every version, for the timeline."""
     if deliveries is None:
         return []
     return [record for customer in deliveries.customers for record in customer.history]
 
 
-def deliveries_of(deps: ChangeDeps, change: Change) -> ChangeDeliveries | None:
+def deliveries_of(read_model: DeliveryReadModel, change: Change) -> ChangeDeliveries | None:
     if change.status is ChangeStatus.DRAFT:
         return None
-    return change_deliveries(change, store=deps.archive.store)
+    return change_deliveries(change, read_model=read_model)
 
 
 def grid_context(
@@ -96,12 +107,46 @@ def grid_context(
 
 @router.get("/changes/{change_id}/deliveries", response_class=HTMLResponse)
 def deliveries_fragment(
-    request: Request, change_id: ChangeIdPath, deps: ChangesDep, actor: CurrentActor
+    request: Request,
+    change_id: ChangeIdPath,
+    deps: ChangesDep,
+    read_model: DeliveriesDep,
+    actor: CurrentActor,
 ) -> HTMLResponse:
-    """The grid alone, for htmx polling."""
-    change = service.get(deps=deps, actor=actor, change_id=change_id)
-    context = grid_context(deps, actor, change, deliveries_of(deps, change))
+    """The grid alone, for htmx polling: from the index only (no S3 request)."""
+    change = service.get_indexed(deps=deps, actor=actor, change_id=change_id)
+    context = grid_context(deps, actor, change, deliveries_of(read_model, change))
     return render(request, "partials/_deliveries.html", actor, context)
+
+
+@router.get("/changes/{change_id}/deliveries/{code}/recipients", response_class=HTMLResponse)
+def recipients_drilldown(
+    request: Request,
+    change_id: ChangeIdPath,
+    code: str,
+    deps: ChangesDep,
+    ledger: LedgerDep,
+    actor: CurrentActor,
+) -> HTMLResponse:
+    """One customer's recipients of the current version: address, outcome, reason, time.
+
+    Only for a change the actor sees in full (``get_indexed`` requires ``Visibility.FULL``), so a
+    CustomerManager never sees another customer's recipients; an htmx request gets the fragment.
+    """
+    change = service.get_indexed(deps=deps, actor=actor, change_id=change_id)
+    customer = parse_customer_code(code)
+    if customer not in change.customer_codes:
+        raise NotFoundError(f"customer {customer} is not on change {change_id}")
+    entries = ledger.entries_for(change.change_id, customer)
+    context = {
+        "change": change,
+        "customer": customer,
+        "customer_name": _name(deps, customer),
+        "recipients": recipient_outcomes(entries, change.version),
+    }
+    fragment = request.headers.get("hx-request") == "true"
+    name = "partials/_recipients.html" if fragment else "pages/delivery_recipients.html"
+    return render(request, name, actor, context)
 
 
 @router.post("/changes/{change_id}/deliveries/{code}/retry")
@@ -119,9 +164,15 @@ def retry_customer(
     require_change_action(actor, Action.APPROVE, change, adding=[customer])
     if change.status is ChangeStatus.DRAFT:
         raise ConflictError(f"change {change_id} is a draft; drafts send no mail")
-    queued = redeliver(runtime=runtime, change=change, customer=customer)
+    queued = redeliver(
+        store=runtime.store,
+        queues=runtime.trigger_queue,
+        bucket=runtime.config.s3_config.bucket_name,
+        change=change,
+        customer=customer,
+    )
     if request.headers.get("hx-request") != "true":
         return RedirectResponse(f"/changes/{change_id}#deliveries", status_code=303)
-    context = grid_context(deps, actor, change, deliveries_of(deps, change))
+    context = grid_context(deps, actor, change, deliveries_of(runtime.deliveries, change))
     context |= {"retried": customer, "queued": len(queued)}
     return render(request, "partials/_deliveries.html", actor, context)

@@ -32,6 +32,10 @@ LABELS = {
     "meeting_duration": "Meeting duration (minutes)",
     "meeting_location": "Meeting location",
     "version": "Version",
+    "announcement_kind": "Announcement kind",
+    "summary": "Summary",
+    "body": "Body (Markdown)",
+    "links": "Links",
 }
 # Dotted document paths (as pydantic and the services name them) to form fields, longest first.
 _PATHS = [
@@ -55,6 +59,12 @@ _PATHS = [
     ("meetingInvite.location", "meeting_location"),
     ("meetingInvite", "meeting"),
     ("version", "version"),
+    ("announcement.announcementKind", "announcement_kind"),
+    ("announcement.summary", "summary"),
+    ("announcement.body", "body"),
+    ("announcement.links", "links"),
+    ("announcement", "summary"),
+    ("kind", "form"),
 ]
 
 
@@ -82,6 +92,30 @@ class ChangeFormError(Exception):
     def __init__(self, errors: dict[str, list[str]]) -> None:
         super().__init__("; ".join(m for ms in errors.values() for m in ms))
         self.errors = errors
+
+
+def _links(text: str) -> list[dict[str, str]]:
+    """``Title | URL`` lines as links; a line without ``|`` is its own title and URL."""
+    links = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        title, _, url = line.rpartition("|") if "|" in line else (line, "", line)
+        links.append({"title": title.strip(), "url": url.strip()})
+    return links
+
+
+def _announcement_fields(change: Change) -> dict[str, str]:
+    notice = change.announcement
+    if notice is None:
+        return {}
+    return {
+        "notice_kind": "announcement",
+        "announcement_kind": notice.announcement_kind.value,
+        "summary": notice.summary,
+        "body": notice.body,
+        "links": "\n".join(f"{link.title} | {link.url}" for link in notice.links),
+    }
 
 
 def _opt(value: str) -> str | None:
@@ -112,6 +146,13 @@ class ChangeForm:
     meeting_duration: str = ""
     meeting_location: str = ""
     version: int = 0
+    notice_kind: str = "change"
+    """``announcement``: the form edits an announcement (kind, summary, Markdown body, links)."""
+    announcement_kind: str = "general"
+    summary: str = ""
+    body: str = ""
+    links: str = ""
+    """One link a line: ``Title | https://…``."""
 
     @classmethod
     def from_form(cls, form: FormData) -> ChangeForm:
@@ -154,6 +195,7 @@ class ChangeForm:
             meeting_duration=str((invite or {}).get("duration", "")),
             meeting_location=(invite or {}).get("location", ""),
             version=change.version,
+            **_announcement_fields(change),
         )
 
     def with_timezone(self, tz: str) -> ChangeForm:
@@ -181,6 +223,14 @@ class ChangeForm:
             "changeMetadata": metadata,
             "emailNotification": {"subject": _opt(self.subject)},
         }
+        if self.notice_kind == "announcement":
+            body["kind"] = "announcement"
+            body["announcement"] = {
+                "announcementKind": self.announcement_kind,
+                "summary": self.summary,
+                "body": self.body,
+                "links": _links(self.links),
+            }
         if self.meeting:
             duration = self.meeting_duration.strip()
             body["meetingInvite"] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from changecast.changes import service
+from changecast.actions import service
 from changecast.changes.models import ChangeQuery, ChangeStatus
 from changecast.web.deps import ChangesDep, CurrentActor
 from changecast.web.pages.templating import render

@@ -12,20 +12,21 @@ from fastapi.responses import HTMLResponse, Response
 
 from changecast.access.models import Actor
 from changecast.access.policy import may_act
+from changecast.actions import service
+from changecast.actions.context import ChangeDeps
 from changecast.bootstrap import Runtime
-from changecast.changes import service
-from changecast.changes.context import ChangeDeps
 from changecast.changes.models import Action, Change, ChangeStatus
-from changecast.delivery.models import DistributionEvent
+from changecast.delivery.preflight import PreflightReport
+from changecast.delivery.recipients import RecipientCounter, TopicCount
 from changecast.delivery.render import RenderedEmail, TemplateSource, render_email
 from changecast.delivery.router import Topics
+from changecast.distribution.models import DistributionEvent
 from changecast.errors import NotFoundError
 from changecast.ids import ChangeId, parse_customer_code
 from changecast.web.deps import ChangeIdPath, ChangesDep, CurrentActor, RuntimeDep
-from changecast.web.pages.recipients import RecipientCounter, SesRecipientCounter, TopicCount
+from changecast.web.pages.gate_preview import preview_extras, preview_findings
 from changecast.web.pages.security import EMAIL_FRAME_CSP
 from changecast.web.pages.templating import render
-from changecast.workers.wiring import topics_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,6 +46,8 @@ class CustomerPreview:
     production: bool
     email: RenderedEmail
     counts: list[TopicCount]
+    preflight: PreflightReport
+    """Whether the customer's SES account can send these emails now (cached briefly)."""
 
 
 def template_source(request: Request, runtime: Runtime) -> TemplateSource:
@@ -58,7 +61,7 @@ def template_source(request: Request, runtime: Runtime) -> TemplateSource:
 
 def recipient_counter(request: Request, runtime: Runtime) -> RecipientCounter:
     counter: RecipientCounter | None = getattr(request.app.state, "recipient_counter", None)
-    return counter or SesRecipientCounter(runtime.aws)
+    return counter or runtime.recipient_counter
 
 
 def chosen_event(raw: str, change: Change) -> DistributionEvent:
@@ -78,7 +81,9 @@ class Renderer:
 
     @classmethod
     def of(cls, request: Request, runtime: Runtime) -> Renderer:
-        return cls(runtime, template_source(request, runtime), topics_of(runtime))
+        return cls(
+            runtime, template_source(request, runtime), Topics.from_ses_config(runtime.ses_config)
+        )
 
     def email(self, change: Change, code: str, event: DistributionEvent) -> RenderedEmail:
         if code not in change.customer_codes:
@@ -90,6 +95,7 @@ class Renderer:
             email_config=self.runtime.config.email_config,
             templates=self.templates,
             topics=self.topics,
+            extras=preview_extras(self.runtime, change, code, event),
         )
 
 
@@ -106,6 +112,7 @@ def previews(
             production=mapping.is_production,
             email=email,
             counts=counter.count(mapping, topics),
+            preflight=renderer.runtime.preflight.check(mapping, topics),
         )
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -132,6 +139,7 @@ def preview_page(
             Renderer.of(request, runtime), recipient_counter(request, runtime), change, chosen
         ),
         "may_submit": change.status is ChangeStatus.DRAFT and may_act(actor, Action.SUBMIT, change),
+        "gate_findings": preview_findings(deps, change),
     }
     return render(request, "pages/preview.html", actor, context)
 

@@ -9,9 +9,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from changecast.access.models import Actor, Role
 from changecast.access.policy import WRITERS, may_see_all_customers
-from changecast.access.tokens import create_token, revoke_token
+from changecast.actions.tokens import create_token, revoke_token
 from changecast.bootstrap import Runtime
 from changecast.web.deps import CurrentActor, RuntimeDep
+from changecast.web.pages.signoff_view import feed_links
 from changecast.web.pages.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -46,6 +47,10 @@ def profile_context(runtime: Runtime, actor: Actor) -> dict[str, Any]:
         "tokens": runtime.tokens.owned_by(actor.email),
         "token_days": TOKEN_DAYS,
         "now": runtime.clock.now(),
+        "feeds": feed_links(
+            runtime,
+            [c for c in directory.codes if may_see_all_customers(actor) or c in actor.customers],
+        ),
     }
 
 

@@ -6,8 +6,10 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from changecast.web.pages import (
+    announcements,
     approvals,
     audit,
+    calendar_feed,
     change_view,
     changes,
     dashboard,
@@ -18,6 +20,9 @@ from changecast.web.pages import (
     profile,
     search,
     signin,
+    signoff,
+    survey,
+    survey_results,
 )
 from changecast.web.pages.errors import install_page_errors
 from changecast.web.pages.security import SecurityHeadersMiddleware
@@ -31,7 +36,12 @@ def install_pages(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (signin, dashboard, changes, preview, change_view, search, mine, approvals):
         app.include_router(module.router)
+    app.include_router(announcements.router)
+    app.include_router(survey.router)
+    app.include_router(survey_results.router)
     app.include_router(profile.router)
+    app.include_router(signoff.router)
+    app.include_router(calendar_feed.router)
     app.include_router(audit.router)
     app.include_router(deliveries.router)
     if app.state.runtime.settings.mode == "local":

@@ -19,8 +19,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from changecast.access.models import Actor
 from changecast.access.policy import own_customers
-from changecast.changes import service
-from changecast.changes.context import ChangeDeps
+from changecast.actions import service
+from changecast.actions.context import ChangeDeps
 from changecast.changes.models import ChangeQuery, ChangeStatus, ChangeSummary
 from changecast.errors import InvalidInputError, UnreadableDocumentError
 from changecast.ids import ChangeId, parse_customer_code
@@ -146,7 +146,7 @@ def search_page(
 ) -> HTMLResponse:
     form = SearchForm.from_request(request)
     result = service.find(deps=deps, actor=actor, query=form.query(tz))
-    last = max(1, -(-result.total // PAGE_SIZE))
+    last = result.last_page  # a lower-bound total (PostgreSQL text search): one more page
     context = {
         "form": form,
         "result": result,

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from markupsafe import Markup
 
 from changecast.access.models import Actor
-from changecast.changes.context import ActionResult
+from changecast.actions.context import ActionResult
 from changecast.changes.models import Change
 from changecast.distribution.models import CustomerResult, DistributionReport
 from changecast.distribution.service import ResultCallback

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from starlette.templating import Jinja2Templates
 
 from changecast.access.models import Actor
+from changecast.delivery.markdown import markdown_html
 
 WEB_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -56,6 +57,7 @@ def build_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters["when"] = when
+    env.filters["markdown"] = markdown_html  # announcement bodies: raw HTML off, links allow-listed
     env.globals["csrf_field"] = csrf_field
     env.globals["asset_version"] = asset_version()
     return Jinja2Templates(env=env)

@@ -1,0 +1,246 @@
+"""Applying SES events: outcome precedence, convergence under replays, suppression, recounts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from changecast.contacts.models import SuppressedDestination, SuppressionReason
+from changecast.delivery.event_apply import (
+    EventDeps,
+    EventNotMatchedError,
+    ForeignEventError,
+    UnknownMessageError,
+    apply_event,
+)
+from changecast.delivery.ledger import Channel, DeliveryKey, LedgerKey
+from changecast.delivery.outcomes import DeliveryOutcome, OutcomeMark, merge
+from changecast.delivery.ses_events import SesEvent, message_tags, parse_event
+from changecast.distribution.models import DistributionEvent
+from changecast.errors import UpstreamError
+from changecast.local.ses_simulator import SIMULATOR_ADDRESSES, SentMessage, simulated_events
+from tests.fakes.ledger import MemoryLedger, MemorySuppressions
+
+CHANGE = "11111111-2222-4333-8444-555555555555"
+KEY = DeliveryKey("initech", CHANGE, 1, DistributionEvent.APPROVED)
+ACCOUNT = "210000000002"
+T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
+RECIPIENTS = (*SIMULATOR_ADDRESSES, "ops-lead@initech.example.com")
+
+
+@dataclass
+class CountsSink:
+    """Records the read model's outcome counts (the port's one method the worker calls)."""
+
+    rows: dict[tuple[str, int, str, str], dict[str, int]] = field(default_factory=dict)
+
+    def set_outcome_counts(
+        self,
+        change_id: str,
+        version: int,
+        event: DistributionEvent,
+        customer_code: str,
+        counts: Mapping[str, int],
+    ) -> None:
+        self.rows[(change_id, version, event.value, customer_code)] = dict(counts)
+
+
+@dataclass
+class AccountList:
+    """The customer's SES account-level list; ``broken`` makes it refuse like a denied role."""
+
+    broken: bool = False
+    listed: dict[str, SuppressionReason] = field(default_factory=dict)
+
+    def put_suppressed(self, email: str, reason: SuppressionReason) -> None:
+        if self.broken:
+            raise UpstreamError("PutSuppressedDestination: AccessDenied", retryable=False)
+        self.listed[email] = reason
+
+    def delete_suppressed(self, email: str) -> None:
+        self.listed.pop(email, None)
+
+    def get_suppressed(self, email: str) -> SuppressedDestination | None:
+        return None
+
+    def list_suppressed(self) -> list[SuppressedDestination]:
+        return []
+
+
+@dataclass
+class World:
+    ledger: MemoryLedger = field(default_factory=MemoryLedger)
+    suppressions: MemorySuppressions = field(default_factory=MemorySuppressions)
+    sink: CountsSink = field(default_factory=CountsSink)
+    account: AccountList = field(default_factory=AccountList)
+
+    def deps(self) -> EventDeps:
+        return EventDeps(
+            ledger=self.ledger,
+            suppressions=self.suppressions,
+            read_model=self.sink,  # type: ignore[arg-type]  # only set_outcome_counts is called
+            account_list=lambda _code: self.account,
+            accounts={"initech": ACCOUNT},
+        )
+
+    def send_all(self) -> list[str]:
+        """Mark every recipient sent; returns the queue bodies SES would publish for them."""
+        bodies: list[str] = []
+        for n, recipient in enumerate(RECIPIENTS):
+            key = LedgerKey(KEY, Channel.EMAIL, recipient)
+            self.ledger.claim(key, topic="aws-announce", owner="w", now=T0, lease=timedelta(60))
+            self.ledger.mark_sent(key, message_id=f"msg-{n}", now=T0)
+            sent = SentMessage(
+                f"msg-{n}",
+                "change-notices@ccoe.example.com",
+                recipient,
+                message_tags(KEY, Channel.EMAIL),
+                T0,
+                ACCOUNT,
+                "us-east-1",
+            )
+            bodies.extend(json.dumps(r) for r in simulated_events(sent))
+        return bodies
+
+    def state(self) -> tuple[object, ...]:
+        entries = tuple(
+            (e.recipient, e.state, e.outcome, e.outcome_detail, e.outcome_at)
+            for e in self.ledger.entries(KEY.partition)
+        )
+        suppressed = tuple(
+            (r.email, r.reason, r.message_id) for r in self.suppressions.suppressed("initech")
+        )
+        return entries, suppressed, tuple(sorted(self.sink.rows.items()))
+
+
+def apply_all(world: World, bodies: list[str]) -> None:
+    for body in bodies:
+        apply_event(parse_event(body), deps=world.deps())
+
+
+def test_the_simulator_addresses_end_delivered_bounced_complained_and_suppressed() -> None:
+    world = World()
+    apply_all(world, world.send_all())
+    outcomes = {
+        e.recipient: (e.outcome, e.outcome_detail) for e in world.ledger.entries(KEY.partition)
+    }
+    assert outcomes["success@simulator.amazonses.com"][0] == "delivered"
+    assert outcomes["bounce@simulator.amazonses.com"] == (
+        "bounced",
+        "Permanent/General: smtp; 550 5.1.1 user unknown",
+    )
+    assert outcomes["complaint@simulator.amazonses.com"] == ("complained", "abuse")
+    assert outcomes["suppressionlist@simulator.amazonses.com"][1].startswith(  # type: ignore[union-attr]
+        "Permanent/OnSuppressionList"
+    )
+    assert outcomes["ops-lead@initech.example.com"][0] == "delivered"
+    suppressed = {r.email: r.reason for r in world.suppressions.suppressed("initech")}
+    assert suppressed == {
+        "bounce@simulator.amazonses.com": SuppressionReason.BOUNCE,
+        "complaint@simulator.amazonses.com": SuppressionReason.COMPLAINT,
+        "suppressionlist@simulator.amazonses.com": SuppressionReason.BOUNCE,
+    }
+    assert world.account.listed == suppressed
+    counts = world.sink.rows[(CHANGE, 1, "approved", "initech")]
+    assert (counts["delivered"], counts["bounced"], counts["complained"], counts["sent"]) == (
+        2,
+        2,
+        1,
+        5,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_every_order_with_duplicates_gives_the_same_final_state(data: st.DataObject) -> None:
+    """Random permutations of all events plus random duplicates converge on one state."""
+    reference = World()
+    bodies = reference.send_all()
+    apply_all(reference, bodies)
+    extra = data.draw(st.lists(st.sampled_from(bodies), max_size=len(bodies)))
+    order = data.draw(st.permutations(bodies + extra))
+    other = World()
+    other.send_all()
+    apply_all(other, order)
+    assert other.state() == reference.state()
+
+
+def test_replaying_everything_twice_in_reverse_changes_nothing() -> None:
+    world = World()
+    bodies = world.send_all()
+    apply_all(world, bodies)
+    before = world.state()
+    apply_all(world, list(reversed(bodies)) * 2)
+    assert world.state() == before
+
+
+@given(st.lists(st.sampled_from(list(DeliveryOutcome)[:6]), min_size=1, max_size=5))
+def test_merge_keeps_the_highest_ranked_outcome(outcomes: list[DeliveryOutcome]) -> None:
+    marks = [OutcomeMark(o, T0 + timedelta(seconds=i)) for i, o in enumerate(outcomes)]
+    final = None
+    for mark in marks:
+        final = merge(final, mark)
+    rank = ["sent", "delayed", "delivered", "rejected", "bounced", "complained"]
+    assert final is not None
+    assert rank.index(final.outcome.value) == max(rank.index(o.value) for o in outcomes)
+
+
+def test_a_delivery_never_overwrites_a_bounce_that_came_first() -> None:
+    world = World()
+    bodies = world.send_all()
+    bounce = [b for b in bodies if '"Bounce"' in b and "bounce@" in b]
+    late_delivery = json.loads(bounce[0])
+    late_delivery["eventType"] = "Delivery"
+    late_delivery["delivery"] = {"timestamp": "2031-01-01T00:00:00Z", "recipients": []}
+    apply_all(world, [*bounce, json.dumps(late_delivery)])
+    (entry,) = [e for e in world.ledger.entries(KEY.partition) if e.recipient.startswith("bounce@")]
+    assert entry.outcome == "bounced"
+
+
+def test_a_transient_bounce_records_the_outcome_but_suppresses_nobody() -> None:
+    world = World()
+    bodies = world.send_all()
+    record = json.loads(next(b for b in bodies if '"Bounce"' in b and "bounce@" in b))
+    record["bounce"]["bounceType"], record["bounce"]["bounceSubType"] = "Transient", "MailboxFull"
+    applied = apply_event(parse_event(json.dumps(record)), deps=world.deps())
+    assert (applied.outcome, applied.suppressed) == ("bounced", False)
+    assert world.suppressions.suppressed("initech") == []
+
+
+def test_when_the_ses_account_list_refuses_our_record_says_why() -> None:
+    world = World(account=AccountList(broken=True))
+    bodies = world.send_all()
+    apply_all(world, [b for b in bodies if '"Complaint"' in b])
+    (record,) = world.suppressions.suppressed("initech")
+    assert "SES account list: not added: PutSuppressedDestination: AccessDenied" in record.detail
+
+
+def event_for(message_id: str, *, ours: bool = True, account: str = ACCOUNT) -> SesEvent:
+    tags = message_tags(KEY, Channel.EMAIL) if ours else {}
+    sent = SentMessage(
+        message_id, "s@ccoe.example.com", "x@initech.example.com", tags, T0, account, "us-east-1"
+    )
+    return parse_event(json.dumps(simulated_events(sent)[1]))
+
+
+def test_an_event_of_ours_before_its_ledger_entry_is_retried_and_a_strangers_is_refused() -> None:
+    world = World()
+    with pytest.raises(EventNotMatchedError) as raised:
+        apply_event(event_for("not-yet"), deps=world.deps())
+    assert raised.value.retryable
+    with pytest.raises(UnknownMessageError, match="is not ours"):
+        apply_event(event_for("stranger", ours=False), deps=world.deps())
+
+
+def test_an_event_from_another_account_than_the_customers_is_refused() -> None:
+    world = World()
+    world.send_all()
+    with pytest.raises(ForeignEventError, match="came from account 999999999999"):
+        apply_event(event_for("msg-0", account="999999999999"), deps=world.deps())
+    assert world.ledger.entries(KEY.partition)[0].outcome == "sent"
