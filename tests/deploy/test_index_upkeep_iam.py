@@ -170,6 +170,10 @@ def test_the_schedule_invokes_the_upkeep_handler_daily_and_only_it() -> None:
         for name, body in block.items()
     }
     assert unquote(variables["index_upkeep_schedule"]["default"]).startswith("cron(")
-    invoke = json.loads(render("maintenance-invoke.json.tftpl", {"function_arn": "FN"}))
-    assert [s["Action"] for s in invoke["Statement"]] == [["lambda:InvokeFunction"]]
-    assert [s["Resource"] for s in invoke["Statement"]] == [["FN"]]
+    assert unquote(schedule["kms_key_arn"]) == "${aws_kms_key.hub.arn}"
+    invoke = json.loads(
+        render("maintenance-invoke.json.tftpl", {"function_arn": "FN", "kms_key_arn": "KEY"})
+    )
+    actions = [s["Action"] for s in invoke["Statement"]]
+    assert actions == [["lambda:InvokeFunction"], ["kms:Decrypt"]]
+    assert [s["Resource"] for s in invoke["Statement"]] == [["FN"], ["KEY"]]

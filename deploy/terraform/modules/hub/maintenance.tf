@@ -84,6 +84,7 @@ resource "aws_iam_role_policy" "maintenance_invoke" {
   name = "invoke-index-upkeep"
   role = aws_iam_role.maintenance_invoke.id
   policy = templatefile("${local.policies}/maintenance-invoke.json.tftpl", {
+    kms_key_arn  = aws_kms_key.hub.arn
     function_arn = aws_lambda_function.maintenance.arn
   })
 }
@@ -92,6 +93,7 @@ resource "aws_scheduler_schedule" "index_upkeep" {
   name                         = "${local.prefix}-index-upkeep"
   description                  = "changecast index optimize: planner statistics, vacuum, GIN pending list"
   schedule_expression          = var.index_upkeep_schedule
+  kms_key_arn                  = aws_kms_key.hub.arn # the target input, encrypted with the hub key
   schedule_expression_timezone = "UTC"
 
   flexible_time_window {

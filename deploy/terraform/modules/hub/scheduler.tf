@@ -85,6 +85,7 @@ resource "aws_iam_role_policy" "scheduler_invoke" {
   name = "invoke-scheduler"
   role = aws_iam_role.scheduler_invoke.id
   policy = templatefile("${local.policies}/scheduler-invoke.json.tftpl", {
+    kms_key_arn  = aws_kms_key.hub.arn
     function_arn = aws_lambda_function.scheduler.arn
   })
 }
@@ -92,6 +93,7 @@ resource "aws_iam_role_policy" "scheduler_invoke" {
 resource "aws_scheduler_schedule" "tick" {
   name                = "${local.prefix}-scheduler-tick"
   schedule_expression = "rate(1 minute)"
+  kms_key_arn         = aws_kms_key.hub.arn # the target input, encrypted with the hub key
 
   flexible_time_window {
     mode = "OFF"
