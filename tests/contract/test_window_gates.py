@@ -20,7 +20,7 @@ from tests.fakes.store import MemoryObjectStore
 
 S = ChangeStatus
 DAY = datetime(2030, 3, 1, 10, 0)  # local wall-clock (UTC schedules)
-FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "ccm" / "config.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "ccm" / "config.json"
 
 
 def at(hours: float) -> datetime:

@@ -44,7 +44,7 @@ from tests.builders_announcements import HOSTILE_MARKDOWN, announcement_body, an
 from tests.fakes.metrics import MemoryMetrics
 from tests.fakes.store import MemoryObjectStore
 
-FIXTURE_SES = Path(__file__).parents[3] / "shared" / "fixtures" / "ccm" / "SESConfig.json"
+FIXTURE_SES = Path(__file__).resolve().parents[1] / "fixtures" / "ccm" / "SESConfig.json"
 CONFIG = demo_config(3, portal_url="http://portal.test")
 AUTHOR = Actor(email="author@ccoe.example.com", role=Role.CHANGE_MANAGER)
 APPROVER = Actor(email="approver@ccoe.example.com", role=Role.CHANGE_MANAGER)

@@ -21,6 +21,19 @@ def test_examples_load() -> None:
     assert {"aws-calendar", "aws-announce", "aws-approval"} <= names
 
 
+CCM = Path(__file__).resolve().parents[1] / "fixtures" / "ccm"
+
+
+def test_the_reference_tools_own_files_load_unchanged() -> None:
+    """Its users migrate by pointing changecast at the config.json and SESConfig.json they have."""
+    config = load_app_config(CCM / "config.json")
+    raw = json.loads((CCM / "config.json").read_text(encoding="utf-8"))
+    assert set(config.customer_mappings) == set(raw["customer_mappings"])
+    ses = load_ses_config(CCM / "SESConfig.json")
+    names = {t.topic_name for t in ses.expanded_topics()}
+    assert {"aws-calendar", "aws-announce", "aws-approval", "announce-approval"} <= names
+
+
 def _write(tmp_path: Path, data: object) -> Path:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(data) if not isinstance(data, str) else data)
