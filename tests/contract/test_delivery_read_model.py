@@ -16,12 +16,14 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, text
 
+from changecast.delivery.ledger import Channel, DeliveryKey
 from changecast.delivery.models import (
     DeliveryFailure,
     DeliveryRecord,
     ExecutionRecord,
     ExecutionStatus,
 )
+from changecast.delivery.outcomes import DeliveryOutcome, OutcomeMark, RecipientMark
 from changecast.delivery.ports import DeliveryReadModel
 from changecast.distribution.models import DistributionEvent
 from changecast.errors import UpstreamError
@@ -72,6 +74,8 @@ def model(
     shared: SqlChangeIndex = request.getfixturevalue("postgres_index")
     found = SqlDeliveryReadModel(shared.engine, clock=clock)
     found.clear()
+    with shared.engine.begin() as conn:  # clear() keeps the marks (a rebuild recounts them)
+        conn.execute(text("DELETE FROM delivery_outcomes"))
     yield found
 
 
@@ -129,11 +133,35 @@ def test_a_record_becomes_one_row_with_its_counts_and_reason(model: DeliveryRead
     assert row.updated_at == row.finished_at
 
 
+def marks(
+    change_id: str = CID,
+    *,
+    version: int = 1,
+    customer: str = "acme",
+    event: DistributionEvent = E.SUBMITTED,
+    second: int = 1,
+    **outcomes: int,
+) -> list[RecipientMark]:
+    """``outcomes[name]`` recipients (r0@…, r1@…) with a mark of that outcome at ``second``."""
+    delivery = DeliveryKey(customer, change_id, version, event)
+    at = EPOCH + timedelta(seconds=second)
+    found: list[RecipientMark] = []
+    for name, count in outcomes.items():
+        for n in range(count):
+            mark = OutcomeMark(DeliveryOutcome(name), at, "detail")
+            found.append(RecipientMark(delivery, Channel.EMAIL, f"r{n}@{customer}.example", mark))
+    return found
+
+
+def counts(row: DeliveryRecord) -> tuple[int, int, int]:
+    return row.delivered, row.bounced, row.complained
+
+
 def test_recording_again_replaces_the_run_and_keeps_the_outcome_counts(
     model: DeliveryReadModel,
 ) -> None:
     model.record_execution(record(status=ExecutionStatus.FAILED, sent=0, dead_lettered=True))
-    model.set_outcome_counts(CID, 1, E.SUBMITTED, "acme", {"delivered": 0, "bounced": 2})
+    model.record_outcomes(marks(bounced=2))
     model.record_execution(record(sent=1, already_sent=2, minutes=5))
     row = only(model)
     assert (row.status, row.sent, row.already_sent, row.dead_lettered, row.reason) == (
@@ -143,32 +171,55 @@ def test_recording_again_replaces_the_run_and_keeps_the_outcome_counts(
         False,
         None,
     )
-    assert (row.bounced, row.delivered) == (2, 0)
+    assert counts(row) == (0, 2, 0)
 
 
 def test_outcomes_counted_before_the_record_make_a_pending_row(
     model: DeliveryReadModel, clock: StepClock
 ) -> None:
-    model.set_outcome_counts(CID, 2, E.APPROVED, "beta", {"delivered": 4, "complained": 1})
+    model.record_outcomes(marks(version=2, customer="beta", event=E.APPROVED, delivered=4))
+    model.record_outcomes(marks(version=2, customer="beta", event=E.APPROVED, complained=1))
     row = only(model)
     assert (row.status, row.version, row.event, row.customer_code) == (None, 2, E.APPROVED, "beta")
-    assert (row.delivered, row.bounced, row.complained, row.updated_at) == (4, 0, 1, clock.at)
+    assert (*counts(row), row.updated_at) == (3, 0, 1, clock.at)  # r0 complained after
     model.record_execution(record(version=2, customer="beta", event=E.APPROVED))
     row = only(model)
-    assert (row.status, row.delivered, row.complained) == (ExecutionStatus.DELIVERED, 4, 1)
+    assert (row.status, *counts(row)) == (ExecutionStatus.DELIVERED, 3, 0, 1)
 
 
-def test_setting_the_same_counts_again_changes_nothing(model: DeliveryReadModel) -> None:
+def test_each_recipient_keeps_its_greatest_mark_in_any_order_and_a_replay_changes_nothing(
+    model: DeliveryReadModel,
+) -> None:
     model.record_execution(record())
-    counts = {"delivered": 2, "bounced": 1, "complained": 0, "delayed": 7}
-    model.set_outcome_counts(CID, 1, E.SUBMITTED, "acme", counts)
+    bounced, delivered = marks(bounced=1), marks(delivered=3, second=9)
+    assert model.record_outcomes(delivered + bounced) == [False, True, True, True]
     first = model.for_change(CID)
-    model.set_outcome_counts(CID, 1, E.SUBMITTED, "acme", counts)
+    assert counts(first[0]) == (2, 1, 0)
+    assert model.record_outcomes(bounced + delivered) == [False] * 4
     assert model.for_change(CID) == first
-    assert (first[0].delivered, first[0].bounced, first[0].complained) == (2, 1, 0)
-    model.set_outcome_counts(CID, 1, E.SUBMITTED, "acme", {"delivered": 3})
-    row = only(model)
-    assert (row.delivered, row.bounced) == (3, 0)  # an absent count is 0: counts are totals
+    delayed = marks(delayed=5)  # outranked by delivered; r3 and r4 are new but not counted
+    assert model.record_outcomes(delayed) == [False, False, False, True, True]
+    assert counts(only(model)) == (2, 1, 0)
+
+
+def test_a_rebuild_recounts_every_row_from_the_kept_marks(
+    model: DeliveryReadModel, clock: StepClock
+) -> None:
+    model.record_execution(record())
+    model.record_execution(record(customer="beta"))
+    model.record_outcomes(marks(delivered=2) + marks(customer="beta", complained=1))
+    model.clear()
+    assert model.for_change(CID) == []
+    model.record_execution(record())
+    model.record_execution(record(customer="beta"))
+    assert [counts(r) for r in model.for_change(CID)] == [(0, 0, 0), (0, 0, 0)]
+    clock.at += timedelta(days=3)
+    assert model.recount_outcomes() == 2
+    assert [(r.customer_code, counts(r)) for r in model.for_change(CID)] == [
+        ("acme", (2, 0, 0)),
+        ("beta", (0, 0, 1)),
+    ]
+    assert {r.updated_at for r in model.for_change(CID)} == {EPOCH + timedelta(minutes=1)}
 
 
 def test_rows_are_listed_by_version_customer_and_event_for_one_change(
@@ -192,12 +243,12 @@ def test_rates_sum_each_customers_rows_updated_in_the_period(
     model: DeliveryReadModel, clock: StepClock
 ) -> None:
     model.record_execution(record(sent=2, already_sent=1, minutes=1))
-    model.set_outcome_counts(CID, 1, E.SUBMITTED, "acme", {"delivered": 2, "bounced": 1})
+    model.record_outcomes(marks(delivered=2) + marks(second=2, bounced=3)[2:])
     model.record_execution(record(OTHER, customer="acme", sent=3, minutes=2))
-    model.set_outcome_counts(OTHER, 1, E.SUBMITTED, "acme", {"complained": 1})
+    model.record_outcomes(marks(OTHER, complained=1))
     model.record_execution(record(customer="beta", minutes=3))
     clock.at = EPOCH - timedelta(days=40)
-    model.set_outcome_counts(OTHER, 1, E.APPROVED, "gamma", {"bounced": 5})  # long ago
+    model.record_outcomes(marks(OTHER, event=E.APPROVED, customer="gamma", bounced=5))  # long ago
     since = EPOCH - timedelta(days=30)
     rates = {r.customer_code: r for r in model.rates(since=since, customers=None)}
     assert sorted(rates) == ["acme", "beta"]
@@ -213,7 +264,7 @@ def test_rates_sum_each_customers_rows_updated_in_the_period(
 
 def test_clear_deletes_every_row(model: DeliveryReadModel) -> None:
     model.record_execution(record())
-    model.set_outcome_counts(OTHER, 1, E.SUBMITTED, "acme", {"delivered": 1})
+    model.record_outcomes(marks(OTHER, delivered=1))
     model.clear()
     assert model.for_change(CID) == model.for_change(OTHER) == []
 
@@ -279,3 +330,47 @@ def test_migration_0005_copies_the_old_execution_rows(old_engine: Engine) -> Non
     assert copied.reason == "mailbox full"
     assert (copied.finished_at, copied.updated_at) == (old.finished_at, old.finished_at)
     assert copied.failures == old.failures
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def sql_model(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: StepClock
+) -> Iterator[SqlDeliveryReadModel]:
+    if request.param == "sqlite":
+        index = sqlite_index(tmp_path)
+        yield SqlDeliveryReadModel(index.engine, clock=clock)
+        index.close()
+        return
+    shared: SqlChangeIndex = request.getfixturevalue("postgres_index")
+    found = SqlDeliveryReadModel(shared.engine, clock=clock)
+    found.clear()
+    with shared.engine.begin() as conn:
+        conn.execute(text("DELETE FROM delivery_outcomes"))
+    yield found
+
+
+def test_concurrent_batches_of_one_delivery_never_count_past_each_other(
+    sql_model: SqlDeliveryReadModel,
+) -> None:
+    """Four writers, each its own recipients of one delivery, in small batches at once."""
+    import threading
+
+    every = marks(delivered=120)
+    start = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def write(share: list[RecipientMark]) -> None:
+        start.wait()
+        try:
+            for first in range(0, len(share), 3):
+                sql_model.record_outcomes(share[first : first + 3])
+        except BaseException as exc:  # the assertion below reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(every[n::4],)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert counts(only(sql_model)) == (120, 0, 0)

@@ -68,30 +68,51 @@ def test_a_sent_entry_is_found_by_its_message_id_with_outcome_sent(
     assert ledger.find_by_message_id("nobody") is None
 
 
+def record(ledger: BothLedger, key: LedgerKey, mark: OutcomeMark, message_id: str = "") -> None:
+    ledger.record_outcomes([(key, message_id or f"id-{key.recipient}-1", mark)])
+
+
 def test_a_higher_outcome_wins_and_a_lower_or_duplicate_one_changes_nothing(
     stores: tuple[BothLedger, SuppressionStore],
 ) -> None:
     ledger, _ = stores
     key = sent(ledger, "a@acme.example.com")
-    mid = "id-a@acme.example.com-1"
     bounce = OutcomeMark(DeliveryOutcome.BOUNCED, T0 + timedelta(seconds=5), "Permanent/General")
-    assert ledger.record_outcome(key, message_id=mid, mark=bounce)
-    assert not ledger.record_outcome(key, message_id=mid, mark=bounce)
-    later_delivery = OutcomeMark(DeliveryOutcome.DELIVERED, T0 + timedelta(seconds=9))
-    assert not ledger.record_outcome(key, message_id=mid, mark=later_delivery)
-    (entry,) = ledger.entries(key.partition)
-    assert (entry.outcome, entry.outcome_detail) == ("bounced", "Permanent/General")
-    assert entry.outcome_at == bounce.at
+    record(ledger, key, bounce)
+    record(ledger, key, bounce)
+    record(ledger, key, OutcomeMark(DeliveryOutcome.DELIVERED, T0 + timedelta(seconds=9)))
+    for entry in (*ledger.entries(key.partition), ledger.get(key)):
+        assert entry is not None
+        assert (entry.outcome, entry.outcome_detail) == ("bounced", "Permanent/General")
+        assert entry.outcome_at == bounce.at
+    (found,) = ledger.entries_for(CHANGE, "acme")
+    assert (found.key, found.outcome) == (key, "bounced")
+    assert ledger.find_by_message_id("id-a@acme.example.com-1") is not None
 
 
-def test_an_outcome_for_another_message_id_is_refused(
+def test_an_outcome_for_another_message_id_is_never_shown(
     stores: tuple[BothLedger, SuppressionStore],
 ) -> None:
     ledger, _ = stores
     key = sent(ledger, "a@acme.example.com")
-    mark = OutcomeMark(DeliveryOutcome.COMPLAINED, T0)
-    assert not ledger.record_outcome(key, message_id="someone-else", mark=mark)
+    record(ledger, key, OutcomeMark(DeliveryOutcome.COMPLAINED, T0), message_id="someone-else")
     assert ledger.entries(key.partition)[0].outcome == "sent"
+    found = ledger.get(key)
+    assert found is not None and found.outcome == "sent"
+
+
+def test_a_mark_never_hides_the_send_loops_failed_or_suppressed(
+    stores: tuple[BothLedger, SuppressionStore],
+) -> None:
+    ledger, _ = stores
+    key = sent(ledger, "a@acme.example.com")
+    failed = LedgerKey(key.delivery, Channel.EMAIL, "f@acme.example.com")
+    ledger.claim(failed, topic="aws-announce", owner="w1", now=T0, lease=LEASE)
+    ledger.mark_failed(failed, reason="MessageRejected: address blacklisted", now=T0)
+    record(ledger, failed, OutcomeMark(DeliveryOutcome.DELIVERED, T0), message_id="stray")
+    states = {e.recipient: (e.state, e.outcome) for e in ledger.entries(key.partition)}
+    assert states["f@acme.example.com"] == (LedgerState.FAILED, "failed")
+    assert ledger.sent_message_ids([failed, key]) == {key: "id-a@acme.example.com-1"}
 
 
 def test_entries_for_lists_every_version_and_event_of_one_customer_only(
@@ -161,65 +182,84 @@ _COUNTER = itertools.count()
 def test_any_order_with_duplicates_converges_on_the_adapter(
     stores: tuple[BothLedger, SuppressionStore], marks: list[OutcomeMark], data: st.DataObject
 ) -> None:
-    """Each order (with duplicates) of the same events ends in the same stored outcome."""
+    """Each order (with duplicates, one call each or all in one) ends in the same outcome."""
     ledger, _ = stores
     finals = set()
-    for _ in range(2):
+    for together in (False, True):
         order = data.draw(st.permutations(marks + data.draw(st.lists(st.sampled_from(marks)))))
         recipient = f"r{next(_COUNTER)}@acme.example.com"
         key = sent(ledger, recipient)
-        for mark in order:
-            ledger.record_outcome(key, message_id=f"id-{recipient}-1", mark=mark)
+        if together:
+            ledger.record_outcomes([(key, f"id-{recipient}-1", m) for m in order])
+        for mark in [] if together else order:
+            record(ledger, key, mark)
         (entry,) = [e for e in ledger.entries(key.partition) if e.recipient == recipient]
         finals.add((entry.outcome, entry.outcome_detail or "", entry.outcome_at))
     expected = max([*marks, OutcomeMark(DeliveryOutcome.SENT, T0)], key=lambda m: m.precedence_key)
     assert finals == {(expected.outcome.value, expected.detail, expected.at)}
 
 
-def test_get_reads_one_entry_and_outcomes_lists_states_and_outcomes(
+def test_get_reads_one_entry_with_its_outcome(
     stores: tuple[BothLedger, SuppressionStore],
 ) -> None:
     ledger, _ = stores
     key = sent(ledger, "a@acme.example.com")
+    neighbour = sent(ledger, "a@acme.example.com.au")  # its sort key starts with key's
     found = ledger.get(key)
     assert found is not None
     assert (found.key, found.message_id) == (key, "id-a@acme.example.com-1")
     assert ledger.get(LedgerKey(key.delivery, Channel.INVITE, "a@acme.example.com")) is None
-    mark = OutcomeMark(DeliveryOutcome.DELIVERED, T0 + timedelta(seconds=1))
-    ledger.record_outcome(key, message_id="id-a@acme.example.com-1", mark=mark)
-    (brief,) = ledger.outcomes(key.partition)
-    assert (brief.key, brief.state, brief.outcome) == (key, LedgerState.SENT, "delivered")
+    record(ledger, neighbour, OutcomeMark(DeliveryOutcome.BOUNCED, T0 + timedelta(seconds=2)))
+    record(ledger, key, OutcomeMark(DeliveryOutcome.DELIVERED, T0 + timedelta(seconds=1)))
+    found = ledger.get(key)
+    assert found is not None
+    assert (found.state, found.outcome) == (LedgerState.SENT, "delivered")
 
 
-def test_get_many_reads_every_key_across_chunks_and_leaves_out_missing_ones(
+def test_sent_message_ids_reads_every_key_across_chunks_and_leaves_out_missing_ones(
     stores: tuple[BothLedger, SuppressionStore],
 ) -> None:
     ledger, _ = stores
     keys = [sent(ledger, f"p{n:03d}@acme.example.com") for n in range(130)]
     missing = LedgerKey(keys[0].delivery, Channel.EMAIL, "nobody@acme.example.com")
-    found = ledger.get_many([*keys, missing, keys[3]])
-    assert set(found) == set(keys)
-    assert all(found[k] == ledger.get(k) for k in keys[:5])
+    claimed = LedgerKey(keys[0].delivery, Channel.EMAIL, "sending@acme.example.com")
+    ledger.claim(claimed, topic="aws-announce", owner="w1", now=T0, lease=LEASE)
+    found = ledger.sent_message_ids([*keys, missing, claimed, keys[3]])
+    assert found == {k: f"id-{k.recipient}-1" for k in keys}
 
 
-def test_record_outcomes_writes_only_the_marks_that_outrank_and_stored_mark_matches(
+def test_record_outcomes_writes_many_in_chunks_and_each_entry_shows_its_greatest(
     stores: tuple[BothLedger, SuppressionStore],
 ) -> None:
-    from changecast.delivery.event_apply import stored_mark
-
     ledger, _ = stores
-    a, b, c = (sent(ledger, f"{n}@acme.example.com") for n in "abc")
-    bounce = OutcomeMark(DeliveryOutcome.BOUNCED, T0 + timedelta(seconds=5), "Permanent/General")
-    assert ledger.record_outcome(b, message_id="id-b@acme.example.com-1", mark=bounce)
+    keys = [sent(ledger, f"q{n:02d}@acme.example.com") for n in range(60)]
     delivered = OutcomeMark(DeliveryOutcome.DELIVERED, T0 + timedelta(seconds=9))
-    changed = ledger.record_outcomes(
+    bounce = OutcomeMark(DeliveryOutcome.BOUNCED, T0 + timedelta(seconds=5), "Permanent/General")
+    ledger.record_outcomes(
+        [(k, f"id-{k.recipient}-1", delivered) for k in keys]
+        + [(k, f"id-{k.recipient}-1", bounce) for k in keys[::3]]
+    )
+    outcomes = {e.recipient: e.outcome for e in ledger.entries(keys[0].partition)}
+    assert outcomes == {
+        k.recipient: ("bounced" if i % 3 == 0 else "delivered") for i, k in enumerate(keys)
+    }
+
+
+def test_one_mark_for_one_recipient_in_two_deliveries_is_kept_for_each(
+    stores: tuple[BothLedger, SuppressionStore],
+) -> None:
+    """The same address, outcome and moment in two deliveries (or for two message ids)."""
+    ledger, _ = stores
+    first = sent(ledger, "bounce@simulator.amazonses.com", version=1)
+    second = sent(ledger, "bounce@simulator.amazonses.com", version=2)
+    bounce = OutcomeMark(DeliveryOutcome.BOUNCED, T0, "Permanent/General")
+    ledger.record_outcomes(
         [
-            (a, "id-a@acme.example.com-1", delivered),
-            (b, "id-b@acme.example.com-1", delivered),  # a bounce outranks it
-            (c, "another-message", delivered),  # not this entry's message
+            (first, "stray-message", bounce),
+            (first, f"id-{first.recipient}-1", bounce),
+            (second, f"id-{second.recipient}-2", bounce),
         ]
     )
-    assert changed == [True, False, False]
-    entries = ledger.get_many([a, b, c])
-    assert [stored_mark(entries[k]) for k in (a, b)] == [delivered, bounce]
-    assert stored_mark(entries[c]) == OutcomeMark(DeliveryOutcome.SENT, T0)
+    for key in (first, second):
+        (entry,) = ledger.entries(key.partition)
+        assert entry.outcome == "bounced", key

@@ -56,7 +56,7 @@ NOT_EXERCISED = {
     (TEMPLATE, "EventsQueue", "sqs:DeleteMessage"): "the Lambda event source deletes",
     (TEMPLATE, "EventsQueue", "sqs:ChangeMessageVisibility"): "only `events run` (the loop)",
     (TEMPLATE, "FindEntriesByMessageId", "dynamodb:Query"): (
-        "moto authorises a GSI query against the table ARN (RecordOutcomesAndRecount)"
+        "moto authorises a GSI query against the table ARN (MatchEntries)"
     ),
     (TEMPLATE, "CustomersSuppressionRoles", "sts:AssumeRole"): (
         "examples/config.json names no ses_events_role_arn; the rendered ARNs are checked below"
@@ -233,3 +233,6 @@ def test_grants_moto_cannot_exercise_are_still_granted_and_scoped(make_world: An
     ]
     leading = statements["SuppressAddresses"]["Condition"]["ForAllValues:StringLike"]
     assert leading == {"dynamodb:LeadingKeys": ["!suppressed#*"]}
+    marks = statements["AddOutcomeMarks"]["Condition"]["ForAllValues:StringLike"]
+    assert marks == {"dynamodb:LeadingKeys": ["~*"]}  # outcome marks only: never an entry
+    assert statements["AddOutcomeMarks"]["Action"] == ["dynamodb:BatchWriteItem"]

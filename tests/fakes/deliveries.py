@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from changecast.delivery.models import (
     OUTCOME_COUNTS,
@@ -12,10 +14,16 @@ from changecast.delivery.models import (
     ExecutionRecord,
     delivery_record,
 )
+from changecast.delivery.outcomes import RecipientMark, outcome_of_key
 from changecast.distribution.models import DistributionEvent
 from changecast.ports import Clock, SystemClock
 
 Key = tuple[str, int, str, str]
+
+
+def _key(m: RecipientMark) -> Key:
+    d = m.delivery
+    return (d.change_id, d.version, d.event.value, d.customer)
 
 
 class MemoryDeliveryReadModel:
@@ -24,6 +32,8 @@ class MemoryDeliveryReadModel:
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock = clock or SystemClock()
         self.rows: dict[Key, DeliveryRecord] = {}
+        self.kept: dict[tuple[Any, ...], str] = {}
+        """(change, version, event, customer, channel, recipient) -> kept precedence key."""
 
     def record_execution(self, record: ExecutionRecord) -> None:
         key = (record.change_id, record.version, record.event.value, record.customer_code)
@@ -33,29 +43,51 @@ class MemoryDeliveryReadModel:
             row = row.model_copy(update={name: getattr(kept, name) for name in OUTCOME_COUNTS})
         self.rows[key] = row
 
-    def set_outcome_counts(
-        self,
-        change_id: str,
-        version: int,
-        event: DistributionEvent,
-        customer_code: str,
-        counts: Mapping[str, int],
-    ) -> None:
-        key = (change_id, version, DistributionEvent(event).value, customer_code)
-        outcomes: dict[str, object] = {
-            name: max(int(counts.get(name, 0)), 0) for name in OUTCOME_COUNTS
-        }
-        outcomes["updated_at"] = self.clock.now()
+    def record_outcomes(self, marks: Sequence[RecipientMark]) -> list[bool]:
+        stored: dict[tuple[Any, ...], str] = {}
+        for m in marks:
+            d = m.delivery
+            ident = (
+                d.change_id,
+                d.version,
+                d.event.value,
+                d.customer,
+                m.channel.value,
+                m.recipient,
+            )
+            key = m.mark.precedence_key
+            if key > max(self.kept.get(ident, ""), stored.get(ident, "")):
+                stored[ident] = key
+        self.kept.update(stored)
+        for delivery in sorted({ident[:4] for ident in stored} | {_key(m) for m in marks}):
+            self._recount(delivery)
+        return [
+            stored.get((*_key(m), m.channel.value, m.recipient)) == m.mark.precedence_key
+            for m in marks
+        ]
+
+    def _recount(self, key: Key, *, touch: bool = True) -> None:
+        found = Counter(
+            outcome_of_key(k).value for ident, k in self.kept.items() if ident[:4] == key
+        )
+        outcomes: dict[str, object] = {name: found[name] for name in OUTCOME_COUNTS}
+        if touch:
+            outcomes["updated_at"] = self.clock.now()
         kept = self.rows.get(key)
         if kept is None:
             kept = DeliveryRecord(
-                change_id=change_id,
-                version=version,
-                event=DistributionEvent(event),
-                customer_code=customer_code,
+                change_id=key[0],
+                version=key[1],
+                event=DistributionEvent(key[2]),
+                customer_code=key[3],
                 updated_at=self.clock.now(),
             )
         self.rows[key] = kept.model_copy(update=outcomes)
+
+    def recount_outcomes(self) -> int:
+        for key in list(self.rows):
+            self._recount(key, touch=False)
+        return len(self.rows)
 
     def for_change(self, change_id: str) -> list[DeliveryRecord]:
         found = [row for key, row in self.rows.items() if key[0] == change_id]

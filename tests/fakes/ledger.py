@@ -1,4 +1,4 @@
-"""An in-memory delivery Ledger with DynamoDB's conditional-write semantics."""
+"""An in-memory delivery Ledger with DynamoDB's conditional-write semantics, and outcome marks."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ class MemoryLedger:
     items: dict[tuple[str, str], LedgerEntry] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
     marks: dict[tuple[str, str], OutcomeMark] = field(default_factory=dict)
+    """Each entry's own mark (the send loop's: sent, failed, suppressed)."""
+    added: dict[tuple[str, str], set[tuple[str, OutcomeMark]]] = field(default_factory=dict)
+    """The SES events' marks, with the message id each was written for (append-only)."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def claim(
@@ -110,30 +113,22 @@ class MemoryLedger:
             found = self.items.get((key.partition, key.sort))
         return self._with_outcome(found) if found else None
 
-    def outcomes(self, partition: str) -> list[LedgerEntry]:
-        return self.entries(partition)
-
-    def record_outcomes(self, marks: Sequence[tuple[LedgerKey, str, OutcomeMark]]) -> list[bool]:
-        return [self.record_outcome(k, message_id=i, mark=m) for k, i, m in marks]
-
-    def get_many(self, keys: Sequence[LedgerKey]) -> dict[LedgerKey, LedgerEntry]:
-        return {key: entry for key in keys if (entry := self.get(key)) is not None}
-
-    def record_outcome(self, key: LedgerKey, *, message_id: str, mark: OutcomeMark) -> bool:
-        ident = (key.partition, key.sort)
+    def sent_message_ids(self, keys: Sequence[LedgerKey]) -> dict[LedgerKey, str]:
         with self._lock:
-            current = self.items.get(ident)
-            if current is None or current.message_id != message_id:
-                return False
-            before = self.marks.get(ident)
-            after = merge(before, mark)
-            if after is before:
-                return False
-            self.marks[ident] = after
-            return True
+            found = {key: self.items.get((key.partition, key.sort)) for key in keys}
+        return {key: e.message_id for key, e in found.items() if e is not None and e.message_id}
+
+    def record_outcomes(self, marks: Sequence[tuple[LedgerKey, str, OutcomeMark]]) -> None:
+        with self._lock:
+            for key, message_id, mark in marks:
+                self.added.setdefault((key.partition, key.sort), set()).add((message_id, mark))
 
     def _with_outcome(self, entry: LedgerEntry) -> LedgerEntry:
-        mark = self.marks.get((entry.partition, f"{entry.channel.value}#{entry.recipient}"))
+        ident = (entry.partition, f"{entry.channel.value}#{entry.recipient}")
+        mark = self.marks.get(ident)
+        for message_id, added in self.added.get(ident, ()):
+            if message_id == entry.message_id:
+                mark = merge(mark, added)
         if mark is None:
             return entry
         return replace(

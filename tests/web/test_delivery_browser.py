@@ -14,11 +14,16 @@ from typing import Any
 import pytest
 
 from changecast.bootstrap import Runtime
-from changecast.distribution.models import DistributionEvent
 from changecast.local.system import free_port
 from changecast.web.app import create_app
 from tests.web.test_pages_support import browser as html_client
-from tests.web.test_pages_support import deliver_queue, module_runtime, sign_in, submitted_change
+from tests.web.test_pages_support import (
+    deliver_queue,
+    module_runtime,
+    record_outcomes,
+    sign_in,
+    submitted_change,
+)
 from tests.web.test_saml_browser import CHROMIUM, CHROMIUM_ARGS, ServerThread
 
 pytestmark = pytest.mark.browser
@@ -73,9 +78,7 @@ def delivered_change(runtime: Runtime) -> str:
         change_id = submitted_change(client, customers=["acme", "globex"])
     for code in ("acme", "globex"):
         deliver_queue(runtime, code)
-    runtime.deliveries.set_outcome_counts(
-        change_id, 1, DistributionEvent.SUBMITTED, "acme", {"delivered": 1, "bounced": 1}
-    )
+    record_outcomes(runtime, change_id, "acme", delivered=1, bounced=1)
     return change_id
 
 

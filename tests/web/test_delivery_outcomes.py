@@ -1,7 +1,7 @@
 """What users see of a delivery: outcome counts, the per-recipient drill-down, CSV, the rates.
 
 Real workers on in-process moto fill the ledger and the read model; the SES events worker's part
-(outcome counts) is played by ``set_outcome_counts``, the call it makes.
+(each recipient's mark, and the counts) is played by ``record_outcomes``, the call it makes.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from tests.web.test_pages_support import (
     browser,
     deliver_queue,
     module_runtime,
+    record_outcomes,
     sign_in,
     submitted_change,
 )
@@ -48,8 +49,7 @@ def delivered(client: TestClient, runtime: Runtime, *codes: str) -> str:
 
 def test_the_grid_shows_outcome_counts_per_customer(client: TestClient, runtime: Runtime) -> None:
     change_id = delivered(client, runtime, "acme", "globex")
-    counts = {"delivered": 1, "bounced": 1, "complained": 0}
-    runtime.deliveries.set_outcome_counts(change_id, 1, E.SUBMITTED, "acme", counts)
+    record_outcomes(runtime, change_id, "acme", delivered=1, bounced=1)
     grid = client.get(f"/changes/{change_id}/deliveries", headers={"hx-request": "true"}).text
     acme = grid.split('data-customer="acme"')[1].split("</tr>")[0]
     cell = {
@@ -151,9 +151,7 @@ def test_the_dashboard_shows_30_day_rates_with_the_ses_thresholds(
     client: TestClient, runtime: Runtime
 ) -> None:
     change_id = delivered(client, runtime, "globex")
-    runtime.deliveries.set_outcome_counts(
-        change_id, 1, E.SUBMITTED, "globex", {"delivered": 0, "bounced": 1, "complained": 1}
-    )
+    record_outcomes(runtime, change_id, "globex", bounced=1, complained=1)
     page = client.get("/").text
     health = page.split('id="delivery-health"')[1].split("</section>")[0]
     assert "5% bounces" in health and "0.1% complaints" in health

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -12,7 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from changecast.bootstrap import Runtime
+from changecast.delivery.ledger import Channel, DeliveryKey
+from changecast.delivery.outcomes import DeliveryOutcome, OutcomeMark, RecipientMark
 from changecast.delivery.pacing import TokenBucket
+from changecast.distribution.models import DistributionEvent
 from changecast.settings import Settings
 from changecast.web.app import create_app
 from changecast.workers.processing import CustomerProcessor
@@ -151,3 +155,28 @@ def deliver_queue(runtime: Runtime, code: str) -> None:
     worker.processor.deps.bucket = TokenBucket(10_000)
     while worker.poll_once():
         pass
+
+
+def record_outcomes(
+    runtime: Runtime,
+    change_id: str,
+    customer: str,
+    *,
+    event: DistributionEvent = DistributionEvent.SUBMITTED,
+    **outcomes: int,
+) -> None:
+    """What the SES events worker writes to the read model: ``outcomes[name]`` recipients each."""
+    delivery = DeliveryKey(customer, change_id, 1, event)
+    at = datetime.now(UTC)
+    runtime.deliveries.record_outcomes(
+        [
+            RecipientMark(
+                delivery,
+                Channel.EMAIL,
+                f"{name}-{n}@{customer}.example.com",
+                OutcomeMark(DeliveryOutcome(name), at, "simulated"),
+            )
+            for name, count in outcomes.items()
+            for n in range(count)
+        ]
+    )

@@ -82,7 +82,8 @@ def rebuild_index(
     pointers (so each change's current row is its latest document), then execution results.
     With ``audit_index``, every event under ``audit/`` is added to it too (the trail is
     append-only: events already there stay, missing ones are added). With ``read_model``, the
-    delivery read model is emptied and loaded again from the execution results. With
+    delivery read model is emptied and loaded again from the execution results, and its outcome
+    counts recounted from the recipients' kept SES outcomes (which a rebuild keeps). With
     ``surveys``, every answer under ``surveys/`` is indexed (answers never change: added once).
     """
     run = _Rebuild(archive=archive, store=store, index=index)
@@ -93,6 +94,7 @@ def rebuild_index(
     if read_model is not None:
         read_model.clear()
         run.load_executions(read_model)
+        read_model.recount_outcomes()
     if audit_index is not None:
         run.load_audit(audit_index)
     if surveys is not None:

@@ -4,11 +4,25 @@ Keys: ``pk`` = ``{customer}#{changeId}#v{n}#{event}``, ``sk`` = ``{channel}#{rec
 Index ``by-message-id`` (``message_id``) finds the entry an SES event is about; ``by-change``
 (``change_ref`` = ``{customer}#{changeId}``, ``sk``) lists a customer's entries of one change.
 Suppressed addresses are items ``pk`` = ``!suppressed#{customer}``, ``sk`` = the address.
+
+SES outcomes are append-only *mark* items in a partition of their own: ``pk`` = ``~`` and the
+entry's partition, ``sk`` = ``{entry sk}~{digest of the message id and mark}``, with
+``mark_of`` (the entry's ``sk``), ``change_ref`` and the mark (``outcome``,
+``outcome_detail``, ``outcome_at``, ``outcome_key``). The events worker's policy may write only
+keys that start with ``~``.
+A mark is written once by an unconditional put (``BatchWriteItem``, 25 a call): the same event
+writes the same item, so a duplicate or a replay changes nothing, and no two writers ever
+contend. Reads fold an entry's marks into it: its outcome is the greatest of its own mark (the
+send loop's ``sent``, ``failed`` or ``suppressed``) and its marks (``outcomes.merge``), whatever
+order they were written in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +40,7 @@ from changecast.delivery.ledger import (
 )
 from changecast.delivery.outcomes import DETAIL_MAX, DeliveryOutcome, OutcomeMark
 from changecast.delivery.suppression import SuppressionRecord
+from changecast.errors import UpstreamError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -51,7 +66,18 @@ _CLAIMABLE = (
 MESSAGE_INDEX = "by-message-id"
 CHANGE_INDEX = "by-change"
 SUPPRESSED_PREFIX = "!suppressed#"
-_OUTRANKS = "message_id = :id AND (attribute_not_exists(outcome_key) OR outcome_key < :okey)"
+MARK_PREFIX = "~"
+"""Mark items' partition keys start with it; an entry's never do (they start with a code)."""
+WRITE_CHUNK = 25
+"""BatchWriteItem's limit."""
+WRITE_ATTEMPTS = 8
+"""Rounds of unprocessed items a batch write retries (with backoff) before it gives up."""
+
+
+def mark_sort(entry_sort: str, message_id: str, mark: OutcomeMark) -> str:
+    """The sort key of ``mark``'s item for one message: the same mark always gets the same item."""
+    named = f"{message_id}\n{mark.precedence_key}".encode()
+    return f"{entry_sort}~{hashlib.sha256(named).hexdigest()[:24]}"
 
 
 def create_ledger_table(client: DynamoDBClient, name: str) -> None:
@@ -261,14 +287,20 @@ class DynamoDbLedger:
         )
 
     def entries(self, partition: str) -> list[LedgerEntry]:
-        return self._query(
-            {
-                "TableName": self.table,
-                "KeyConditionExpression": "pk = :pk",
-                "ExpressionAttributeValues": {":pk": {"S": partition}},
-                "ConsistentRead": True,
-            }
-        )
+        """The delivery's entries, and its marks' partition folded in: two queries."""
+        items = [
+            item
+            for pk in (partition, MARK_PREFIX + partition)
+            for item in self._items(
+                {
+                    "TableName": self.table,
+                    "KeyConditionExpression": "pk = :pk",
+                    "ExpressionAttributeValues": {":pk": {"S": pk}},
+                    "ConsistentRead": True,
+                }
+            )
+        ]
+        return folded(items)
 
     def entries_for(self, change_id: str, customer_code: str) -> list[LedgerEntry]:
         """From the ``by-change`` index (eventually consistent: a second behind at most)."""
@@ -282,39 +314,52 @@ class DynamoDbLedger:
         )
 
     def get(self, key: LedgerKey) -> LedgerEntry | None:
+        """The entry (a consistent read) with its marks folded in: two calls."""
         with aws_call(f"GetItem {self.table}"):
             item = self.client.get_item(
                 TableName=self.table, Key=self._key(key), ConsistentRead=True
             ).get("Item")
-        return entry_of(item) if item else None
-
-    def outcomes(self, partition: str) -> list[LedgerEntry]:
-        return self._query(
+        if not item:
+            return None
+        marks = self._items(
             {
                 "TableName": self.table,
-                "KeyConditionExpression": "pk = :pk",
-                "ExpressionAttributeValues": {":pk": {"S": partition}},
-                "ProjectionExpression": "pk, sk, #state, outcome, channel, recipient",
-                "ExpressionAttributeNames": {"#state": "state"},
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :marks)",
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": MARK_PREFIX + key.partition},
+                    ":marks": {"S": f"{key.sort}~"},
+                },
                 "ConsistentRead": True,
             }
         )
+        return folded([item, *marks])[0]
 
-    def get_many(self, keys: Sequence[LedgerKey]) -> dict[LedgerKey, LedgerEntry]:
-        """BatchGetItem, 100 keys a call, consistent; unprocessed keys are asked again."""
+    def sent_message_ids(self, keys: Sequence[LedgerKey]) -> dict[LedgerKey, str]:
+        """The SES message id of each key's sent entry: BatchGetItem, 100 keys a call.
+
+        Consistent reads of only ``pk``, ``sk`` and ``message_id``; unprocessed keys are asked
+        again. A key without an entry, or whose entry was never sent, is absent.
+        """
         wanted = {(k.partition, k.sort): k for k in keys}
-        found: dict[LedgerKey, LedgerEntry] = {}
+        found: dict[LedgerKey, str] = {}
         pending = [self._key(k) for k in wanted.values()]
         while pending:
             chunk, pending = pending[:100], pending[100:]
-            request: Any = {self.table: {"Keys": chunk, "ConsistentRead": True}}
+            request: Any = {
+                self.table: {
+                    "Keys": chunk,
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "pk, sk, message_id",
+                }
+            }
             while request:
                 with aws_call(f"BatchGetItem {self.table}"):
                     answer = self.client.batch_get_item(RequestItems=request)
                 for item in answer.get("Responses", {}).get(self.table, []):
                     ident = (str(item["pk"]["S"]), str(item["sk"]["S"]))
-                    if ident in wanted:
-                        found[wanted[ident]] = entry_of(item)
+                    message_id = item.get("message_id", {}).get("S")
+                    if ident in wanted and message_id:
+                        found[wanted[ident]] = str(message_id)
                 request = answer.get("UnprocessedKeys") or None
         return found
 
@@ -329,47 +374,66 @@ class DynamoDbLedger:
         )
         return found[0] if found else None
 
-    def _outcome_update(self, key: LedgerKey, message_id: str, mark: OutcomeMark) -> Any:
+    def record_outcomes(self, marks: Sequence[tuple[LedgerKey, str, OutcomeMark]]) -> None:
+        """Put one mark item per (key, message id, mark): ``BatchWriteItem``, 25 a call.
+
+        Unconditional and idempotent (the item is named by its mark), so concurrent batches
+        and replays never conflict; which mark stands is decided when reading (``folded``).
+        Unprocessed items are written again with backoff; a retryable ``UpstreamError`` after
+        ``WRITE_ATTEMPTS`` rounds (the caller retries those events: a replay is harmless).
+        """
+        requests = {  # one put per item: BatchWriteItem refuses a key twice in one call
+            (key.partition, mark_sort(key.sort, ident, mark)): {
+                "PutRequest": {"Item": self._mark_item(key, ident, mark)}
+            }
+            for key, ident, mark in marks
+        }
+        pending = list(requests.values())
+        while pending:
+            chunk, pending = pending[:WRITE_CHUNK], pending[WRITE_CHUNK:]
+            self._write_all(chunk)
+
+    def _write_all(self, chunk: list[Any]) -> None:
+        request: Any = {self.table: chunk}
+        for attempt in range(WRITE_ATTEMPTS):
+            with aws_call(f"BatchWriteItem {self.table}"):
+                answer = self.client.batch_write_item(RequestItems=request)
+            request = answer.get("UnprocessedItems") or None
+            if not request:
+                return
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        left = len(request.get(self.table, []))
+        raise UpstreamError(
+            f"BatchWriteItem {self.table}: {left} outcome marks still unprocessed after "
+            f"{WRITE_ATTEMPTS} attempts (throttled)",
+            retryable=True,
+        )
+
+    @staticmethod
+    def _mark_item(key: LedgerKey, message_id: str, mark: OutcomeMark) -> Any:
+        delivery = key.delivery
         return {
-            "TableName": self.table,
-            "Key": self._key(key),
-            "UpdateExpression": (
-                "SET outcome = :outcome, outcome_detail = :detail, outcome_at = :at, "
-                "outcome_key = :okey"
-            ),
-            "ConditionExpression": _OUTRANKS,
-            "ExpressionAttributeValues": {
-                ":outcome": {"S": mark.outcome.value},
-                ":detail": {"S": mark.detail or "-"},
-                ":at": {"S": _iso(mark.at)},
-                ":okey": {"S": mark.precedence_key},
-                ":id": {"S": message_id},
-            },
+            "pk": {"S": MARK_PREFIX + key.partition},
+            "sk": {"S": mark_sort(key.sort, message_id, mark)},
+            "mark_of": {"S": key.sort},
+            "mark_message_id": {"S": message_id},
+            "change_ref": {"S": f"{delivery.customer}#{delivery.change_id}"},
+            "outcome": {"S": mark.outcome.value},
+            "outcome_detail": {"S": mark.detail[:DETAIL_MAX] or "-"},
+            "outcome_at": {"S": _iso(mark.at)},
+            "outcome_key": {"S": mark.precedence_key},
         }
 
-    def record_outcomes(self, marks: Sequence[tuple[LedgerKey, str, OutcomeMark]]) -> list[bool]:
-        """One conditional UpdateItem per mark.
-
-        Not TransactWriteItems: a transaction costs twice the write units, one outranked item
-        cancels all of them, and moto copies the table per transaction (4x slower in the bench).
-        """
-        return [self.record_outcome(k, message_id=i, mark=m) for k, i, m in marks]
-
-    def record_outcome(self, key: LedgerKey, *, message_id: str, mark: OutcomeMark) -> bool:
-        try:
-            self.client.update_item(**self._outcome_update(key, message_id, mark))
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise translate(exc, operation=f"UpdateItem {self.table}") from exc
-            return False
-        return True
-
     def _query(self, request: dict[str, Any]) -> list[LedgerEntry]:
-        found: list[LedgerEntry] = []
+        """Every entry the query finds, with its marks folded in."""
+        return folded(self._items(request))
+
+    def _items(self, request: dict[str, Any]) -> list[Any]:
+        found: list[Any] = []
         while True:
             with aws_call(f"Query {self.table}"):
                 answer = self.client.query(**request)
-            found.extend(entry_of(item) for item in answer.get("Items", []))
+            found.extend(answer.get("Items", []))
             last = answer.get("LastEvaluatedKey")
             if not last:
                 return found
@@ -395,6 +459,52 @@ class DynamoDbLedger:
         return found
 
 
+def folded(items: Iterable[Any]) -> list[LedgerEntry]:
+    """Entry items as ``LedgerEntry`` (in order), each with the greatest of its marks.
+
+    A mark counts only for the entry (its partition and ``mark_of``) and message it was written
+    for; an entry's own mark (``outcome_key``) takes part. Marks without their entry are left
+    out (a partial page, or an entry deleted).
+    """
+    entries: list[Any] = []
+    marks: dict[tuple[str, str], list[Any]] = {}
+    for item in items:
+        if "mark_of" in item:
+            ident = (str(item["pk"]["S"]).removeprefix(MARK_PREFIX), str(item["mark_of"]["S"]))
+            marks.setdefault(ident, []).append(item)
+        else:
+            entries.append(item)
+    found: list[LedgerEntry] = []
+    for item in entries:
+        ident = (str(item["pk"]["S"]), str(item["sk"]["S"]))
+        best = item
+        message_id = item.get("message_id", {}).get("S")
+        for mark in marks.get(ident, ()):
+            if mark.get("mark_message_id", {}).get("S") != message_id:
+                continue
+            if _outcome_key(mark) > _outcome_key(best):
+                best = mark
+        entry = entry_of(item)
+        if best is not item:
+            entry = replace(entry, **_outcome_fields(best))
+        found.append(entry)
+    return found
+
+
+def _outcome_key(item: Any) -> str:
+    return str(item.get("outcome_key", {}).get("S", ""))
+
+
+def _outcome_fields(item: Any) -> dict[str, Any]:
+    detail = item.get("outcome_detail", {}).get("S")
+    at = item.get("outcome_at", {}).get("S")
+    return {
+        "outcome": item.get("outcome", {}).get("S"),
+        "outcome_detail": None if detail in (None, "-") else str(detail),
+        "outcome_at": datetime.fromisoformat(at) if at else None,
+    }
+
+
 def entry_of(item: Any) -> LedgerEntry:
     """One DynamoDB item as a ``LedgerEntry``."""
 
@@ -415,9 +525,7 @@ def entry_of(item: Any) -> LedgerEntry:
         message_id=text("message_id"),
         reason=text("reason"),
         lease_until=datetime.fromtimestamp(float(lease), UTC) if lease and float(lease) else None,
-        outcome=text("outcome"),
-        outcome_detail=None if (detail := text("outcome_detail")) in (None, "-") else detail,
-        outcome_at=datetime.fromisoformat(at) if (at := text("outcome_at")) else None,
+        **_outcome_fields(item),
     )
 
 

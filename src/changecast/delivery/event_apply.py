@@ -1,21 +1,23 @@
 """Apply one SES event: find its ledger entry, keep the winning outcome, suppress, recount.
 
 Every step is idempotent, so a duplicate, a replay or a retry after a partial failure is
-harmless: the outcome write is a conditional "keep the greatest mark" (``outcomes.merge``), the
-suppression is a put, and the read model's counts are recomputed from the ledger each time.
+harmless: the ledger's outcome marks are append-only puts (an entry shows the greatest,
+``outcomes.merge``), the read model keeps each recipient's greatest mark and recounts from
+them, and the suppression is a put.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import structlog
 
 from changecast.contacts.models import SuppressionReason
 from changecast.contacts.ports import SuppressionPort
 from changecast.delivery.ledger import LedgerEntry, LedgerKey, LedgerState
-from changecast.delivery.outcomes import DeliveryOutcome, OutcomeMark, merge, outcome_counts
+from changecast.delivery.outcomes import DeliveryOutcome, OutcomeMark, RecipientMark, merge
 from changecast.delivery.ports import DeliveryReadModel, OutcomeLedger, SuppressionStore
 from changecast.delivery.ses_events import SesEvent, SesEventType
 from changecast.delivery.suppression import SuppressionRecord
@@ -60,12 +62,12 @@ class Applied:
     customer: str | None = None
     recipient: str | None = None
     outcome: str | None = None
-    """The entry's outcome after the event (None for an event that records none)."""
+    """The greatest outcome the event's batch recorded for its entry (None: nothing recorded)."""
     changed: bool = False
     suppressed: bool = False
     note: str = ""
     entry: LedgerEntry | None = None
-    """The ledger entry (before the event); its partition is the delivery to recount."""
+    """The ledger entry the event was matched to (its key and message id)."""
 
 
 def suppression_reason(event: SesEvent) -> SuppressionReason | None:
@@ -77,63 +79,53 @@ def suppression_reason(event: SesEvent) -> SuppressionReason | None:
     return None
 
 
-def apply_event(event: SesEvent, *, deps: EventDeps, recount: bool = True) -> Applied:
+def apply_event(event: SesEvent, *, deps: EventDeps) -> Applied:
     """Record ``event``; raises ``EventNotMatchedError`` (retry) or an ``InvalidInputError``.
 
-    A batch of one (``apply_batch``). ``recount=False`` leaves the read model to the caller
-    (``recount_delivery`` once per delivery of a batch, instead of once per event).
+    A batch of one (``apply_batch``).
     """
-    batch = apply_batch([event], deps=deps)
-    result = batch.results[0]
+    result = apply_batch([event], deps=deps).results[0]
     if isinstance(result, ChangecastError):
         raise result
-    if recount and result.entry is not None:
-        return replace(result, outcome=recount_delivery(result.entry, deps))
     return result
 
 
 @dataclass
 class BatchResult:
-    """Per event (in order): what it did, or the error that refused it; and what to recount."""
+    """Per event (in order): what it did, or the error that refused it (retry or dead letter)."""
 
     results: list[Applied | ChangecastError]
-    recount: dict[str, tuple[LedgerEntry, list[int]]]
-    """Delivery partition -> (one of its entries, the indexes of the batch's events on it)."""
 
 
 @dataclass
 class _Target:
     entry: LedgerEntry
-    stored: OutcomeMark | None
     best: OutcomeMark | None = None
     events: list[int] = field(default_factory=list)
 
 
-def stored_mark(entry: LedgerEntry) -> OutcomeMark | None:
-    """The entry's current mark, as ``record_outcome`` compares it (``outcome_key``)."""
-    if entry.outcome is None or entry.outcome_at is None:
-        return None
-    return OutcomeMark(DeliveryOutcome(entry.outcome), entry.outcome_at, entry.outcome_detail or "")
-
-
 def apply_batch(events: Sequence[SesEvent], *, deps: EventDeps) -> BatchResult:
-    """Apply many events with few ledger calls; the final ledger equals applying them one by one.
+    """Apply many events with few calls; the final state equals applying them one by one.
 
-    One ``get_many`` for every tagged entry (the ``by-message-id`` index only for the others),
-    then, per entry, the greatest mark of the batch is written (conditional ``record_outcome``)
-    only if it outranks the stored one: a duplicate, an outranked event, or a Send on an entry
-    that already has an outcome writes nothing. A delivery is to be recounted when an event
-    changed it or re-applied its stored mark (a retry after a failed recount).
+    1. Match: one ``sent_message_ids`` read for every tagged event (its tags and destination
+       name the entry); the ``by-message-id`` index only for the others.
+    2. Per entry, the greatest mark of the batch is added to the ledger (``record_outcomes``:
+       append-only puts, 25 a call). A Send event adds nothing: the send loop recorded ``sent``.
+    3. The read model keeps each recipient's greatest mark and recounts the deliveries touched,
+       in one transaction; it says which marks became their recipient's outcome (``changed``).
+    4. A permanent bounce or a complaint suppresses its address.
+
+    Every step is idempotent, so a failed step retries its events and the replay converges.
     """
     results: list[Applied | ChangecastError | None] = [None] * len(events)
     marks = [event.mark() for event in events]
-    tagged_keys = {i: key for i, e in enumerate(events) if (key := _tagged_key(e)) is not None}
-    found: dict[LedgerKey, LedgerEntry] = {}
-    if tagged_keys:
+    tagged = {i: key for i, e in enumerate(events) if (key := _tagged_key(e)) is not None}
+    sent: dict[LedgerKey, str] = {}
+    if tagged:
         try:
-            found = deps.ledger.get_many(list(dict.fromkeys(tagged_keys.values())))
+            sent = deps.ledger.sent_message_ids(list(dict.fromkeys(tagged.values())))
         except ChangecastError as exc:
-            for i in tagged_keys:
+            for i in tagged:
                 results[i] = exc
     targets: dict[LedgerKey, _Target] = {}
     for i, event in enumerate(events):
@@ -145,19 +137,41 @@ def apply_batch(events: Sequence[SesEvent], *, deps: EventDeps) -> BatchResult:
             results[i] = Applied(event.event_type, event.message_id, note="no outcome to record")
             continue
         try:
-            entry = found.get(tagged_keys[i]) if i in tagged_keys else None
-            if entry is not None and entry.message_id != event.message_id:
-                entry = None
-            entry = _checked(event, entry or deps.ledger.find_by_message_id(event.message_id), deps)
+            entry = _matched(event, tagged.get(i), sent, deps)
         except ChangecastError as exc:
             results[i] = exc
             continue
-        target = targets.setdefault(entry.key, _Target(entry, stored_mark(entry)))
+        target = targets.setdefault(entry.key, _Target(entry))
         target.events.append(i)
-        if mark.outcome is DeliveryOutcome.SENT and entry.outcome is not None:
-            continue  # the send loop recorded ``sent`` already
-        target.best = merge(target.best, mark)
-    return BatchResult(*_write(events, marks, targets, results, deps))
+        if mark.outcome is not DeliveryOutcome.SENT:  # the send loop recorded ``sent`` already
+            target.best = merge(target.best, mark)
+    _write(events, marks, targets, results, deps)
+    return BatchResult([r for r in results if r is not None])
+
+
+def _matched(
+    event: SesEvent, key: LedgerKey | None, sent: Mapping[LedgerKey, str], deps: EventDeps
+) -> LedgerEntry:
+    """The event's entry: by its tags when the entry there holds its message, else by id."""
+    if key is not None and sent.get(key) == event.message_id:
+        return _entry_of(key, event.message_id)
+    return _checked(event, deps.ledger.find_by_message_id(event.message_id), deps)
+
+
+def _entry_of(key: LedgerKey, message_id: str) -> LedgerEntry:
+    """The sent entry at ``key`` as far as matching needs it (its key and message id)."""
+    never = datetime.fromtimestamp(0, UTC)
+    return LedgerEntry(
+        partition=key.partition,
+        channel=key.channel,
+        recipient=key.recipient,
+        state=LedgerState.SENT,
+        topic="",
+        attempts=1,
+        created_at=never,
+        updated_at=never,
+        message_id=message_id,
+    )
 
 
 def _write(
@@ -166,39 +180,33 @@ def _write(
     targets: Mapping[LedgerKey, _Target],
     results: list[Applied | ChangecastError | None],
     deps: EventDeps,
-) -> tuple[list[Applied | ChangecastError], dict[str, tuple[LedgerEntry, list[int]]]]:
-    """Write each entry's winning mark when it outranks the stored one; suppress; recounts."""
+) -> None:
+    """Add each entry's greatest mark to the ledger, then the read model; then suppress."""
     writes = [
-        (key, t.entry.message_id or "", t.best)
-        for key, t in targets.items()
-        if t.best is not None
-        and (t.stored is None or t.best.precedence_key > t.stored.precedence_key)
+        (key, t.entry.message_id or "", t.best) for key, t in targets.items() if t.best is not None
     ]
     changed: dict[LedgerKey, bool] = {}
     error: ChangecastError | None = None
     try:
-        changed = dict(
-            zip([w[0] for w in writes], deps.ledger.record_outcomes(writes), strict=True)
-        )
+        deps.ledger.record_outcomes(writes)
+        if deps.read_model is not None and writes:
+            kept = deps.read_model.record_outcomes(
+                [RecipientMark(k.delivery, k.channel, k.recipient, m) for k, _, m in writes]
+            )
+            changed = dict(zip([w[0] for w in writes], kept, strict=True))
     except ChangecastError as exc:  # those events are retried; a replay is harmless
         error = exc
-    recount: dict[str, tuple[LedgerEntry, list[int]]] = {}
     for key, target in targets.items():
-        stored = target.stored
-        failed = error is not None and any(w[0] == key for w in writes)
-        replayed = stored is not None and any(
-            (m := marks[i]) is not None and m.precedence_key == stored.precedence_key
-            for i in target.events
-        )
-        if not failed and (changed.get(key, False) or replayed):
-            recount.setdefault(key.partition, (target.entry, []))[1].extend(target.events)
         for i in target.events:
             won = changed.get(key, False) and marks[i] == target.best
+            mark = marks[i]
+            if error is not None and mark is not None and mark.outcome is not DeliveryOutcome.SENT:
+                results[i] = error  # its mark may not be stored: retry it
+                continue
             try:
-                results[i] = error if failed and error else _applied(events[i], target, won, deps)
+                results[i] = _applied(events[i], target, won, deps)
             except ChangecastError as exc:  # our suppression record: retry that event
                 results[i] = exc
-    return [r for r in results if r is not None], recount
 
 
 def _applied(event: SesEvent, target: _Target, changed: bool, deps: EventDeps) -> Applied:
@@ -216,6 +224,9 @@ def _applied(event: SesEvent, target: _Target, changed: bool, deps: EventDeps) -
         event.message_id,
         customer=entry.key.delivery.customer,
         recipient=entry.recipient,
+        outcome=(
+            target.best or event.mark() or OutcomeMark(DeliveryOutcome.SENT, event.at)
+        ).outcome.value,
         changed=changed,
         suppressed=reason is not None,
         note=note,
@@ -226,7 +237,7 @@ def _applied(event: SesEvent, target: _Target, changed: bool, deps: EventDeps) -
 def _checked(event: SesEvent, entry: LedgerEntry | None, deps: EventDeps) -> LedgerEntry:
     """The sent entry the event is about, checked against the event's account and tags.
 
-    The tags and the destination name the entry's key (read in one ``get_many`` per batch); an
+    The tags and the destination name the entry's key (``sent_message_ids``, once a batch); an
     event without them, or whose entry holds another message id, is looked up by message id.
     """
     if entry is None:
@@ -288,21 +299,3 @@ def _suppress(
     )
     deps.suppressions.suppress(record)
     return listed
-
-
-def recount_delivery(entry: LedgerEntry, deps: EventDeps) -> str | None:
-    """Recompute the entry's delivery's outcome counts from the ledger; return its outcome."""
-    entries = deps.ledger.outcomes(entry.partition)
-    mine = next((e.outcome for e in entries if e.key == entry.key), entry.outcome)
-    if deps.read_model is None:
-        return mine
-    counts = outcome_counts(
-        (DeliveryOutcome(e.outcome) for e in entries if e.outcome),
-        sent=sum(1 for e in entries if e.state is LedgerState.SENT),
-        failed=sum(1 for e in entries if e.state is LedgerState.FAILED),
-    )
-    delivery = entry.key.delivery
-    deps.read_model.set_outcome_counts(
-        delivery.change_id, delivery.version, delivery.event, delivery.customer, counts
-    )
-    return mine

@@ -8,11 +8,12 @@ events in any order, any number of times, gives the same final state.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+
+from changecast.delivery.ledger import Channel, DeliveryKey
 
 DETAIL_MAX = 500
 
@@ -63,6 +64,22 @@ class OutcomeMark:
         return f"{RANK[self.outcome]:02d}|{_moment(self.at)}|{self.detail[:DETAIL_MAX]}"
 
 
+@dataclass(frozen=True)
+class RecipientMark:
+    """One recipient's outcome mark in one delivery: what the read model keeps the greatest of."""
+
+    delivery: DeliveryKey
+    channel: Channel
+    recipient: str
+    mark: OutcomeMark
+
+
+def outcome_of_key(precedence_key: str) -> DeliveryOutcome:
+    """The outcome a precedence key ranks (its first field)."""
+    rank = int(precedence_key.split("|", 1)[0])
+    return next(outcome for outcome, r in RANK.items() if r == rank)
+
+
 def merge(current: OutcomeMark | None, new: OutcomeMark) -> OutcomeMark:
     """The mark that stands after ``new`` arrives: the greater of the two (commutative)."""
     if current is None or new.precedence_key > current.precedence_key:
@@ -78,18 +95,3 @@ COUNTED = (
     DeliveryOutcome.DELAYED,
     DeliveryOutcome.SUPPRESSED,
 )
-
-
-def outcome_counts(
-    outcomes: Iterable[DeliveryOutcome | None], *, sent: int, failed: int
-) -> dict[str, int]:
-    """The read model's counts for one delivery, recomputed from its ledger entries.
-
-    ``sent`` and ``failed`` are the messages SES accepted and refused; every other count is the
-    number of entries whose current outcome it is (a message that is still only ``sent`` counts
-    in none of them).
-    """
-    found = Counter(o for o in outcomes if o is not None)
-    counts = {"sent": sent, "failed": failed}
-    counts.update({outcome.value: found[outcome] for outcome in COUNTED})
-    return counts

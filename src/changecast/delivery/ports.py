@@ -10,10 +10,9 @@ from changecast.contacts.models import Contact, ContactListInfo
 from changecast.customers.models import CustomerMapping
 from changecast.delivery.ledger import Claim, LedgerEntry, LedgerKey
 from changecast.delivery.models import CustomerRates, DeliveryRecord, ExecutionRecord
-from changecast.delivery.outcomes import OutcomeMark
+from changecast.delivery.outcomes import OutcomeMark, RecipientMark
 from changecast.delivery.preflight import AccountFacts
 from changecast.delivery.suppression import SuppressionRecord
-from changecast.distribution.models import DistributionEvent
 from changecast.errors import InvalidInputError, UpstreamError
 
 
@@ -122,37 +121,31 @@ class Ledger(Protocol):
 
 
 class OutcomeLedger(Protocol):
-    """What the SES events worker needs of the ledger: find by message id, record an outcome."""
+    """What the SES events worker needs of the ledger: find a message's entry, add outcomes.
+
+    Outcomes are append-only marks: writing one never needs a condition, and an entry read
+    afterwards (``Ledger.entries``, ``entries_for``, ``get``) carries the greatest of its own
+    mark and every mark written for its message (``outcomes.merge``), in any order of writing.
+    """
 
     def find_by_message_id(self, message_id: str) -> LedgerEntry | None:
         """The sent entry with this SES message id, or None (not ours, or not recorded yet)."""
         ...
 
     def get(self, key: LedgerKey) -> LedgerEntry | None:
-        """One entry by its key (a consistent read), or None."""
+        """One entry by its key (a consistent read, its marks folded in), or None."""
         ...
 
-    def get_many(self, keys: Sequence[LedgerKey]) -> dict[LedgerKey, LedgerEntry]:
-        """Many entries at once (consistent reads); a key without an entry is absent."""
+    def sent_message_ids(self, keys: Sequence[LedgerKey]) -> dict[LedgerKey, str]:
+        """Each key's SES message id (consistent reads); a key never sent is absent."""
         ...
 
-    def record_outcome(self, key: LedgerKey, *, message_id: str, mark: OutcomeMark) -> bool:
-        """Keep ``mark`` if it outranks the entry's current one (``outcomes.merge``), atomically.
+    def record_outcomes(self, marks: Sequence[tuple[LedgerKey, str, OutcomeMark]]) -> None:
+        """Add each (key, message id, mark); idempotent: the same mark twice is one mark.
 
-        Returns whether it changed the entry; a duplicate or outranked event changes nothing.
+        A mark for another message id than the entry's is kept but never shown. Raises a
+        retryable ``UpstreamError`` when some could not be written (a replay is harmless).
         """
-        ...
-
-    def record_outcomes(self, marks: Sequence[tuple[LedgerKey, str, OutcomeMark]]) -> list[bool]:
-        """``record_outcome`` for many (key, message id, mark), one per key; whether each changed.
-
-        Each write keeps its own condition (never overwrite a higher mark), so concurrent
-        batches stay correct; an outranked one changes nothing and does not stop the others.
-        """
-        ...
-
-    def outcomes(self, partition: str) -> list[LedgerEntry]:
-        """Every entry of one delivery with only its key, state and outcome (for recounts)."""
         ...
 
 
@@ -176,8 +169,9 @@ class DeliveryReadModel(Protocol):
     """Per-customer delivery state, one row per (change, version, event, customer), in the index.
 
     Written by the workers (every saved ExecutionRecord, dead letters included) and by the SES
-    events worker (outcome counts); the grid, the change view and the deliveries API read only
-    this. Derived: ``changecast index rebuild`` loads it again from ``executions/`` in S3.
+    events worker (each recipient's kept mark, and the counts from them); the grid, the change
+    view and the deliveries API read only this. Derived: ``changecast index rebuild`` loads it
+    again from ``executions/`` in S3.
     Every write is idempotent.
     """
 
@@ -185,19 +179,19 @@ class DeliveryReadModel(Protocol):
         """Store (or replace) a run's result; outcome counts already set are kept."""
         ...
 
-    def set_outcome_counts(
-        self,
-        change_id: str,
-        version: int,
-        event: DistributionEvent,
-        customer_code: str,
-        counts: Mapping[str, int],
-    ) -> None:
-        """Set ``delivered``, ``bounced`` and ``complained`` (absent keys: 0; others ignored).
+    def record_outcomes(self, marks: Sequence[RecipientMark]) -> list[bool]:
+        """Keep each recipient's greatest mark and recount every delivery the marks touch.
 
-        The counts are recomputed from the ledger by the caller, so a replayed event changes
-        nothing. Creates the row (``status`` None) when the worker has not recorded it yet.
+        One transaction. ``delivered``, ``bounced`` and ``complained`` of a touched delivery
+        become the number of its recipients whose kept mark has that outcome; a delivery's row
+        is created (``status`` None) when the worker has not recorded it yet. Returns, per
+        mark, whether it became its recipient's kept mark (a replay or an outranked mark:
+        False). Idempotent and order-free, so a replayed batch changes nothing.
         """
+        ...
+
+    def recount_outcomes(self) -> int:
+        """Recount every row from the kept marks (after a rebuild); returns the rows counted."""
         ...
 
     def for_change(self, change_id: str) -> list[DeliveryRecord]:
@@ -209,7 +203,11 @@ class DeliveryReadModel(Protocol):
         ...
 
     def clear(self) -> None:
-        """Delete every row (the first step of a rebuild)."""
+        """Delete every row (the first step of a rebuild); the kept marks stay.
+
+        The marks come from the SES events worker (the ledger keeps them too); a rebuild
+        reloads the rows from S3 and then ``recount_outcomes``.
+        """
         ...
 
 

@@ -17,7 +17,7 @@ from changecast.errors import InvalidInputError, UpstreamError
 from changecast.index.store import SqlChangeIndex
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-SCHEMA_HEAD = "0011_search_order"
+SCHEMA_HEAD = "0012_delivery_outcomes"
 """The newest migration (a test keeps it equal to Alembic's head). Checking it needs no Alembic,
 so that a worker's cold start does not import it."""
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

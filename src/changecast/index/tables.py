@@ -158,6 +158,21 @@ delivery_records = Table(
 )
 """The delivery read model (``delivery.ports.DeliveryReadModel``): one row per delivery."""
 
+delivery_outcomes = Table(
+    "delivery_outcomes",
+    metadata,
+    Column("change_id", String(36), primary_key=True, nullable=False),
+    Column("version", Integer, primary_key=True, nullable=False),
+    Column("event", String(16), primary_key=True, nullable=False),
+    Column("customer_code", String(32), primary_key=True, nullable=False),
+    Column("channel", String(16), primary_key=True, nullable=False),
+    Column("recipient", String(512), primary_key=True, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("outcome_key", Text, nullable=False),
+)
+"""Each recipient's kept SES outcome mark (the greatest ``precedence_key``); the read model
+counts ``delivery_records``' delivered, bounced and complained from it."""
+
 scheduled_triggers = Table(
     "scheduled_triggers",
     metadata,

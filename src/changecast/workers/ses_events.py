@@ -3,7 +3,7 @@
 Each record is one SNS notification holding one SES event. It is applied (``event_apply``) and
 deleted; an unknown or malformed one is dead-lettered with a ``changecast-reason`` attribute;
 an event whose ledger entry is not written yet is retried, and dead-lettered on its last
-receives. The Lambda recounts each delivery of a batch once, after the batch's events.
+receives. The Lambda applies a batch's events together (``apply_batch``).
 """
 
 from __future__ import annotations
@@ -20,14 +20,7 @@ from changecast.aws.ses import SesContactListAdapter
 from changecast.aws.sqs import SqsQueue, queue_url_from_arn
 from changecast.bootstrap import Runtime, build_runtime
 from changecast.contacts.ports import SuppressionPort
-from changecast.delivery.event_apply import (
-    Applied,
-    BatchResult,
-    EventDeps,
-    apply_batch,
-    apply_event,
-    recount_delivery,
-)
+from changecast.delivery.event_apply import Applied, EventDeps, apply_batch, apply_event
 from changecast.delivery.sending import StopSignal
 from changecast.delivery.ses_events import SesEvent, parse_event
 from changecast.errors import ChangecastError, InvalidInputError
@@ -49,14 +42,12 @@ class EventsProcessor:
 
     deps: EventDeps
 
-    def applied(
-        self, body: str, attempt: Attempt, *, recount: bool = True
-    ) -> tuple[Verdict, Applied | None]:
+    def applied(self, body: str, attempt: Attempt) -> tuple[Verdict, Applied | None]:
         """The verdict for ``body`` and, when it was applied, what it did."""
         try:
             event = parse_event(body)
             with structlog.contextvars.bound_contextvars(ses_message_id=event.message_id):
-                return DONE, apply_event(event, deps=self.deps, recount=recount)
+                return DONE, apply_event(event, deps=self.deps)
         except ChangecastError as exc:
             return self.verdict_of(exc, attempt), None
 
@@ -69,8 +60,8 @@ class EventsProcessor:
 
     def applied_batch(
         self, bodies: Sequence[tuple[str, Attempt]]
-    ) -> tuple[list[tuple[Verdict, Applied | None]], BatchResult]:
-        """Every body parsed first, then applied together (``apply_batch``); no recount."""
+    ) -> list[tuple[Verdict, Applied | None]]:
+        """Every body parsed first, then applied together (``apply_batch``)."""
         verdicts: list[tuple[Verdict, Applied | None] | None] = [None] * len(bodies)
         parsed: list[tuple[int, SesEvent]] = []
         for i, (body, attempt) in enumerate(bodies):
@@ -84,12 +75,7 @@ class EventsProcessor:
                 verdicts[i] = (self.verdict_of(result, bodies[i][1]), None)
             else:
                 verdicts[i] = (DONE, result)
-        # the batch's recount indexes are into ``parsed``: map them back to ``bodies``
-        recount = {
-            part: (entry, [parsed[j][0] for j in idx])
-            for part, (entry, idx) in batch.recount.items()
-        }
-        return [v for v in verdicts if v is not None], BatchResult(batch.results, recount)
+        return [v for v in verdicts if v is not None]
 
     def handle(self, body: str, *, stop: StopSignal, attempt: Attempt | None = None) -> Verdict:
         """The ``QueueWorker`` processor interface (the events loop of ``events run``)."""
@@ -164,7 +150,7 @@ class EventsLambda:
     _settled: dict[str, tuple[SqsQueue | None, int]] = field(default_factory=dict)
 
     def handle_batch(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Parse every record, apply them together, recount each changed delivery once."""
+        """Parse every record and apply them together; answer the ones to retry."""
         failures: list[str] = []
         records = list(event.get("Records") or [])
         inputs: list[tuple[str, Attempt]] = []
@@ -173,7 +159,7 @@ class EventsLambda:
             _dead_letters, max_receives = self._queue(str(source))
             receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
             inputs.append((str(record.get("body", "")), Attempt(receives, max_receives)))
-        verdicts, batch = self.processor.applied_batch(inputs)
+        verdicts = self.processor.applied_batch(inputs)
         for record, (_body, attempt), (verdict, _applied) in zip(
             records, inputs, verdicts, strict=True
         ):
@@ -185,12 +171,6 @@ class EventsLambda:
                     failures.append(ident)
             elif verdict.outcome is not Outcome.DONE:
                 failures.append(ident)
-        for entry, indexes in batch.recount.values():
-            try:
-                recount_delivery(entry, self.processor.deps)
-            except ChangecastError as exc:  # retry those events: a replay is harmless
-                log.warning("ses_recount_failed", delivery=entry.partition, error=exc.message)
-                failures.extend(str(records[i].get("messageId", "")) for i in indexes)
         return {"batchItemFailures": [{"itemIdentifier": i} for i in dict.fromkeys(failures)]}
 
     def _queue(self, arn: str) -> tuple[SqsQueue | None, int]:
