@@ -85,13 +85,3 @@ def merge(current: OutcomeMark | None, new: OutcomeMark) -> OutcomeMark:
     if current is None or new.precedence_key > current.precedence_key:
         return new
     return current
-
-
-COUNTED = (
-    DeliveryOutcome.DELIVERED,
-    DeliveryOutcome.BOUNCED,
-    DeliveryOutcome.COMPLAINED,
-    DeliveryOutcome.REJECTED,
-    DeliveryOutcome.DELAYED,
-    DeliveryOutcome.SUPPRESSED,
-)

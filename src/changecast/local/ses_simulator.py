@@ -5,6 +5,10 @@ followed, a moment later, by the SES event records (SES's SNS format) SES would 
 customer's configuration set topic: ``success@simulator.amazonses.com`` (and any other address)
 is delivered, ``bounce@`` bounces (Permanent/General), ``complaint@`` is delivered and then
 complained about (abuse), ``suppressionlist@`` bounces (Permanent/OnSuppressionList).
+
+Every event published is also appended to ``ses-events.jsonl`` in the data directory (the
+journal), so ``changecast events replay`` can publish them again: replays, duplicates and any
+order must change nothing.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import structlog
 
 from changecast.delivery.ports import ContactSource, MailPort, SesAccount
-from changecast.errors import ChangecastError
+from changecast.errors import ChangecastError, InvalidInputError
 
 log = structlog.get_logger()
 
@@ -33,6 +38,31 @@ SIMULATOR_ADDRESSES = tuple(
 CONFIGURATION_SET = "changecast"
 DELAY_SECONDS = 0.5
 """How long after the send the events are published (SES takes a few seconds)."""
+JOURNAL = "ses-events.jsonl"
+"""In the data directory: one line per published event, ``{"topicArn": ..., "message": ...}``."""
+
+
+def journal_events(path: Path, *, customer: str | None = None) -> list[tuple[str, str]]:
+    """The journal's (topic ARN, message), oldest first; only ``customer``'s when given."""
+    if not path.is_file():
+        return []
+    found: list[tuple[str, str]] = []
+    suffix = f":{topic_name(customer)}" if customer else ""
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                topic, message = str(record["topicArn"]), str(record["message"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise InvalidInputError(
+                    f"{path}:{number} is not a journal line ({type(exc).__name__}); "
+                    "remove it or the file"
+                ) from exc
+            if topic.endswith(suffix):
+                found.append((topic, message))
+    return found
 
 
 def topic_name(code: str) -> str:
@@ -155,6 +185,8 @@ class SesSimulator:
     """Publishes the events of each sent message after ``delay`` seconds, from one thread."""
 
     publish: Publish
+    journal: Path | None = None
+    """Where every published event is appended (``JOURNAL``); None: nowhere."""
     delay: float = DELAY_SECONDS
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     _pending: list[tuple[float, int, str, str]] = field(default_factory=list)
@@ -162,6 +194,7 @@ class SesSimulator:
     _wake: threading.Condition = field(default_factory=threading.Condition)
     _stopping: bool = False
     _thread: threading.Thread | None = None
+    _journal_lock: threading.Lock = field(default_factory=threading.Lock)
     published: int = 0
 
     def sent(self, message: SentMessage, topic_arn: str) -> None:
@@ -179,9 +212,16 @@ class SesSimulator:
             pending = sorted(self._pending)
             self._pending.clear()
         for _, _, topic_arn, message in pending:
-            self.publish(topic_arn, message)
-        self.published += len(pending)
+            self._publish(topic_arn, message)
         return len(pending)
+
+    def _publish(self, topic_arn: str, message: str) -> None:
+        self.publish(topic_arn, message)
+        self.published += 1
+        if self.journal is not None:
+            line = json.dumps({"topicArn": topic_arn, "message": message}) + "\n"
+            with self._journal_lock, self.journal.open("a", encoding="utf-8") as out:
+                out.write(line)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="ses-simulator", daemon=True)
@@ -206,8 +246,7 @@ class SesSimulator:
                     return
                 _, _, topic_arn, message = heapq.heappop(self._pending)
             try:
-                self.publish(topic_arn, message)
-                self.published += 1
+                self._publish(topic_arn, message)
             except ChangecastError as exc:  # the simulator must not stop: log and go on
                 log.warning("ses_simulator_publish_failed", topic=topic_arn, error=exc.message)
 

@@ -34,10 +34,13 @@ class LocalSesEvents:
 
     def start(self, runtime: Runtime) -> None:
         from changecast.aws.sns import SnsTopics
-        from changecast.local.ses_simulator import SesSimulator
+        from changecast.local.ses_simulator import JOURNAL, SesSimulator
         from changecast.workers.ses_events import build_events_worker
 
-        self.simulator = SesSimulator(publish=SnsTopics(runtime.aws.client("sns")).publish)
+        self.simulator = SesSimulator(
+            publish=SnsTopics(runtime.aws.client("sns")).publish,
+            journal=runtime.settings.data_dir / JOURNAL,
+        )
         self.simulator.start()
         self.worker = build_events_worker(runtime, wait_seconds=LOCAL_WAIT_SECONDS)
         self._thread = threading.Thread(target=self.worker.run, name="ses-events", daemon=True)
