@@ -59,13 +59,10 @@ def clock() -> StepClock:
     return StepClock(EPOCH + timedelta(hours=1))
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def model(
+def sql_models(
     request: pytest.FixtureRequest, tmp_path: Path, clock: StepClock
-) -> Iterator[DeliveryReadModel]:
-    if request.param == "memory":
-        yield MemoryDeliveryReadModel(clock)
-        return
+) -> Iterator[SqlDeliveryReadModel]:
+    """The SQL adapter on a new SQLite index, or on the shared PostgreSQL one emptied."""
     if request.param == "sqlite":
         index = sqlite_index(tmp_path)
         yield SqlDeliveryReadModel(index.engine, clock=clock)
@@ -77,6 +74,16 @@ def model(
     with shared.engine.begin() as conn:  # clear() keeps the marks (a rebuild recounts them)
         conn.execute(text("DELETE FROM delivery_outcomes"))
     yield found
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def model(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: StepClock
+) -> Iterator[DeliveryReadModel]:
+    if request.param == "memory":
+        yield MemoryDeliveryReadModel(clock)
+        return
+    yield from sql_models(request, tmp_path, clock)
 
 
 def record(
@@ -336,17 +343,7 @@ def test_migration_0005_copies_the_old_execution_rows(old_engine: Engine) -> Non
 def sql_model(
     request: pytest.FixtureRequest, tmp_path: Path, clock: StepClock
 ) -> Iterator[SqlDeliveryReadModel]:
-    if request.param == "sqlite":
-        index = sqlite_index(tmp_path)
-        yield SqlDeliveryReadModel(index.engine, clock=clock)
-        index.close()
-        return
-    shared: SqlChangeIndex = request.getfixturevalue("postgres_index")
-    found = SqlDeliveryReadModel(shared.engine, clock=clock)
-    found.clear()
-    with shared.engine.begin() as conn:
-        conn.execute(text("DELETE FROM delivery_outcomes"))
-    yield found
+    yield from sql_models(request, tmp_path, clock)
 
 
 def test_concurrent_batches_of_one_delivery_never_count_past_each_other(

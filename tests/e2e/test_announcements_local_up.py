@@ -10,11 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from changecast.local.system import free_port
 from tests.builders import change_body
 from tests.builders_announcements import HOSTILE_MARKDOWN, announcement_body
-from tests.e2e.conftest import LocalUp
-from tests.e2e.test_delivery_e2e import Portal, eventually, mine
+from tests.e2e.test_delivery_e2e import Portal, eventually, mine, running_portal
 
 pytestmark = pytest.mark.e2e
 TOKEN = re.compile(r"/survey/([A-Za-z0-9_.-]+)")
@@ -24,17 +22,7 @@ HREF = re.compile(r'href=3D"([^"]*)"|href="([^"]*)"')
 
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
-    root = tmp_path_factory.mktemp("announcements")
-    up = LocalUp(data_dir=root / "data", port=free_port())
-    up.data_dir.mkdir()
-    local = up.start("--customers", "3", "--no-demo")
-    opened = Portal(up, local.portal_url)
-    try:
-        yield opened
-    finally:
-        opened.close()
-        if up.process is not None:
-            assert up.stop() == 0
+    yield from running_portal(tmp_path_factory, "announcements")
 
 
 def sent(portal: Portal, code: str, change_id: str, subject: str) -> list[dict[str, Any]]:
@@ -76,20 +64,24 @@ def test_completing_a_change_sends_survey_links_that_answer_once(portal: Portal)
     change_id = created.json()["changeId"]
     for action in ("submit", "approve", "complete"):
         portal.act(change_id, action)
-    surveys = eventually(lambda: sent(portal, "acme", change_id, "[How did it go?]") or None)
-    completed = eventually(lambda: sent(portal, "acme", change_id, "[Completed]") or None)
-    eventually(
-        lambda: (
-            True
-            if len(sent(portal, "acme", change_id, "[How did it go?]"))
-            == sum(len(i["recipients"]) for i in completed)
-            else None
-        )
-    )
-    surveys = sent(portal, "acme", change_id, "[How did it go?]")
-    assert sorted(r for i in surveys for r in i["recipients"]) == sorted(
-        r for i in completed for r in i["recipients"]
-    )
+
+    def finished() -> bool | None:
+        answer = portal.http.get(f"/api/changes/{change_id}/deliveries")
+        (acme,) = answer.json()["customers"]
+        done = [i for i in acme["current"] if i["record"] and i["event"] == "completed"]
+        return True if done and done[0]["record"]["status"] else None
+
+    eventually(finished)  # the completed run is over: its mail is all in the outbox
+
+    def both() -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+        completed = sent(portal, "acme", change_id, "[Completed]")
+        surveys = sent(portal, "acme", change_id, "[How did it go?]")
+        people = sorted(r for i in completed for r in i["recipients"])
+        asked = sorted(r for i in surveys for r in i["recipients"])
+        return (completed, surveys) if people and people == asked else None
+
+    completed, surveys = eventually(both)
+    assert completed and surveys
     token = TOKEN.findall(html.unescape(surveys[0]["body"]))[0]
     with httpx.Client(base_url=str(portal.http.base_url), timeout=30) as anonymous:
         form = anonymous.get(f"/survey/{token}")

@@ -71,19 +71,25 @@ class Portal:
         return items
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalUp, Portal]]:
-    root = tmp_path_factory.mktemp("delivery")
+def running_portal(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Portal]:
+    """A ``local up`` of three customers (no demo changes) and its portal, stopped after."""
+    root = tmp_path_factory.mktemp(name)
     up = LocalUp(data_dir=root / "data", port=free_port())
     up.data_dir.mkdir()
     local = up.start("--customers", "3", "--no-demo")
     portal = Portal(up, local.portal_url)
     try:
-        yield up, portal
+        yield portal
     finally:
         portal.close()
         if up.process is not None:
             assert up.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalUp, Portal]]:
+    for portal in running_portal(tmp_path_factory, "delivery"):
+        yield portal.system, portal
 
 
 def new_change(portal: Portal, **body: Any) -> str:

@@ -13,34 +13,17 @@ from typing import Any
 
 import pytest
 
-from changecast.local.system import free_port
+from tests.aws.test_ses_events_pipeline import SIMULATED
 from tests.builders import change_body
-from tests.e2e.conftest import LocalUp
-from tests.e2e.test_delivery_e2e import Portal, eventually, mine
+from tests.e2e.test_delivery_e2e import Portal, eventually, mine, running_portal
 
 pytestmark = pytest.mark.e2e
 CODE = "initech"
-SIMULATED = {
-    "success@simulator.amazonses.com": "delivered",
-    "bounce@simulator.amazonses.com": "bounced",
-    "complaint@simulator.amazonses.com": "complained",
-    "suppressionlist@simulator.amazonses.com": "bounced",
-}
 
 
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
-    root = tmp_path_factory.mktemp("ses-events")
-    up = LocalUp(data_dir=root / "data", port=free_port())
-    up.data_dir.mkdir()
-    local = up.start("--customers", "3", "--no-demo")
-    opened = Portal(up, local.portal_url)
-    try:
-        yield opened
-    finally:
-        opened.close()
-        if up.process is not None:
-            assert up.stop() == 0
+    yield from running_portal(tmp_path_factory, "ses-events")
 
 
 def approved(portal: Portal) -> str:
