@@ -1,6 +1,7 @@
 """Benchmark the SES events worker: 10,000 events through the real Lambda handler.
 
-Run: ``uv run python -m bench.events [--events 10000] [--recipients 25] [--batch N]``.
+Run: ``uv run python -m bench.events [--events 10000] [--recipients 25] [--batch N]
+[--postgres URL]``.
 
 Setup (not timed): in-process moto DynamoDB with the real ledger table (both GSIs), every
 message claimed and marked sent through ``DynamoDbLedger``, the read model on SQLite
@@ -55,7 +56,7 @@ from changecast.delivery.outcomes import OutcomeMark, merge
 from changecast.delivery.ses_events import message_tags, parse_event
 from changecast.distribution.models import DistributionEvent
 from changecast.index.deliveries import SqlDeliveryReadModel
-from changecast.index.engine import open_index
+from changecast.index.engine import drop_schema, open_index
 from changecast.local.ses_simulator import SentMessage, simulated_events
 from changecast.ports import SystemClock
 from changecast.workers.ses_events import EventsLambda, EventsProcessor
@@ -186,12 +187,16 @@ def check(
     return counts_ok, ledger_ok
 
 
-def run(events: int, per_delivery: int, batch: int, window: int | None) -> dict[str, Any]:
+def run(
+    events: int, per_delivery: int, batch: int, window: int | None, postgres: str | None = None
+) -> dict[str, Any]:
+    schema = f"bench_events_{uuid.uuid4().hex[:12]}" if postgres else None
     with mock_aws(), tempfile.TemporaryDirectory() as tmp:
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_ledger_table(client, "bench-ledger")
         ledger = DynamoDbLedger(client, "bench-ledger")
-        index = open_index(f"sqlite:///{Path(tmp) / 'index.db'}")
+        url = postgres or f"sqlite:///{Path(tmp) / 'index.db'}"
+        index = open_index(url, schema=schema)
         read_model = SqlDeliveryReadModel(index.engine, clock=SystemClock())
         sent: dict[str, LedgerKey] = {}
         bodies = disorder(prepare(ledger, events // 2, per_delivery, sent)[:events], window)
@@ -220,6 +225,8 @@ def run(events: int, per_delivery: int, batch: int, window: int | None) -> dict[
         suppressed = len(deps.suppressions.suppressed("initech"))
         counts_ok, ledger_ok = check(ledger, read_model, sent, expected_outcomes(bodies))
         index.close()
+        if postgres and schema:
+            drop_schema(postgres, schema)
     per_event = sorted(shares)
     return {
         "events": len(all_records),
@@ -247,11 +254,21 @@ def main() -> None:
     )
     parser.add_argument("--window", type=int, default=500, help="events shuffled within this")
     parser.add_argument("--order", choices=("window", "all", "both"), default="both")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="the read model on PostgreSQL (a throwaway schema), e.g. "
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test; default: SQLite in a temp dir",
+    )
     args = parser.parse_args()
     args.batch = args.batch or terraform_batch_size()
     logging.disable(logging.WARNING)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
-    table = Table(title="SES events through the real handler (in-process moto DynamoDB)")
+    where = "PostgreSQL" if args.postgres else "SQLite"
+    table = Table(
+        title="SES events through the real handler "
+        f"(in-process moto DynamoDB, read model on {where})"
+    )
     for column in (
         "order",
         "events",
@@ -274,7 +291,7 @@ def main() -> None:
     orders = {"window": (f"shuffled per {args.window}", args.window), "all": ("all shuffled", None)}
     for name in ("window", "all") if args.order == "both" else (args.order,):
         label, window = orders[name]
-        result = run(args.events, args.recipients, args.batch, window)
+        result = run(args.events, args.recipients, args.batch, window, args.postgres)
         console.print(
             f"{label}: {result['rate']:.0f} events/s; DynamoDB calls {result['calls']}",
             style="dim",
@@ -289,8 +306,9 @@ def main() -> None:
         "recounted in the batch's one read-model transaction). Setup (ledger writes, "
         "migrations) and the checks are not timed. The SES account suppression list is not "
         "called (no role configured; moto has no such API); the read model is SQLite in a "
-        "temporary directory. moto answers in-process (about 3 ms a call, more for large "
-        "answers: which is why a batch makes few calls and reads 3 attributes an entry). "
+        "temporary directory (--postgres: a throwaway schema). moto answers in-process (about "
+        "3 ms a call, more for large answers: which is why a batch makes few calls and reads 3 "
+        "attributes an entry). "
         "events/CPU-s: events per second of this process's CPU (what one "
         "uncontended core would do); the result compares wall-clock events/s."
     )

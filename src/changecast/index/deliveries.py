@@ -33,6 +33,11 @@ RUN_COLUMNS = (
 
 
 OUTCOME_KEY = (*KEY, "channel", "recipient")
+LOCK_DELIVERIES = text(
+    "SELECT count(pg_advisory_xact_lock(hashtext(name))) "
+    "FROM (SELECT name FROM unnest(CAST(:names AS text[])) AS name ORDER BY name) AS ordered"
+)
+"""PostgreSQL: a transaction lock per delivery (names sorted, so two writers never deadlock)."""
 
 
 def _recipient(m: RecipientMark) -> tuple[Any, ...]:
@@ -117,12 +122,9 @@ class SqlDeliveryReadModel:
         deliveries = sorted({ident[:4] for ident in best})
         engine = self.engine.execution_options(sqlite_immediate=True)
         with translated("store outcomes"), engine.begin() as conn:
-            if self.dialect == "postgresql":
-                for key in deliveries:
-                    conn.execute(
-                        text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-                        {"key": "delivery_outcomes|" + "|".join(map(str, key))},
-                    )
+            if self.dialect == "postgresql":  # one statement, the locks taken in key order
+                names = ["delivery_outcomes|" + "|".join(map(str, key)) for key in deliveries]
+                conn.execute(LOCK_DELIVERIES, {"names": names})
             kept = self._kept(conn, list(best))
             stored = {i: k for i, k in best.items() if k > kept.get(i, "")}
             if stored:
