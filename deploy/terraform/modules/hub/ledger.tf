@@ -1,6 +1,7 @@
 # The delivery ledger: pk = {customer}#{changeId}#v{n}#{event}, sk = {channel}#{recipient}.
 # Each worker's policy limits it to items whose pk starts with its own code (dynamodb:LeadingKeys).
 # Suppressed addresses: pk = !suppressed#{customer}, sk = the address (the SES events worker writes them).
+# SES outcome marks: pk = ~{the delivery's pk}, sk = {entry sk}~{digest}, append-only (the events worker).
 resource "aws_dynamodb_table" "ledger" {
   name                        = "${local.prefix}-ledger"
   billing_mode                = "PAY_PER_REQUEST"
