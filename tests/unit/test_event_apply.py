@@ -205,11 +205,15 @@ def test_when_the_ses_account_list_refuses_our_record_says_why() -> None:
     assert "SES account list: not added: PutSuppressedDestination: AccessDenied" in record.detail
 
 
-def event_for(message_id: str, *, ours: bool = True, account: str = ACCOUNT) -> SesEvent:
+def event_for(
+    message_id: str,
+    *,
+    ours: bool = True,
+    account: str = ACCOUNT,
+    recipient: str = "x@initech.example.com",
+) -> SesEvent:
     tags = message_tags(KEY, Channel.EMAIL) if ours else {}
-    sent = SentMessage(
-        message_id, "s@ccoe.example.com", "x@initech.example.com", tags, T0, account, "us-east-1"
-    )
+    sent = SentMessage(message_id, "s@ccoe.example.com", recipient, tags, T0, account, "us-east-1")
     return parse_event(json.dumps(simulated_events(sent)[1]))
 
 
@@ -227,4 +231,8 @@ def test_an_event_from_another_account_than_the_customers_is_refused() -> None:
     world.send_all()
     with pytest.raises(ForeignEventError, match="came from account 999999999999"):
         apply_event(event_for("msg-0", account="999999999999"), deps=world.deps())
+    # matched by its tags and destination (the batch's one read), still checked
+    foreign = event_for("msg-0", account="999999999999", recipient=RECIPIENTS[0])
+    with pytest.raises(ForeignEventError, match="came from account 999999999999"):
+        apply_event(foreign, deps=world.deps())
     assert world.ledger.entries(KEY.partition)[0].outcome == "sent"

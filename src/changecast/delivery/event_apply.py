@@ -152,9 +152,12 @@ def apply_batch(events: Sequence[SesEvent], *, deps: EventDeps) -> BatchResult:
 def _matched(
     event: SesEvent, key: LedgerKey | None, sent: Mapping[LedgerKey, str], deps: EventDeps
 ) -> LedgerEntry:
-    """The event's entry: by its tags when the entry there holds its message, else by id."""
+    """The event's entry: by its tags when the entry there holds its message, else by id.
+
+    Either way checked against the event's account (``_checked``).
+    """
     if key is not None and sent.get(key) == event.message_id:
-        return _entry_of(key, event.message_id)
+        return _checked(event, _entry_of(key, event.message_id), deps)
     return _checked(event, deps.ledger.find_by_message_id(event.message_id), deps)
 
 
