@@ -52,6 +52,10 @@ class AwsClients:
     event_hooks: tuple[EventHook, ...] = ()
     max_pool_connections: int = 50
     _cache: dict[tuple[str, str], _Cached] = field(default_factory=dict, repr=False)
+    _role_clients: dict[tuple[str, str, str, str | None], tuple[boto3.Session, Any]] = field(
+        default_factory=dict, repr=False
+    )
+    _sts: Any = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _config(self, retries: Mapping[str, Any] | None = None) -> Config:
@@ -114,7 +118,7 @@ class AwsClients:
             cached = self._cache.get(key)
             if cached is not None and cached.expires - REFRESH_BEFORE_EXPIRY > now:
                 return cached.session
-        sts: STSClient = self.client("sts")
+        sts = self._sts_client()
         with aws_call(f"AssumeRole {role_arn}"):
             if external_id:
                 answer = sts.assume_role(
@@ -137,6 +141,14 @@ class AwsClients:
             self._cache[key] = _Cached(session, expires)
         return session
 
+    def _sts_client(self) -> STSClient:
+        """One STS client for every AssumeRole (building a client costs tens of milliseconds)."""
+        with self._lock:
+            if self._sts is None:
+                self._sts = self.client("sts")
+            sts: STSClient = self._sts
+            return sts
+
     def _share_loader(self, session: boto3.Session) -> None:
         """Reuse the hub session's botocore data loader.
 
@@ -149,6 +161,19 @@ class AwsClients:
     def for_role(
         self, role_arn: str, service: str, *, region: str | None = None, session_name: str = ""
     ) -> Any:
-        """A client for ``service`` under the assumed ``role_arn``."""
-        session = self.assume(role_arn, session_name=session_name or "changecast")
-        return self.client(service, session=session, region=region)
+        """A client for ``service`` under the assumed ``role_arn``.
+
+        The client is reused while its role session is (boto3 clients are thread-safe), so a
+        customer's calls do not each pay for building one; a refreshed session gets a new one.
+        """
+        name = session_name or "changecast"
+        session = self.assume(role_arn, session_name=name)
+        key = (role_arn, name, service, region)
+        with self._lock:
+            cached = self._role_clients.get(key)
+            if cached is not None and cached[0] is session:
+                return cached[1]
+        made = self.client(service, session=session, region=region)
+        with self._lock:
+            self._role_clients[key] = (session, made)
+        return made

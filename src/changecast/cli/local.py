@@ -32,7 +32,7 @@ def _data_dir(ctx: typer.Context, override: Path | None) -> Path:
 @app.command("up")
 def up(
     ctx: typer.Context,
-    customers: Annotated[int, typer.Option("--customers", min=1, max=60)] = 3,
+    customers: Annotated[int, typer.Option("--customers", min=1, max=300)] = 3,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="portal/API port")] = 8000,
     aws_port: Annotated[
         int, typer.Option("--aws-port", min=0, max=65535, help="moto port (0: any free one)")

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from changecast.changes.models import Change, invite_window
 from changecast.customers.models import EmailConfig
-from changecast.delivery.markdown import markdown_html, markdown_text
 
 
 def when(moment: datetime) -> str:
@@ -109,6 +108,9 @@ def announcement_view(change: Change) -> dict[str, Any] | None:
     found = change.announcement
     if found is None:
         return None
+    # Imported here: markdown-it is announcements' alone, and the worker's cold start skips it.
+    from changecast.delivery.markdown import markdown_html, markdown_text
+
     return {
         "kind": found.announcement_kind.value,
         "label": found.label,
