@@ -1,4 +1,10 @@
-"""What a new version changes for a customer: old → new rows, times in the customer's timezone."""
+"""What a new version changes for a customer: old → new rows, times in the customer's timezone.
+
+The times, the meeting and the title are compared as a customer reads them (the window in the
+customer's timezone, the meeting as the invite has it); every other field a customer sees comes
+from the portal's version diff (``changes.version_diff``): short values as old → new, texts as a
+short word diff, or "changed" with a link to the full diff when the word diff is not short.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from changecast.changes.models import Change, invite_window
+from changecast.changes.version_diff import WordPiece, diff_documents, word_diff
 from changecast.customers.models import CustomerMapping
 from changecast.delivery.view import when
 
@@ -18,6 +25,37 @@ class ChangedField:
     label: str
     old: str
     new: str
+    words: tuple[WordPiece, ...] | None = None
+    """A text field's word diff (shown instead of old → new)."""
+    long: bool = False
+    """A text field whose word diff is too long for the email: it links to the portal's diff."""
+
+
+_COMPARED_HERE = frozenset(
+    {
+        "Title",
+        "Customers",  # never shown to a customer: it names the other customers
+        "Implementation start",
+        "Implementation end",
+        "Meeting title",
+        "Meeting start",
+        "Meeting duration (minutes)",
+        "Meeting location",
+    }
+)
+"""Portal diff fields this module compares itself (as the customer reads them), or never shows."""
+TEXTS = frozenset(
+    {
+        "Reason for the change",
+        "Implementation plan",
+        "Test plan",
+        "Expected customer impact",
+        "Rollback plan",
+    }
+)
+"""Free texts: always a word diff (or "changed" with a link), never old → new whole."""
+SHORT_VALUE = 80
+"""Another field's one-line value up to this long is shown whole (old → new)."""
 
 
 def reading_zone(customer: CustomerMapping, change: Change) -> ZoneInfo | None:
@@ -70,4 +108,21 @@ def changed_fields(old: Change, new: Change, *, customer: CustomerMapping) -> li
             ("Meeting end", _at(old_meeting[2], zone), _at(new_meeting[2], zone)),
         ]
     rows.append(("Location", old_meeting[3], new_meeting[3]))
-    return [ChangedField(label, a, b) for label, a, b in rows if a != b]
+    found = [ChangedField(label, a, b) for label, a, b in rows if a != b]
+    return found + _text_fields(old, new)
+
+
+def _text_fields(old: Change, new: Change) -> list[ChangedField]:
+    """The other fields the portal's diff shows as changed (tickets, plans, impact, …)."""
+    rows = []
+    for item in diff_documents(old.to_json_dict(), new.to_json_dict()):
+        if not item.changed or item.label in _COMPARED_HERE:
+            continue
+        before, after = item.before, item.after
+        short = all(len(v) <= SHORT_VALUE and "\n" not in v for v in (before, after))
+        if short and item.label not in TEXTS:
+            rows.append(ChangedField(item.label, before or "none", after or "none"))
+            continue
+        words = word_diff(before, after)
+        rows.append(ChangedField(item.label, before, after, words=words, long=words is None))
+    return rows

@@ -56,7 +56,8 @@ def invite_message(
     if invite is None:
         raise ValueError("the rendered email carries no invite")
     boundary = f"=_changecast_{uuid.uuid4().hex}"
-    subject = Header(checked_subject(invite.subject), "utf-8").encode()
+    # Header folds with bare LF unless told otherwise: every header line must end in CRLF.
+    subject = Header(checked_subject(invite.subject), "utf-8").encode(linesep=CRLF)
     head = CRLF.join(
         [
             f"From: {formataddr((sender_name, sender), charset='utf-8')}",
@@ -75,6 +76,6 @@ def invite_message(
         f'Content-Type: {kind}; charset="utf-8"{CRLF}'
         f"Content-Transfer-Encoding: base64{CRLF}{CRLF}"
         f"{_b64(body.encode())}"
-        for kind, body in (("text/plain", rendered.text), ("text/html", rendered.html))
+        for kind, body in (("text/plain", invite.text), ("text/html", invite.html))
     )
     return InviteMessage(invite=invite, sender=sender, boundary=boundary, head=head, parts=parts)

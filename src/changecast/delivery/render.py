@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,11 +26,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from changecast.changes.models import Change, ChangeStatus
 from changecast.customers.models import CustomerMapping, EmailConfig
 from changecast.delivery.approval_extras import ApprovalExtras
-from changecast.delivery.diff import changed_fields
+from changecast.delivery.diff import ChangedField, changed_fields
 from changecast.delivery.invite import Invite, build_invite, invite_sequence
 from changecast.delivery.router import CalendarMethod, Route, Topics, route
 from changecast.delivery.view import change_view, window_in
 from changecast.distribution.models import DistributionEvent, invite_changed
+from changecast.distribution.planner import action_reason
 from changecast.errors import InvalidInputError
 
 UNSUBSCRIBE_PLACEHOLDER = "{{amazonSESUnsubscribeUrl}}"
@@ -151,11 +152,17 @@ _DEFAULT = TemplateSource()
 
 @dataclass(frozen=True)
 class RenderedInvite:
-    """The calendar part of a delivery: sent as raw MIME to the calendar topic's subscribers."""
+    """The calendar part of a delivery: sent as raw MIME to the calendar topic's subscribers.
+
+    ``html`` and ``text`` are the invite's own text parts: the event's email rendered again with
+    the calendar topic, so that its footer names the list the invite was really sent under.
+    """
 
     topic: str
     subject: str
     invite: Invite
+    html: str = ""
+    text: str = ""
 
     @property
     def method(self) -> CalendarMethod:
@@ -207,7 +214,12 @@ def _context(
         "event_label": EVENT_LABEL[event],
         "version": change.version,
         "replaced": None if previous is None else {"version": previous.version},
-        "changes": [{"label": c.label, "old": c.old, "new": c.new} for c in changes],
+        "changes": [_changed_row(c) for c in changes],
+        "diff_url": (
+            None
+            if previous is None
+            else f"{view['portal_url']}?compare={previous.version}&to={change.version}#diff"
+        ),
         "subject": subject,
         "customer": {
             "code": customer.customer_code,
@@ -220,6 +232,13 @@ def _context(
         "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
         "customer_window": window_in(described, customer.timezone),
     }
+
+
+def _changed_row(row: ChangedField) -> dict[str, Any]:
+    words = None
+    if row.words is not None:
+        words = [{"tag": piece.tag, "text": piece.text} for piece in row.words]
+    return {"label": row.label, "old": row.old, "new": row.new, "words": words, "long": row.long}
 
 
 def _described(change: Change, event: DistributionEvent, previous: Change | None) -> Change:
@@ -263,10 +282,13 @@ def render_email(
     now: datetime | None = None,
     previous: Change | None = None,
     extras: ApprovalExtras | None = None,
+    reason: str | None = None,
 ) -> RenderedEmail:
     """Route ``event``, render its email (HTML and text) and, when due, its calendar invite.
 
     ``extras`` adds the approval request's overlapping changes, overrides and sign-off links.
+    ``reason`` is a cancellation's or withdrawal's comment (the trigger's); by default it is read
+    from the change's history (the cancel or reject entry of its version).
 
     ``was_approved`` and ``invite_sent`` come from the trigger; by default they are read from the
     change's history. ``now`` stamps the invite (DTSTAMP); by default the change's modification.
@@ -305,8 +327,26 @@ def render_email(
         subject=subject,
         calendar=chosen.calendar,
     )
+    context["reason"] = reason or action_reason(change, event)
     context.update((extras or ApprovalExtras()).context(email_config.portal_base_url))
     environment = source.environment(customer.customer_code)
+    invite = _invite(
+        change,
+        chosen,
+        previous=previous,
+        customer_code=customer.customer_code,
+        email_config=email_config,
+        now=now or change.modified_at,
+        organizer_name=branding.name,
+        description=f"{described.title}\n{context['portal_url']}",
+    )
+    if invite is not None:  # its own parts: the footer names the calendar topic
+        own = {**context, "topic": invite.topic}
+        invite = replace(
+            invite,
+            html=_render(environment, f"{chosen.template}.html.j2", own),
+            text=_render(environment, f"{chosen.template}.txt.j2", own),
+        )
     return RenderedEmail(
         event=event,
         template=chosen.template,
@@ -315,16 +355,7 @@ def render_email(
         html=_render(environment, f"{chosen.template}.html.j2", context),
         text=_render(environment, f"{chosen.template}.txt.j2", context),
         branding=branding,
-        invite=_invite(
-            change,
-            chosen,
-            previous=previous,
-            customer_code=customer.customer_code,
-            email_config=email_config,
-            now=now or change.modified_at,
-            organizer_name=branding.name,
-            description=f"{described.title}\n{context['portal_url']}",
-        ),
+        invite=invite,
     )
 
 

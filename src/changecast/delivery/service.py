@@ -65,6 +65,8 @@ class DeliveryRequest:
     was_approved: bool
     invite_sent: bool
     replaces_version: int | None = None
+    reason: str | None = None
+    """The trigger's cancel or withdrawal reason; None: read from the change's history."""
 
     @classmethod
     def for_change(cls, change: Change, event: DistributionEvent) -> DeliveryRequest:
@@ -242,6 +244,7 @@ def _rendered(
         invite_sent=request.invite_sent,
         now=now,
         previous=previous,
+        reason=request.reason,
         extras=approval_extras(
             request.change,
             deps.customer.customer_code,

@@ -91,6 +91,9 @@ class Trigger(BaseModel):
     older triggers; the worker then derives it from the version's history."""
     actor: str = Field(max_length=200)
     created_at: Timestamp
+    reason: str | None = Field(default=None, max_length=2_000)
+    """A cancellation's or withdrawal's comment (the cancel or reject action's): the email
+    tells customers why. Absent in older triggers and for every other event."""
 
     @property
     def key(self) -> str:

@@ -63,6 +63,21 @@ def events_for(action: Action, *, current: Change) -> list[DistributionEvent]:
     return [] if event is None else [event]
 
 
+_REASON_OF = {E.CANCELLED: Action.CANCEL, E.WITHDRAWN: Action.REJECT}
+"""The events whose email gives the reason typed with the action that caused them."""
+
+
+def action_reason(change: Change, event: DistributionEvent) -> str | None:
+    """The comment of the cancel (or the rejection that withdraws) behind ``event``, if any."""
+    action = _REASON_OF.get(event)
+    if action is None:
+        return None
+    for entry in reversed(change.history):
+        if entry.action is action and entry.version == change.version:
+            return (entry.comment or "").strip() or None
+    return None
+
+
 def plan_triggers(
     *,
     action: Action,
@@ -89,6 +104,7 @@ def plan_triggers(
             replaces_version=replaces if event in SHOWS_REPLACED else None,
             actor=actor,
             created_at=at,
+            reason=action_reason(current, event),
         )
         for event in events_for(action, current=current)
         for code in current.customer_codes

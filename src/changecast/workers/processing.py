@@ -253,6 +253,7 @@ class CustomerProcessor:
                 was_approved=trigger.was_approved,
                 invite_sent=trigger.invite_sent,
                 replaces_version=trigger.replaces_version,
+                reason=trigger.reason,
             )
             self._deliver(request, stop, attempt)
 

@@ -90,19 +90,28 @@ def timeline(change: Change, deliveries: list[DeliveryRecord]) -> list[TimelineE
 
 
 def version_diff(
-    deps: ChangeDeps, actor: Actor, change: Change, versions: list[VersionSummary], left: int
+    deps: ChangeDeps,
+    actor: Actor,
+    change: Change,
+    versions: list[VersionSummary],
+    left: int,
+    right: int = 0,
 ) -> tuple[int, int, list[FieldDiff]] | None:
-    """Version ``left`` against ``left + 1`` (by default the latest against the one before)."""
+    """Version ``left`` against ``right`` (default ``left + 1``; by default the latest two).
+
+    An "[Updated]" email links here with ``?compare=OLD&to=NEW``: the approved version it
+    replaced against the new one, however many versions lie between.
+    """
     if len(versions) < 2:
         return None
     numbers = [v.version for v in versions]
-    if left not in numbers or left + 1 not in numbers:
-        left = numbers[-2]
+    if left not in numbers or right not in numbers or right <= left:
+        right = left + 1
+    if left not in numbers or right not in numbers:
+        left, right = numbers[-2], numbers[-1]
     older = archived_version(deps, actor, change, left)
-    newer = (
-        change if left + 1 == change.version else archived_version(deps, actor, change, left + 1)
-    )
-    return left, left + 1, diff_documents(older.to_json_dict(), newer.to_json_dict())
+    newer = change if right == change.version else archived_version(deps, actor, change, right)
+    return left, right, diff_documents(older.to_json_dict(), newer.to_json_dict())
 
 
 def archived_version(deps: ChangeDeps, actor: Actor, change: Change, version: int) -> Change:
@@ -147,6 +156,7 @@ def view_context(
     compare: int,
     *,
     whole_timeline: bool = False,
+    to: int = 0,
 ) -> dict[str, Any]:
     archived = change.status is not ChangeStatus.DRAFT
     change_id = ChangeId(change.change_id)
@@ -164,7 +174,7 @@ def view_context(
         "doc": doc,
         **approval_context(deps, actor, change),
         "versions": versions,
-        "diff": version_diff(deps, actor, change, versions, compare) if archived else None,
+        "diff": version_diff(deps, actor, change, versions, compare, to) if archived else None,
         "timeline": events if whole_timeline else events[:TIMELINE_SHOWN],
         "timeline_total": len(events),
         "archived": archived,
@@ -186,9 +196,11 @@ def view_change(
         return render(request, "pages/change_summary.html", actor, summary)
     raw = request.query_params.get("compare", "")
     compare = int(raw) if raw.isdigit() and len(raw) < 8 else 0
+    raw_to = request.query_params.get("to", "")
+    to = int(raw_to) if raw_to.isdigit() and len(raw_to) < 8 else 0
     runtime = request.app.state.runtime
     whole = request.query_params.get("timeline") == "all"
-    context = view_context(deps, read_model, actor, change, compare, whole_timeline=whole)
+    context = view_context(deps, read_model, actor, change, compare, whole_timeline=whole, to=to)
     context.update(signoff_context(runtime, change))
     context.update(survey_context(runtime, change))
     return render(request, "pages/change_view.html", actor, context)
