@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from changecast.changes.models import Change, ChangeStatus
 from changecast.changes.windows import WindowIndex
 from changecast.changes.workflow import replaced_version
 from changecast.customers.models import EmailConfig
-from changecast.delivery.invite import PRODID, build_invite
+from changecast.delivery.invite import PRODID, build_invite, vtimezone
 from changecast.delivery.router import CalendarMethod
 
 HISTORY = timedelta(days=90)
@@ -86,15 +86,21 @@ def calendar_feed(
     email_config: EmailConfig,
     now: datetime,
 ) -> bytes:
-    """One VCALENDAR (no METHOD: a subscription, not a scheduling message) of every entry."""
+    """One VCALENDAR (no METHOD: a subscription, not a scheduling message) of every entry.
+
+    Each zone gets one VTIMEZONE, generated from zoneinfo over the span of every event in the
+    feed (both DST transitions of every year in it), not an invite's VTIMEZONE, which covers
+    only that invite's own years: a feed spans years, and a client like Mozilla's ical.js uses
+    a VTIMEZONE's last rule past its end, an hour off once the real rules differ.
+    """
     import icalendar
 
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", f"Changes for {customer_name}")
-    zones: dict[str, icalendar.cal.Component] = {}
     events: list[icalendar.cal.Component] = []
+    spans: dict[str, tuple[date, date]] = {}
     for entry in entries:
         invite = build_invite(
             change=entry.change,
@@ -105,11 +111,12 @@ def calendar_feed(
             sequence=entry.sequence,
             description=entry.change.title,
         )
-        parsed = icalendar.Calendar.from_ical(invite.ics)
-        for component in parsed.walk("VTIMEZONE"):
-            zones.setdefault(str(component["TZID"]), component)
-        events += parsed.walk("VEVENT")
-    for component in [*zones.values(), *events]:  # zones before the events that name them
+        events += icalendar.Calendar.from_ical(invite.ics).walk("VEVENT")
+        tzid = str(invite.start.tzinfo)
+        first, last = spans.get(tzid, (invite.start.date(), invite.end.date()))
+        spans[tzid] = (min(first, invite.start.date()), max(last, invite.end.date()))
+    zones = [vtimezone(tzid, *span) for tzid, span in sorted(spans.items())]
+    for component in [*zones, *events]:  # zones before the events that name them
         calendar.add_component(component)
     ics: bytes = calendar.to_ical()
     return ics

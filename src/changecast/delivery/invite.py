@@ -129,10 +129,43 @@ def build_invite(
     calendar.add("version", "2.0")
     calendar.add("method", method.value)
     calendar.add_component(event)
-    calendar.add_missing_timezones(
-        first_date=date(invite.start.year, 1, 1), last_date=date(invite.end.year + 1, 1, 1)
+    calendar.subcomponents.insert(
+        0, vtimezone(schedule.timezone, invite.start.date(), invite.end.date())
     )
     return replace(invite, ics=calendar.to_ical())
+
+
+def vtimezone(tzid: str, first: date, last: date) -> icalendar.Timezone:
+    """The VTIMEZONE of ``tzid`` for events from ``first`` to ``last`` (whole years around them).
+
+    Every STANDARD and DAYLIGHT onset of those years is listed, from zoneinfo, so each instant
+    of each event falls inside the rules the zone really had then (a calendar extrapolates a
+    VTIMEZONE's last rule past its end). Each onset is its own sub-component with its own
+    DTSTART and no RDATE: Mozilla's ical.js ignores the DTSTART of a sub-component that has
+    RDATEs, which would put the first year's summer an hour off.
+    """
+    import icalendar
+
+    generated = icalendar.Timezone.from_tzid(
+        tzid, first_date=date(first.year, 1, 1), last_date=date(last.year + 1, 1, 1)
+    )
+    zone = icalendar.Timezone()
+    for name, value in generated.property_items(recursive=False):
+        if name not in {"BEGIN", "END"}:
+            zone.add(name, value)
+    onsets: list[tuple[datetime, icalendar.cal.Component]] = []
+    for rule in generated.subcomponents:
+        starts = [rule.decoded("DTSTART"), *(start for start, _ in rule.rdates)]
+        for start in starts:
+            onset: icalendar.cal.Component = type(rule)()
+            for name, value in rule.property_items(recursive=False):
+                if name not in {"BEGIN", "END", "DTSTART", "RDATE"}:
+                    onset.add(name, value)
+            onset.add("dtstart", start)
+            onsets.append((start, onset))
+    for _, onset in sorted(onsets, key=lambda pair: pair[0]):
+        zone.add_component(onset)
+    return zone
 
 
 def _fold(line: str) -> bytes:
