@@ -16,7 +16,13 @@ from changecast.changes.models import Change, ChangeStatus
 from changecast.changes.windows import WindowIndex
 from changecast.changes.workflow import replaced_version
 from changecast.customers.models import EmailConfig
-from changecast.delivery.invite import PRODID, build_invite, vtimezone
+from changecast.delivery.invite import (
+    PRODID,
+    build_invite,
+    completion_invite,
+    completion_time,
+    vtimezone,
+)
 from changecast.delivery.router import CalendarMethod
 
 HISTORY = timedelta(days=90)
@@ -39,6 +45,8 @@ class FeedEntry:
     change: Change
     method: CalendarMethod
     sequence: int
+    ended_at: datetime | None = None
+    """A change completed during its window ends then (as its invite was updated)."""
 
 
 def feed_entry(
@@ -46,11 +54,19 @@ def feed_entry(
 ) -> FeedEntry | None:
     """What the feed shows for ``change`` (None: nothing). ``approved(change, v)`` loads version v.
 
-    Approved or completed: the version itself. Cancelled, or rejected after an approval (a
+    Approved or completed: the version itself; completed before the window's end, as the
+    completion's invite (ended at the completion, or cancelled if its window had not begun,
+    SEQUENCE version + 1). Cancelled, or rejected after an approval (a
     withdrawal): a cancellation, SEQUENCE version + 1, as the CANCEL invite. Submitted after an
     approval: the approved version it would replace, which still stands.
     """
     status = change.status
+    if status is ChangeStatus.COMPLETED:  # as the completion's invite: ended early, or cancelled
+        completed_at = completion_time(change)
+        early = completion_invite(change, completed_at)
+        if early is not None:
+            ended = completed_at if early is CalendarMethod.REQUEST else None
+            return FeedEntry(change, early, change.version + 1, ended_at=ended)
     if status in {ChangeStatus.APPROVED, ChangeStatus.COMPLETED}:
         return FeedEntry(change, CalendarMethod.REQUEST, change.version)
     if not change.was_approved():
@@ -110,6 +126,7 @@ def calendar_feed(
             now=now,
             sequence=entry.sequence,
             description=entry.change.title,
+            ended_at=entry.ended_at,
         )
         events += icalendar.Calendar.from_ical(invite.ics).walk("VEVENT")
         tzid = str(invite.start.tzinfo)

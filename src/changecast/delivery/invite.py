@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from changecast.changes.models import Change, invite_window
+from changecast.changes.models import Action, Change, invite_window
 from changecast.customers.models import EmailConfig
 from changecast.delivery.router import CalendarMethod
 from changecast.errors import InvalidInputError
@@ -28,6 +28,28 @@ def invite_uid(change_id: str, customer_code: str, domain: str) -> str:
     return f"{change_id}-{customer_code}@{domain}"
 
 
+def completion_time(change: Change) -> datetime | None:
+    """When the change was completed, from its history (None when it was not)."""
+    for entry in reversed(change.history):
+        if entry.action is Action.COMPLETE:
+            return entry.at
+    return None
+
+
+def completion_invite(change: Change, completed_at: datetime | None) -> CalendarMethod | None:
+    """What a completion does to the invite customers hold (None: nothing).
+
+    Completed during the invite's window: a REQUEST that ends the event at the completion, so
+    the calendar entry does not stand beyond it. Completed before the invite's window began: a
+    CANCEL (the window was never used). Completed at or after its end: nothing. Either is sent
+    with SEQUENCE version + 1 (see ``invite_sequence``).
+    """
+    window = invite_window(change)
+    if window is None or completed_at is None or completed_at >= window[1]:
+        return None
+    return CalendarMethod.REQUEST if completed_at > window[0] else CalendarMethod.CANCEL
+
+
 def invite_sequence(version: int, method: CalendarMethod) -> int:
     """The SEQUENCE of an invite sent for ``version`` of a change: the version, +1 for a CANCEL.
 
@@ -40,6 +62,9 @@ def invite_sequence(version: int, method: CalendarMethod) -> int:
       the last invite, since both end the change.
     So: submit, approve (REQUEST 1), edit, approve (REQUEST 2), cancel (CANCEL 3); or approve
     (REQUEST 1), edit, reject (withdrawn, CANCEL 3).
+
+    A completion before the window's end (``completion_invite``) is also last: its REQUEST
+    (the event ending at the completion) or CANCEL gets version + 1, set by its caller.
     """
     return version + (1 if method is CalendarMethod.CANCEL else 0)
 
@@ -90,11 +115,13 @@ def build_invite(
     organizer_name: str = "",
     description: str = "",
     sequence: int | None = None,
+    ended_at: datetime | None = None,
 ) -> Invite:
     """The VCALENDAR with METHOD, VTIMEZONE and one VEVENT in the change's timezone.
 
     ``sequence`` defaults to ``invite_sequence(change.version, method)``; a withdrawal cancels
-    the replaced version's event with the SEQUENCE of the rejected version.
+    the replaced version's event with the SEQUENCE of the rejected version. ``ended_at`` ends
+    the event early (a change completed during its window: ``completion_invite``).
     """
     import icalendar
 
@@ -112,7 +139,7 @@ def build_invite(
         sequence=invite_sequence(change.version, method) if sequence is None else sequence,
         summary=(meeting.title if meeting and meeting.title else None) or change.title,
         start=window[0].astimezone(schedule.zone),
-        end=window[1].astimezone(schedule.zone),
+        end=(ended_at or window[1]).astimezone(schedule.zone),
         ics=b"",
     )
     event = _event(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import (
     ChoiceLoader,
@@ -27,9 +28,15 @@ from changecast.changes.models import Change, ChangeStatus
 from changecast.customers.models import CustomerMapping, EmailConfig
 from changecast.delivery.approval_extras import ApprovalExtras
 from changecast.delivery.diff import ChangedField, changed_fields
-from changecast.delivery.invite import Invite, build_invite, invite_sequence
+from changecast.delivery.invite import (
+    Invite,
+    build_invite,
+    completion_invite,
+    completion_time,
+    invite_sequence,
+)
 from changecast.delivery.router import CalendarMethod, Route, Topics, route
-from changecast.delivery.view import change_view, window_in
+from changecast.delivery.view import change_view, when, window_in
 from changecast.distribution.models import DistributionEvent, invite_changed
 from changecast.distribution.planner import action_reason
 from changecast.errors import InvalidInputError
@@ -241,6 +248,24 @@ def _changed_row(row: ChangedField) -> dict[str, Any]:
     return {"label": row.label, "old": row.old, "new": row.new, "words": words, "long": row.long}
 
 
+def _completion(
+    method: CalendarMethod | None,
+    completed_at: datetime | None,
+    customer: CustomerMapping,
+    change: Change,
+) -> dict[str, str] | None:
+    """What the completion email says about an early end (None: completed at the window's end)."""
+    if method is None or completed_at is None:
+        return None
+    schedule = change.change_metadata.schedule
+    zone = ZoneInfo(customer.timezone) if customer.timezone else None
+    zone = zone or (schedule.zone if schedule is not None else None)
+    return {
+        "kind": "ended" if method is CalendarMethod.REQUEST else "unused",
+        "at": when(completed_at.astimezone(zone) if zone is not None else completed_at),
+    }
+
+
 def _described(change: Change, event: DistributionEvent, previous: Change | None) -> Change:
     """The version an email describes: a withdrawal describes the approved one it withdraws."""
     return previous if event is DistributionEvent.WITHDRAWN and previous is not None else change
@@ -253,19 +278,29 @@ def _invite(
     previous: Change | None,
     customer_code: str,
     email_config: EmailConfig,
+    completed_at: datetime | None = None,
     **extra: Any,
 ) -> RenderedInvite | None:
     if chosen.calendar is None:
         return None
+    sequence = invite_sequence(change.version, chosen.calendar)
+    ended_at = None
+    if chosen.event is DistributionEvent.COMPLETED:  # after the approval's REQUEST, and last
+        sequence = change.version + 1
+        ended_at = completed_at if chosen.calendar is CalendarMethod.REQUEST else None
     built = build_invite(
         change=_described(change, chosen.event, previous),
         customer_code=customer_code,
         email_config=email_config,
         method=chosen.calendar,
-        sequence=invite_sequence(change.version, chosen.calendar),
+        sequence=sequence,
+        ended_at=ended_at,
         **extra,
     )
-    subject = checked_subject(f"{INVITE_PREFIX[chosen.calendar]} {built.summary}")
+    prefix = INVITE_PREFIX[chosen.calendar]
+    if chosen.event is DistributionEvent.COMPLETED and chosen.calendar is CalendarMethod.REQUEST:
+        prefix = "Ended early:"
+    subject = checked_subject(f"{prefix} {built.summary}")
     return RenderedInvite(topic=chosen.calendar_topic, subject=subject, invite=built)
 
 
@@ -283,12 +318,16 @@ def render_email(
     previous: Change | None = None,
     extras: ApprovalExtras | None = None,
     reason: str | None = None,
+    completed_at: datetime | None = None,
 ) -> RenderedEmail:
     """Route ``event``, render its email (HTML and text) and, when due, its calendar invite.
 
     ``extras`` adds the approval request's overlapping changes, overrides and sign-off links.
     ``reason`` is a cancellation's or withdrawal's comment (the trigger's); by default it is read
-    from the change's history (the cancel or reject entry of its version).
+    from the change's history (the cancel or reject entry of its version). ``completed_at`` is
+    when a completion happened (the trigger's time; by default the history's complete entry):
+    completed before the invite's end, the invite is ended then, or cancelled if the window had
+    not begun (``invite.completion_invite``).
 
     ``was_approved`` and ``invite_sent`` come from the trigger; by default they are read from the
     change's history. ``now`` stamps the invite (DTSTAMP); by default the change's modification.
@@ -301,6 +340,11 @@ def render_email(
     sent = approved if invite_sent is None else invite_sent
     moved = previous is None or invite_changed(previous, change)
     notice = change.announcement
+    if event is DistributionEvent.COMPLETED and completed_at is None:
+        completed_at = completion_time(change)
+    completion = None
+    if event is DistributionEvent.COMPLETED:
+        completion = completion_invite(change, completed_at)
     chosen = route(
         event,
         was_approved=approved,
@@ -309,6 +353,7 @@ def render_email(
         topics=topics,
         announcement=None if notice is None else notice.announcement_kind,
         has_event=change.change_metadata.schedule is not None,
+        completion=completion,
     )
     branding = source.branding(customer.customer_code)
     described = _described(change, event, previous)
@@ -328,6 +373,7 @@ def render_email(
         calendar=chosen.calendar,
     )
     context["reason"] = reason or action_reason(change, event)
+    context["completion"] = _completion(completion, completed_at, customer, change)
     context.update((extras or ApprovalExtras()).context(email_config.portal_base_url))
     environment = source.environment(customer.customer_code)
     invite = _invite(
@@ -336,6 +382,7 @@ def render_email(
         previous=previous,
         customer_code=customer.customer_code,
         email_config=email_config,
+        completed_at=completed_at,
         now=now or change.modified_at,
         organizer_name=branding.name,
         description=f"{described.title}\n{context['portal_url']}",

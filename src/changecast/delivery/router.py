@@ -98,6 +98,7 @@ def route(
     topics: Topics | None = None,
     announcement: AnnouncementKind | None = None,
     has_event: bool = True,
+    completion: CalendarMethod | None = None,
 ) -> Route:
     """The route of ``event``, as in ARCHITECTURE.md's status/topic/message table.
 
@@ -107,7 +108,7 @@ def route(
     | approved | approved | announce | REQUEST to calendar subscribers |
     | updated | updated | announce | REQUEST, same UID, next SEQUENCE, if ``invite_changed`` |
     | withdrawn | withdrawn | announce | CANCEL if invited |
-    | completed | completed | announce | none |
+    | completed | completed | announce | ``completion`` if invited (ended early) |
     | cancelled | cancelled | announce if ever approved, else approval | CANCEL if invited |
     | reminder, window_open, window_closed | same name | announce | none |
     | nudge | nudge | announce (list management only: it goes to creator and editor) | none |
@@ -121,6 +122,9 @@ def route(
     An ``announcement`` of a kind routes by that kind: its approval request (submitted) goes to
     ``announce-approval``, everything after it to the kind's topic (``finops-announce``, …), with
     the ``announcement_*`` templates; ``has_event`` (it has an event date) allows the invite.
+
+    ``completion`` is what a completion before the invite's end does to it
+    (``invite.completion_invite``): a REQUEST ending the event then, or a CANCEL.
     """
     if announcement is not None:
         return _announcement_route(
@@ -146,6 +150,8 @@ def route(
     elif event is DistributionEvent.CANCELLED:
         topic = names.announce if was_approved else names.approval
         calendar = CalendarMethod.CANCEL if invite_sent else None
+    elif event is DistributionEvent.COMPLETED:
+        calendar = completion if invite_sent else None
     return Route(
         event=event,
         template=_TEMPLATES[event],

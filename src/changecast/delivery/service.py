@@ -67,6 +67,8 @@ class DeliveryRequest:
     replaces_version: int | None = None
     reason: str | None = None
     """The trigger's cancel or withdrawal reason; None: read from the change's history."""
+    completed_at: datetime | None = None
+    """When a completion happened (its trigger's time); None: read from the change's history."""
 
     @classmethod
     def for_change(cls, change: Change, event: DistributionEvent) -> DeliveryRequest:
@@ -245,6 +247,7 @@ def _rendered(
         now=now,
         previous=previous,
         reason=request.reason,
+        completed_at=request.completed_at,
         extras=approval_extras(
             request.change,
             deps.customer.customer_code,

@@ -254,6 +254,9 @@ class CustomerProcessor:
                 invite_sent=trigger.invite_sent,
                 replaces_version=trigger.replaces_version,
                 reason=trigger.reason,
+                completed_at=(
+                    trigger.created_at if trigger.event is DistributionEvent.COMPLETED else None
+                ),
             )
             self._deliver(request, stop, attempt)
 
