@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from changecast.bootstrap import Runtime
 from changecast.changes.models import Change
-from changecast.delivery.render import render_email
+from changecast.delivery.render import preview_email, render_email
 from changecast.distribution.models import DistributionEvent
 from changecast.web.pages.gate_preview import preview_extras
 from tests.web.test_pages_support import (
@@ -54,12 +54,14 @@ def test_preview_shows_metadata_and_both_customers_emails(
     change = Change.model_validate(document)
     for code in ("acme", "globex"):
         part = section(page.text, code)
-        expected = render_email(
-            change=change,
-            event=DistributionEvent.SUBMITTED,
-            customer=runtime.directory.get(code),
-            email_config=runtime.config.email_config,
-            extras=preview_extras(runtime, change, code, DistributionEvent.SUBMITTED),
+        expected = preview_email(
+            render_email(
+                change=change,
+                event=DistributionEvent.SUBMITTED,
+                customer=runtime.directory.get(code),
+                email_config=runtime.config.email_config,
+                extras=preview_extras(runtime, change, code, DistributionEvent.SUBMITTED),
+            )
         )
         shown = html.unescape(part)
         assert f'<dd class="email-subject">{expected.subject}</dd>' in shown
@@ -110,8 +112,10 @@ def test_email_frame_is_the_renderers_html_under_a_no_script_policy(
         email_config=runtime.config.email_config,
         extras=preview_extras(runtime, change, "acme", DistributionEvent.SUBMITTED),
     )
-    assert frame.text == expected.html
-    assert "Approve for Acme Corporation" in frame.text  # the sign-off links, as placeholders
+    assert frame.text == preview_email(expected).html
+    assert "Approve for Acme Corporation" in frame.text
+    assert 'href="#example-changecast-signoff-approve"' in frame.text  # labelled, not raw
+    assert "%%" not in frame.text and "amazonSESUnsubscribeUrl" not in frame.text
     policy = frame.headers["content-security-policy"]
     assert "default-src 'none'" in policy
     assert "script-src" not in policy
@@ -129,3 +133,30 @@ def test_preview_without_customers_says_to_choose_some(client: TestClient) -> No
     )
     page = client.get(response.headers["location"]).text
     assert "Choose at least one customer" in page
+
+
+@pytest.mark.parametrize("event", ["submitted", "completed", "survey", "cancelled"])
+def test_previews_show_per_recipient_parts_as_labelled_examples(
+    client: TestClient, event: str
+) -> None:
+    change_id = create_draft(client, customers=["acme"])
+    page = client.get(f"/changes/{change_id}/preview?event={event}").text
+    preview = page.split('class="card email-preview" data-customer="acme"')[1]
+    text = html.unescape(preview.split('<pre class="email-text">')[1].split("</pre>")[0])
+    frame = client.get(f"/changes/{change_id}/preview/acme/email.html?event={event}").text
+    for part in (text, frame):
+        assert "%%changecast" not in part
+        assert "{{amazonSESUnsubscribeUrl}}" not in part
+    assert (
+        "Unsubscribe or change your preferences: <unsubscribe link, personal to each recipient "
+        "(added by SES)>" in text
+    )
+    assert 'href="#example-amazonsesunsubscribeurl"' in frame
+    if event == "submitted":
+        assert (
+            "Approve for Acme Corporation: <example link, personal to each recipient: approves "
+            "for their customer>" in text
+        )
+    if event == "survey":
+        assert "<example link, personal to each recipient: their own survey>" in text
+        assert 'title="example link, personal to each recipient: their own survey"' in frame

@@ -7,9 +7,11 @@ its branding, in ``{templates_dir}/{customer_code}/``. Render once per trigger, 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from html import escape
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,6 +36,11 @@ from changecast.delivery.invite import (
     completion_invite,
     completion_time,
     invite_sequence,
+)
+from changecast.delivery.personal import (
+    APPROVE_PLACEHOLDER,
+    REJECT_PLACEHOLDER,
+    SURVEY_PLACEHOLDER,
 )
 from changecast.delivery.router import CalendarMethod, Route, Topics, route
 from changecast.delivery.view import change_view, when, window_in
@@ -412,3 +419,51 @@ def _render(environment: Environment, name: str, context: dict[str, Any]) -> str
     except TemplateError as exc:
         problem = f"template {name} cannot be rendered: {exc}"
         raise InvalidInputError(problem, template=name) from exc
+
+
+PREVIEW_LABELS = {
+    APPROVE_PLACEHOLDER: "example link, personal to each recipient: approves for their customer",
+    REJECT_PLACEHOLDER: "example link, personal to each recipient: rejects for their customer",
+    SURVEY_PLACEHOLDER: "example link, personal to each recipient: their own survey",
+    UNSUBSCRIBE_PLACEHOLDER: "unsubscribe link, personal to each recipient (added by SES)",
+}
+"""What a preview shows in place of each per-recipient part (filled only when sent)."""
+_HREF = re.compile(r"""href=(["'])(%%changecast-[a-z-]+%%|\{\{amazonSESUnsubscribeUrl\}\})\1""")
+
+
+def _preview_html(html: str) -> str:
+    def labelled(match: re.Match[str]) -> str:
+        placeholder = match.group(2)
+        anchor = placeholder.strip("%{}").lower()
+        label = escape(PREVIEW_LABELS.get(placeholder, "personal to each recipient"), quote=True)
+        return f'href="#example-{anchor}" title="{label}" data-example="{anchor}"'
+
+    html = _HREF.sub(labelled, html)
+    for placeholder, label in PREVIEW_LABELS.items():  # any left outside a link
+        html = html.replace(placeholder, escape(f"<{label}>"))
+    return html
+
+
+def _preview_text(text: str) -> str:
+    for placeholder, label in PREVIEW_LABELS.items():
+        text = text.replace(placeholder, f"<{label}>")
+    return text
+
+
+def preview_email(rendered: RenderedEmail) -> RenderedEmail:
+    """``rendered`` as a preview shows it: each per-recipient part a labelled example.
+
+    A sent email's placeholders are filled per recipient (sign-off and survey links by the
+    worker, the unsubscribe link by SES); a preview has no recipient, so it shows what each one
+    is instead of a raw placeholder: in the text part ``<example link, personal to each
+    recipient: …>``; in the HTML part a link to ``#example-…`` titled with that label.
+    """
+    invite = rendered.invite
+    if invite is not None:
+        invite = replace(invite, html=_preview_html(invite.html), text=_preview_text(invite.text))
+    return replace(
+        rendered,
+        html=_preview_html(rendered.html),
+        text=_preview_text(rendered.text),
+        invite=invite,
+    )

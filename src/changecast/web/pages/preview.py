@@ -18,7 +18,12 @@ from changecast.bootstrap import Runtime
 from changecast.changes.models import Action, Change, ChangeStatus
 from changecast.delivery.preflight import PreflightReport
 from changecast.delivery.recipients import RecipientCounter, TopicCount
-from changecast.delivery.render import RenderedEmail, TemplateSource, render_email
+from changecast.delivery.render import (
+    RenderedEmail,
+    TemplateSource,
+    preview_email,
+    render_email,
+)
 from changecast.delivery.router import Topics
 from changecast.distribution.models import DistributionEvent
 from changecast.errors import NotFoundError
@@ -88,7 +93,7 @@ class Renderer:
     def email(self, change: Change, code: str, event: DistributionEvent) -> RenderedEmail:
         if code not in change.customer_codes:
             raise NotFoundError(f"customer {code} is not on this change")
-        return render_email(
+        rendered = render_email(
             change=change,
             event=event,
             customer=self.runtime.directory.get(code),
@@ -97,6 +102,7 @@ class Renderer:
             topics=self.topics,
             extras=preview_extras(self.runtime, change, code, event),
         )
+        return preview_email(rendered)  # labelled examples, never raw placeholders
 
 
 def previews(
