@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -74,9 +78,48 @@ def test_an_expired_token_is_expired_not_invalid() -> None:
         LinkSigner(SECRET).verify("signoff", token(), now=NOW + timedelta(hours=1))
 
 
-def test_signatures_are_deterministic_and_bind_every_field() -> None:
-    assert token() == token()
-    assert token(fields={**FIELDS, "version": "3"}) != token()
+def test_tokens_are_sealed_fresh_each_time_and_show_nothing_of_their_fields() -> None:
+    address = {"r": "ops.lead@acme.example.com", **FIELDS}
+    first, second = token(fields=address), token(fields=address)
+    assert first != second  # a fresh nonce each time
+    for made in (first, second):
+        assert "." not in made
+        raw = base64.urlsafe_b64decode(made + "=" * (-len(made) % 4))
+        for value in ("ops.lead@acme.example.com", FIELDS["changeId"], "acme", "signoff"):
+            assert value.encode() not in raw
+            assert value not in made
+        assert LinkSigner(SECRET).verify("signoff", made, now=NOW).fields == address
+
+
+def legacy_token(fields: dict[str, str], expires_at: datetime, secret: str = SECRET) -> str:
+    """A link as signed before sealing: base64url(payload) "." base64url(HMAC-SHA256)."""
+    body = {"p": "signoff", "f": fields, "e": int(expires_at.timestamp())}
+    payload = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    key = hmac.new(secret.encode(), b"changecast/links/v1/signoff", hashlib.sha256).digest()
+    mac = hmac.new(key, payload, hashlib.sha256).digest()
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    return f"{b64(payload)}.{b64(mac)}"
+
+
+def test_a_link_signed_before_sealing_is_accepted_until_it_expires() -> None:
+    signer = LinkSigner(SECRET)
+    old = legacy_token(FIELDS, NOW + timedelta(hours=1))
+    assert signer.verify("signoff", old, now=NOW).fields == FIELDS
+    with pytest.raises(LinkExpiredError):
+        signer.verify("signoff", old, now=NOW + timedelta(hours=2))
+    with pytest.raises(LinkInvalidError):
+        signer.verify("survey", old, now=NOW)
+    forged = legacy_token({**FIELDS, "version": "3"}, NOW + timedelta(hours=1), secret="x" * 40)
+    with pytest.raises(LinkInvalidError):
+        signer.verify("signoff", forged, now=NOW)
+    payload, mac = old.split(".")
+    swapped = legacy_token({**FIELDS, "version": "3"}, NOW + timedelta(hours=1)).split(".")[0]
+    with pytest.raises(LinkInvalidError):
+        signer.verify("signoff", f"{swapped}.{mac}", now=NOW)
+    assert payload != swapped
 
 
 def test_a_short_secret_is_refused() -> None:

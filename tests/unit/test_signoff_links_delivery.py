@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 from datetime import UTC, datetime, timedelta
@@ -63,7 +64,11 @@ def test_each_recipient_gets_links_bound_to_them_alone() -> None:
         assert TOKEN.findall(sent.text) == html_tokens
         approve, reject = html_tokens
         for token, decision in ((approve, Decision.APPROVE), (reject, Decision.REJECT)):
-            link = LINKS.read(token, now=CREATED)
+            decoded = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            local = sent.to.split("@")[0]
+            assert local not in token and local.encode() not in decoded  # an opaque reference
+            assert sent.to.encode() not in decoded
+            link = LINKS.read(token, now=CREATED)  # that still resolves who answered
             assert (link.recipient, link.decision, link.version) == (sent.to, decision, 1)
             assert link.customer_code == "acme"
             seen.add(token)

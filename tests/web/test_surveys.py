@@ -6,6 +6,7 @@ and an expired link get a clear page; the change view, CSV and dashboard show th
 
 from __future__ import annotations
 
+import base64
 import csv
 import dataclasses
 import html
@@ -121,6 +122,10 @@ def test_completing_sends_one_link_per_recipient_and_each_answers_once(
     assert {m.topic for m in mails} == {"aws-announce"}
     tokens = {m.recipients[0]: token_of(m) for m in mails}
     assert len(set(tokens.values())) == len(tokens)  # each recipient has their own link
+    for address, token in tokens.items():  # an opaque reference, not the address
+        decoded = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        assert address.split("@")[0].encode() not in decoded
+        assert address.split("@")[0] not in token
 
     form = anonymous.get(f"/survey/{tokens['ops-lead@acme.example.com']}")
     assert form.status_code == 200

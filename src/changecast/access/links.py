@@ -1,11 +1,18 @@
-"""Signed one-click links: HMAC-SHA256 over a purpose, bound fields and an expiry; used once.
+"""Sealed one-click links: a purpose, bound fields and an expiry, encrypted and authenticated.
 
-A link token is ``base64url(payload) "." base64url(mac)``; the payload is canonical JSON of the
-purpose, the bound fields and the expiry (Unix seconds). Each purpose has its own key, derived
-from the server secret, so a token made for one purpose never verifies for another. Tokens are
-compared in constant time, and only their canonical encoding is accepted (a changed character
-always fails, even one in base64's unused low bits). Single use is an object in the store,
-written with ``If-None-Match: *``: the second writer gets ``LinkUsedError``.
+A link token is ``base64url(nonce || AES-256-GCM(payload))``: the payload, canonical JSON of
+the purpose, the bound fields and the expiry (Unix seconds), is encrypted, so a link carries
+only an opaque reference to its recipient (and change), never the address readably; the GCM tag
+authenticates it, so the portal still resolves exactly who answered. Each purpose has its own
+key, derived from the server secret, so a token made for one purpose never opens for another.
+Only the canonical encoding is accepted (a changed character always fails, even one in base64's
+unused low bits). Single use is an object in the store, written with ``If-None-Match: *``: the
+second writer gets ``LinkUsedError``.
+
+Links made before sealing (``base64url(payload) "." base64url(HMAC-SHA256)``, the payload in
+clear) are still **accepted** until they expire (at most the sign-off TTL, 30 days for surveys):
+they were signed by us, and refusing them would break approval requests and surveys already in
+inboxes without hiding any address they already show. Every new link is sealed.
 """
 
 from __future__ import annotations
@@ -15,10 +22,14 @@ import binascii
 import hashlib
 import hmac
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from changecast.errors import ConflictError, InvalidInputError
 from changecast.ports import ObjectStore
@@ -28,6 +39,9 @@ MIN_SECRET = 32
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
 _PURPOSE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 _KEY_LABEL = b"changecast/links/v1/"
+_SEAL_LABEL = b"changecast/links/v2/seal/"
+_NONCE = 12
+_TAG = 16
 
 
 class LinkError(InvalidInputError):
@@ -95,16 +109,26 @@ class LinkSigner:
         self._secret = raw
 
     def _key(self, purpose: str) -> bytes:
+        """The HMAC key of the links made before sealing (still verified until they expire)."""
         if not _PURPOSE.match(purpose):
             raise ValueError(f"bad link purpose {purpose[:40]!r}")
         return hmac.new(self._secret, _KEY_LABEL + purpose.encode(), hashlib.sha256).digest()
 
+    def _seal_key(self, purpose: str) -> AESGCM:
+        if not _PURPOSE.match(purpose):
+            raise ValueError(f"bad link purpose {purpose[:40]!r}")
+        return AESGCM(hmac.new(self._secret, _SEAL_LABEL + purpose.encode(), "sha256").digest())
+
     def sign(self, purpose: str, fields: Mapping[str, str], *, expires_at: datetime) -> str:
-        """A token binding ``fields`` to ``purpose`` until ``expires_at`` (whole seconds)."""
+        """A sealed token binding ``fields`` to ``purpose`` until ``expires_at`` (whole seconds).
+
+        Nothing in it is readable without the server secret (a fresh random nonce each time).
+        """
         expires = int(expires_at.astimezone(UTC).timestamp())
         payload = _payload(purpose, fields, expires)
-        mac = hmac.new(self._key(purpose), payload, hashlib.sha256).digest()
-        token = f"{_b64(payload)}.{_b64(mac)}"
+        nonce = os.urandom(_NONCE)
+        sealed = self._seal_key(purpose).encrypt(nonce, payload, purpose.encode())
+        token = _b64(nonce + sealed)
         if len(token) > TOKEN_MAX:
             raise InvalidInputError("the bound fields are too long for a link")
         return token
@@ -112,22 +136,42 @@ class LinkSigner:
     def verify(self, purpose: str, token: str, *, now: datetime) -> LinkClaims:
         """The claims of a genuine, unexpired ``token`` made for ``purpose``; else a LinkError.
 
-        The signature is checked before anything in the payload is believed, and before the
-        expiry is looked at: a tampered token is "invalid", never "expired".
+        The token is authenticated (the GCM tag, or an old link's HMAC) before anything in it is
+        believed, and before the expiry is looked at: a tampered token is "invalid", never
+        "expired".
         """
-        if not isinstance(token, str) or len(token) > TOKEN_MAX or token.count(".") != 1:
+        if not isinstance(token, str) or len(token) > TOKEN_MAX:
             raise LinkInvalidError("the link is not valid")
-        encoded, sent_mac = token.split(".")
-        payload, mac = _unb64(encoded), _unb64(sent_mac)
-        expected = hmac.new(self._key(purpose), payload, hashlib.sha256).digest()
-        if not hmac.compare_digest(mac, expected):
-            raise LinkInvalidError("the link is not valid")
+        if "." in token:
+            payload = self._legacy_payload(purpose, token)
+        else:
+            payload = self._opened(purpose, token)
         claims = _claims(payload)
         if claims.purpose != purpose:  # cannot happen with a per-purpose key; kept as a guard
             raise LinkInvalidError("the link is not valid")
         if now.astimezone(UTC) >= claims.expires_at:
             raise LinkExpiredError("the link has expired")
         return claims
+
+    def _opened(self, purpose: str, token: str) -> bytes:
+        data = _unb64(token)
+        if len(data) < _NONCE + _TAG:
+            raise LinkInvalidError("the link is not valid")
+        try:
+            return self._seal_key(purpose).decrypt(data[:_NONCE], data[_NONCE:], purpose.encode())
+        except InvalidTag:
+            raise LinkInvalidError("the link is not valid") from None
+
+    def _legacy_payload(self, purpose: str, token: str) -> bytes:
+        """A link made before sealing: its HMAC checked in constant time, then its payload."""
+        if token.count(".") != 1:
+            raise LinkInvalidError("the link is not valid")
+        encoded, sent_mac = token.split(".")
+        payload, mac = _unb64(encoded), _unb64(sent_mac)
+        expected = hmac.new(self._key(purpose), payload, hashlib.sha256).digest()
+        if not hmac.compare_digest(mac, expected):
+            raise LinkInvalidError("the link is not valid")
+        return payload
 
 
 def _claims(payload: bytes) -> LinkClaims:

@@ -21,6 +21,7 @@ PYTHON_VERSION = "3.11"
 WORKER_ROOTS = (
     "aws-lambda-powertools",
     "boto3",
+    "cryptography",  # sealed link tokens (access/links.py): the recipient is not readable
     "icalendar",
     "jinja2",
     "markdown-it-py",  # announcement bodies (delivery/markdown.py)
