@@ -17,6 +17,7 @@ from changecast.distribution.models import DistributionEvent
 from changecast.distribution.planner import plan_triggers
 from changecast.local.demo import demo_config
 from tests.builders import change_body
+from tests.builders_announcements import announcement_body
 from tests.delivery_support import stored_change
 
 E, S, A = DistributionEvent, ChangeStatus, Action
@@ -55,7 +56,17 @@ def v2_of(v1: Change, metadata: dict[str, object] | None = None, **body: object)
 
 @pytest.mark.parametrize(
     "event",
-    [E.APPROVED, E.UPDATED, E.CANCELLED, E.WITHDRAWN, E.COMPLETED, E.REMINDER, E.SURVEY],
+    [
+        E.APPROVED,
+        E.UPDATED,
+        E.CANCELLED,
+        E.WITHDRAWN,
+        E.COMPLETED,
+        E.REMINDER,
+        E.WINDOW_OPEN,
+        E.WINDOW_CLOSED,
+        E.SURVEY,
+    ],
 )
 def test_every_footer_names_the_topic_its_part_is_sent_under(event: DistributionEvent) -> None:
     v1 = stored_change(customers=["acme"])
@@ -84,6 +95,58 @@ def _decoded_parts(raw: str) -> str:
             assert isinstance(payload, bytes)
             found.append(payload.decode())
     return "".join(found)
+
+
+def announcement(kind: str) -> Change:
+    data = announcement_body(
+        customers=["acme"],
+        kind=kind,
+        event={
+            "implementationStart": "2030-04-02T15:00",
+            "implementationEnd": "2030-04-02T16:00",
+            "timezone": "Europe/Berlin",
+        },
+    )
+    return Change.model_validate(
+        {
+            **data,
+            "changeId": "11111111-2222-4333-8444-555555555555",
+            "version": 1,
+            "createdAt": "2030-01-02T08:00:00Z",
+            "modifiedAt": "2030-01-02T08:00:00Z",
+            "createdBy": "author@ccoe.example.com",
+            "modifiedBy": "author@ccoe.example.com",
+            "status": "approved",
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "event", "topic"),
+    [
+        ("finops", E.SUBMITTED, "announce-approval"),
+        ("finops", E.APPROVED, "finops-announce"),
+        ("cic", E.APPROVED, "cic-announce"),
+        ("general", E.CANCELLED, "general-updates"),
+    ],
+)
+def test_announcement_footers_name_their_topic_and_their_invites_the_calendar(
+    kind: str, event: DistributionEvent, topic: str
+) -> None:
+    rendered = render(announcement(kind), event)
+    assert rendered.topic == topic
+    for part in (rendered.text, rendered.html):
+        assert set(FOOTER.findall(part)) == {topic}
+    if event is not E.SUBMITTED:
+        assert rendered.invite is not None
+        for part in (rendered.invite.text, rendered.invite.html):
+            assert set(FOOTER.findall(part)) == {"aws-calendar"}
+
+
+def test_a_nudge_says_it_goes_to_the_author_not_to_a_topic() -> None:
+    rendered = render(stored_change(customers=["acme"]), E.NUDGE)
+    assert "Sent to you as the author or last editor of this change." in rendered.text
+    assert FOOTER.findall(rendered.text) == []
 
 
 def test_the_approval_request_footer_names_the_approval_topic() -> None:
