@@ -16,6 +16,7 @@ from changecast.actions import service
 from changecast.actions.context import ChangeDeps
 from changecast.bootstrap import Runtime
 from changecast.changes.models import Action, Change, ChangeStatus
+from changecast.changes.workflow import replaced_version
 from changecast.delivery.preflight import PreflightReport
 from changecast.delivery.recipients import RecipientCounter, TopicCount
 from changecast.delivery.render import (
@@ -101,8 +102,29 @@ class Renderer:
             templates=self.templates,
             topics=self.topics,
             extras=preview_extras(self.runtime, change, code, event),
+            previous=self.replaced(change, event),
         )
         return preview_email(rendered)  # labelled examples, never raw placeholders
+
+    def replaced(self, change: Change, event: DistributionEvent) -> Change | None:
+        """The approved version ``change`` replaces, as the worker loads it (what changed)."""
+        if event not in REPLACING_EVENTS:
+            return None
+        version = replaced_version(change.history, change.version)
+        if version is None:
+            return None
+        try:
+            return self.runtime.archive.get_version(
+                ChangeId(change.change_id), change.created_at, version
+            )
+        except NotFoundError:
+            return None
+
+
+REPLACING_EVENTS = frozenset(
+    {DistributionEvent.SUBMITTED, DistributionEvent.UPDATED, DistributionEvent.WITHDRAWN}
+)
+"""Events whose email describes the replaced approved version too (what changed, withdrawn)."""
 
 
 def previews(
