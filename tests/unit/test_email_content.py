@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.policy
 import re
 from datetime import UTC, datetime
 
@@ -247,9 +248,17 @@ def test_forty_invites_with_long_titles_have_no_bare_lf() -> None:
         title = f"Rotate TLS certificates on every load balancer in région {number} " * 3
         change = stored_change(customers=["acme"], meetingInvite={"title": title[:200]})
         rendered = render(change, E.APPROVED)
-        prepared = invite_message(rendered, sender="s@x.com", sender_name="CCoE", change_id="c")
+        name = "Équipe Cloud de la Compagnie Générale des Très Longs Noms " * (number % 3)
+        prepared = invite_message(
+            rendered, sender="s@x.com", sender_name=name or "CCoE", change_id="c"
+        )
         raw = prepared.for_recipient(f"person-{number}@acme.example.com")
         assert re.search(rb"(?<!\r)\n", raw) is None, number
+        assert re.search(rb"\r(?!\n)", raw) is None, number
         head = raw.split(b"\r\n\r\n", 1)[0]
         assert b"Subject: =?utf-8?" in head
         assert b"\r\n " in head  # the long subject really is folded, with CRLF
+        parsed = email.message_from_bytes(raw, policy=email.policy.SMTP)
+        assert str(parsed["Subject"]) == f"Invitation: {title[:200]}".strip()
+        if name:
+            assert str(parsed["From"]).startswith("Équipe Cloud")

@@ -48,6 +48,13 @@ class InviteMessage:
         ).encode()
 
 
+def _from(name: str, address: str) -> str:
+    """The From value; a non-ASCII name as RFC 2047 words folded with CRLF (never a bare LF)."""
+    if name.isascii():
+        return formataddr((name, address))
+    return f"{Header(name, 'utf-8').encode(linesep=CRLF)} <{address}>"
+
+
 def invite_message(
     rendered: RenderedEmail, *, sender: str, sender_name: str, change_id: str
 ) -> InviteMessage:
@@ -60,7 +67,7 @@ def invite_message(
     subject = Header(checked_subject(invite.subject), "utf-8").encode(linesep=CRLF)
     head = CRLF.join(
         [
-            f"From: {formataddr((sender_name, sender), charset='utf-8')}",
+            f"From: {_from(sender_name, sender)}",
             f"Subject: {subject}",
             f"Date: {formatdate(usegmt=True)}",
             "MIME-Version: 1.0",
