@@ -74,7 +74,11 @@ def chosen_event(raw: str, change: Change) -> DistributionEvent:
     try:
         return DistributionEvent(raw)
     except ValueError:
-        return NEXT_EVENT.get(change.status, DistributionEvent.SUBMITTED)
+        pass
+    replacing = replaced_version(change.history, change.version) is not None
+    if change.status is ChangeStatus.SUBMITTED and replacing:  # its approval is an update
+        return DistributionEvent.UPDATED
+    return NEXT_EVENT.get(change.status, DistributionEvent.SUBMITTED)
 
 
 @dataclass(frozen=True)
