@@ -27,12 +27,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing import TYPE_CHECKING
 
 from changecast.errors import ConflictError, InvalidInputError
 from changecast.ports import ObjectStore
+
+if TYPE_CHECKING:  # imported where a link is sealed or opened: most processes make none
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 TOKEN_MAX = 2_048
 MIN_SECRET = 32
@@ -115,6 +116,8 @@ class LinkSigner:
         return hmac.new(self._secret, _KEY_LABEL + purpose.encode(), hashlib.sha256).digest()
 
     def _seal_key(self, purpose: str) -> AESGCM:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         if not _PURPOSE.match(purpose):
             raise ValueError(f"bad link purpose {purpose[:40]!r}")
         return AESGCM(hmac.new(self._secret, _SEAL_LABEL + purpose.encode(), "sha256").digest())
@@ -154,6 +157,8 @@ class LinkSigner:
         return claims
 
     def _opened(self, purpose: str, token: str) -> bytes:
+        from cryptography.exceptions import InvalidTag
+
         data = _unb64(token)
         if len(data) < _NONCE + _TAG:
             raise LinkInvalidError("the link is not valid")
