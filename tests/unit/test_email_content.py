@@ -241,6 +241,9 @@ def test_word_diff_keeps_context_and_elides_long_unchanged_runs() -> None:
         ("equal", "w16 w17 w18 w19 …"),
     ]
     assert word_diff("a " * 500, "b " * 500) is None
+    spacing = word_diff("Swap listeners.\nThen check.", "Swap listeners. Then  check.")
+    assert spacing is not None
+    assert [p.text for p in spacing] == ["(only spacing or line breaks changed)"]
 
 
 def test_forty_invites_with_long_titles_have_no_bare_lf() -> None:

@@ -138,6 +138,8 @@ def word_diff(
             pieces.append(WordPiece("delete", "".join(left[i1:i2])))
         if j2 > j1:
             pieces.append(WordPiece("insert", "".join(right[j1:j2])))
+    if all(piece.tag == "equal" for piece in pieces):
+        return (WordPiece("equal", "(only spacing or line breaks changed)"),)
     if sum(len(piece.text) for piece in pieces) > limit:
         return None
     return tuple(WordPiece(p.tag, p.text.strip()) for p in pieces if p.text.strip())
