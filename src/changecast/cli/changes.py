@@ -33,7 +33,16 @@ from changecast.json_depth import MAX_JSON_DEPTH, too_deep
 app = typer.Typer(help="Create, submit, approve and follow changes.", no_args_is_help=True)
 
 IdArg = Annotated[str, typer.Argument(help="the change id (a UUID)")]
-CommentOpt = Annotated[str | None, typer.Option("--comment", help="a note for the history")]
+CommentOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--comment",
+        help=(
+            "a note for the history; a cancel's (or a rejection's that withdraws an approved "
+            "version) is sent to the customers as the reason"
+        ),
+    ),
+]
 OverrideOpt = Annotated[
     list[str] | None,
     typer.Option(

@@ -40,7 +40,11 @@ DOCUMENT: dict[str, Any] = {"response_model_exclude_none": True}
 
 
 class ActionBody(BaseModel):
-    """Optional body of an action: a comment for the history, and gate overrides."""
+    """Optional body of an action: a comment for the history, and gate overrides.
+
+    A cancel's comment (and a rejection's that withdraws an approved version) is also the
+    reason the customers read in the cancellation (withdrawal) email.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
