@@ -123,3 +123,27 @@ def test_an_edit_of_only_the_expected_impact_is_listed_in_the_updated_email(
         rows = re.findall(r'<tr><th align="left"[^>]*>([^<]+)</th>', table)
         assert rows == ["&nbsp;", "Expected customer impact"]  # the header row, then one field
     assert not [m for m in sent_since(runtime, before, change_id) if m.has_invite]
+
+
+def test_the_updated_emails_diff_link_opens_the_portals_diff_of_those_two_versions(
+    client: TestClient, runtime: Runtime
+) -> None:
+    title = "Rotate the VPN keys"
+    change_id = approved_change(client, runtime, title)
+    document = change_body(customers=["acme"], title=title)
+    for version, rollback in ((1, "Restore the old keys."), (2, "Restore the old keys, then")):
+        document["changeMetadata"]["rollbackPlan"] = rollback
+        edited = client.put(
+            f"/api/changes/{change_id}", json={"version": version, **document}, headers=JSON
+        )
+        assert edited.status_code == 200, edited.text
+    before = len(read_outbox(runtime, "acme"))
+    assert client.post(f"/api/changes/{change_id}/approve", headers=JSON).status_code == 200
+    deliver_queue(runtime, "acme")
+    (mail, *_) = [m for m in sent_since(runtime, before, change_id) if "[Updated]" in m.subject]
+    link = f"/changes/{change_id}?compare=1&amp;to=3#diff"
+    assert link in mail.body
+    page = client.get(html.unescape(link).split("#")[0]).text
+    diff = page.split('id="diff"')[1]
+    assert "Version 1 ↔ version 3" in diff
+    assert "Restore the old keys, then" in diff.split("</table>")[0]
