@@ -19,11 +19,12 @@ from fastapi.testclient import TestClient
 from changecast.access.links import LinkSigner
 from changecast.access.signoff import Decision, SignoffLinks, signoff_prefix
 from changecast.audit.models import AuditAction, AuditQuery
-from changecast.bootstrap import Runtime
+from changecast.bootstrap import Runtime, link_secret
 from changecast.customers.models import Blackout
 from changecast.ids import ChangeId
 from changecast.local.outbox import read_outbox
 from tests.builders import change_body
+from tests.unit.test_links import legacy_token
 from tests.web.test_pages_support import (
     api_change,
     browser,
@@ -333,3 +334,24 @@ def test_the_submit_page_refuses_a_blackout_and_takes_an_override_reason(
     assert [(o.gate, o.reason, o.by) for o in latest.overrides] == [
         ("blackout", "CAB-43", "manager@ccoe.example.com")
     ]
+
+
+def test_a_link_signed_before_sealing_still_answers_and_names_its_recipient(
+    runtime: Runtime, client: TestClient, anonymous: TestClient
+) -> None:
+    change_id = submitted_change(client, customers=["acme"], **window("2030-05-09"))
+    change = runtime.archive.get_latest(ChangeId(change_id)).change
+    secret = link_secret(runtime.settings)
+    assert secret is not None
+    fields = {"c": change_id, "v": "1", "k": "acme", "r": "ops@acme.example.com", "d": "approve"}
+    expires = change.modified_at + timedelta(hours=runtime.settings.links.signoff_hours)
+    old = legacy_token(fields, expires, secret=secret)  # readable payload, HMAC: the old way
+    assert "." in old
+    page = anonymous.get(f"/signoff/{old}")
+    assert page.status_code == 200, page.text
+    done = confirm(anonymous, old)
+    assert done.status_code == 200, done.text
+    view = client.get(f"/changes/{change_id}").text.split('id="signoffs"')[1]
+    assert "ops@acme.example.com" in view.split("</section>")[0]
+    new = token_for(runtime, change_id, "ops@acme.example.com", Decision.APPROVE)
+    assert "." not in new and "ops" not in new
