@@ -1,9 +1,13 @@
-"""The token bucket on a fake clock: never over the rate in any window, at rate, and AIMD."""
+"""The token bucket on a fake clock: never over the rate in any window, at rate; the controller
+tells random throttling from a limit and recovers after a storm."""
 
 from __future__ import annotations
 
+import random
 import threading
 from bisect import bisect_left
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import pytest
 from hypothesis import given, settings
@@ -148,67 +152,150 @@ def test_a_rate_must_be_positive_and_finite(rate: float) -> None:
         TokenBucket(rate)
 
 
-def test_throttling_backs_off_multiplicatively_once_per_burst() -> None:
+Verdict = Callable[[float, list[float], random.Random], bool]
+"""(request start, starts SES accepted so far, random) -> True when SES accepts the request."""
+
+
+@dataclass
+class Drive:
+    """What one paced run saw: request starts, accepted and throttled ones, the rate over time."""
+
+    bucket: TokenBucket
+    started_at: float
+    attempts: list[float] = field(default_factory=list)
+    accepted: list[float] = field(default_factory=list)
+    refused: list[float] = field(default_factory=list)
+    rates: list[tuple[float, float]] = field(default_factory=list)
+
+    def accepted_between(self, start: float, end: float) -> int:
+        return sum(1 for t in self.accepted if start <= t - self.started_at < end)
+
+    def refused_between(self, start: float, end: float) -> int:
+        return sum(1 for t in self.refused if start <= t - self.started_at < end)
+
+
+def drive(rate: float, seconds: float, verdict: Verdict, *, seed: int = 1) -> Drive:
+    """One sender taking slots on a fake clock for ``seconds``; SES answers by ``verdict``."""
     fake = FakeTime()
-    bucket = TokenBucket(100, clock=fake.clock, sleep=fake.sleep, decrease=0.7, cooldown=1.0)
-    before_first = bucket.take()
-    in_flight = bucket.take()
+    bucket = TokenBucket(rate, clock=fake.clock, sleep=fake.sleep)
+    run = Drive(bucket, fake.now)
+    chance = random.Random(seed)
+    while fake.now - run.started_at < seconds:
+        started = bucket.take()
+        run.attempts.append(started)
+        if verdict(started - run.started_at, run.accepted, chance):
+            run.accepted.append(started)
+            bucket.succeeded(started)
+        else:
+            run.refused.append(started)
+            bucket.throttled(started)
+        run.rates.append((started - run.started_at, bucket.rate))
+    return run
+
+
+def at_random(share: float) -> Verdict:
+    return lambda _at, _accepted, chance: chance.random() >= share
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_random_throttling_does_not_collapse_the_rate(seed: int) -> None:
+    """30% of calls throttled at random at 8/s: SES would take 5.6/s; the bucket takes most."""
     with capture_logs() as logs:
-        assert bucket.throttled(before_first) is True
-    assert bucket.rate == pytest.approx(70)
-    assert [e["event"] for e in logs] == ["send_rate_reduced"]
-    assert logs[0]["rate"] == 70 and logs[0]["before"] == 100
-    # the request that was already in flight when the rate fell tells nothing new
-    assert bucket.throttled(in_flight) is False
-    fake.now += 0.5
-    assert bucket.throttled(bucket.take()) is False  # within the cooldown
-    assert bucket.rate == pytest.approx(70)
-    fake.now += 1.0
-    assert bucket.throttled(bucket.take()) is True
-    assert bucket.rate == pytest.approx(49)
+        run = drive(8, 60, at_random(0.3), seed=seed)
+    accepted = len(run.accepted) / 60
+    assert accepted >= 0.8 * 8 * 0.7
+    assert 0.15 <= run.bucket.noise <= 0.45  # it learned the noise
+    assert max_in_any_second(run.attempts) <= 8
+    assert [e["event"] for e in logs].count("send_rate_reduced") <= 1  # a rare all-throttled window
+    verdicts = [e["verdict"] for e in logs if e["event"] == "send_rate_probe"]
+    assert verdicts[:2] == ["testing", "noise"]
+
+
+def test_isolated_throttles_leave_the_rate_alone() -> None:
+    """One throttle in ten (never two in one window) changes nothing."""
+    with capture_logs() as logs:
+        run = drive(10, 30, lambda at, _accepted, _: round(at * 10) % 10 != 5)
+    assert run.refused
+    assert {rate for _, rate in run.rates} == {10}
+    assert logs == []
+
+
+def test_a_limit_below_the_reported_rate_is_found_and_kept() -> None:
+    """The account reports 14/s, but SES accepts only 8 in any second (another sender)."""
+
+    def limit(at: float, accepted: list[float], _: random.Random) -> bool:
+        now = at + 1_000.0
+        return len(accepted) - bisect_left(accepted, now - 1.0) < 8
+
+    with capture_logs() as logs:
+        run = drive(14, 40, limit)
+    assert run.bucket.limit is not None and 6.5 <= run.bucket.limit <= 8.5
+    later = run.accepted_between(10, 40)
+    assert later / 30 >= 0.85 * 8
+    assert run.refused_between(10, 40) <= 0.1 * later
+    assert max_in_any_second(run.attempts) <= 14
+    reduced = [e for e in logs if e["event"] == "send_rate_reduced"]
+    assert reduced and {e["cause"] for e in reduced} == {"limit"}
+
+
+def test_after_a_storm_the_rate_is_back_within_ten_seconds() -> None:
+    """Every call throttled from 5 s to 11 s: the rate falls, then recovers once SES accepts."""
+    with capture_logs() as logs:
+        run = drive(8, 30, lambda at, _accepted, _: not 5.0 <= at < 11.0)
+    during = [rate for at, rate in run.rates if 5.0 <= at < 11.0]
+    assert min(during) <= 4
+    back = next(at for at, rate in run.rates if at >= 11.0 and rate >= 0.95 * 8)
+    assert back - 11.0 <= 10.0
+    assert max_in_any_second(run.attempts) <= 8
+    events = [e["event"] for e in logs]
+    assert "send_rate_reduced" in events and events[-1] == "send_rate_recovered"
+    assert {e["cause"] for e in logs if e["event"] == "send_rate_reduced"} == {"storm"}
 
 
 def test_the_rate_never_falls_below_its_floor() -> None:
+    run = drive(14, 120, lambda *_: False)
+    assert run.bucket.rate == pytest.approx(run.bucket.min_rate)
+    assert 0 < run.bucket.min_rate < 14
+
+
+def test_requests_in_flight_when_the_rate_fell_do_not_count() -> None:
+    """Reports about requests started before a change are not judged against the new rate."""
     fake = FakeTime()
-    bucket = TokenBucket(14, clock=fake.clock, sleep=fake.sleep)
-    for _ in range(40):
-        fake.now += 2.0
+    bucket = TokenBucket(10, clock=fake.clock, sleep=fake.sleep)
+    early = [bucket.take() for _ in range(5)]  # in flight
+    for _ in range(10):  # a storm window
         bucket.throttled(bucket.take())
-    assert bucket.rate == pytest.approx(bucket.min_rate)
-    assert 0 < bucket.min_rate < 14
+    assert bucket.rate == pytest.approx(5)
+    for started in early * 4:  # late answers about the old requests
+        assert bucket.throttled(started) is False
+    assert bucket.rate == pytest.approx(5)
 
 
-def test_the_rate_recovers_additively_slowly_near_the_throttled_rate_and_caps_at_max() -> None:
+def test_recovery_is_slow_near_a_limit_and_fast_far_from_it() -> None:
     fake = FakeTime()
-    bucket = TokenBucket(100, clock=fake.clock, sleep=fake.sleep, decrease=0.5)
-    bucket.throttled(bucket.take())
+    bucket = TokenBucket(100, clock=fake.clock, sleep=fake.sleep)
+    for _ in range(100):  # a storm: the rate halves
+        bucket.throttled(bucket.take())
     assert bucket.rate == pytest.approx(50)
     bucket.succeeded()  # starts the recovery clock
     fake.now += 1.0
     bucket.succeeded()
-    assert bucket.rate == pytest.approx(55)  # +max/20 per second of success, far from 100
+    assert bucket.rate == pytest.approx(65)  # +15% of max per second of success
     fake.now += 30.0  # a long gap counts as one second at most
     bucket.succeeded()
-    assert bucket.rate == pytest.approx(60)
-    while bucket.rate < 90:
-        fake.now += 1.0
-        bucket.succeeded()
-    near = bucket.rate
-    fake.now += 1.0
-    bucket.succeeded()
-    assert bucket.rate - near == pytest.approx(0.5)  # within 10% of the throttled rate: 10x slower
+    assert bucket.rate == pytest.approx(80)
     with capture_logs() as logs:
-        for _ in range(40):
+        while bucket.rate < 100:
             fake.now += 1.0
             bucket.succeeded()
-    assert bucket.rate == 100
     assert [e["event"] for e in logs] == ["send_rate_recovered"]
 
 
 def test_a_reduced_rate_spaces_the_next_slots_further_apart() -> None:
     fake = FakeTime()
-    bucket = TokenBucket(10, clock=fake.clock, sleep=fake.sleep, decrease=0.5)
-    bucket.throttled(bucket.take())
+    bucket = TokenBucket(10, clock=fake.clock, sleep=fake.sleep)
+    for _ in range(10):  # a storm: the rate halves
+        bucket.throttled(bucket.take())
     times = [bucket.take() for _ in range(11)]
     assert max_in_any_second(times) <= 5
 

@@ -2,8 +2,27 @@
 
 Sends are spaced at least ``1 / rate`` apart (rounded down to whole sends, less a small headroom
 for the moment between a slot and the request leaving), so no one-second window counted at
-request start ever holds more than the account's rate. On throttling the rate backs off
-multiplicatively and then recovers additively (AIMD), slowly near the rate that was throttled.
+request start ever holds more than the account's rate. The bucket stays that hard cap; a
+controller on top moves the rate between a floor and the account's rate.
+
+The controller tells noise from a limit. It judges the requests of one short window at a time
+(about a second of sends, at least ``MIN_SAMPLES``), counting only requests started since its
+last change. Isolated throttling changes nothing: a window triggers only when its throttled share
+exceeds what is already known to be noise by a margin (``MARGIN``, or two standard errors), and
+in two windows in a row. Then:
+
+- a storm (``STORM`` or more of a window throttled) halves the rate, window after window;
+- above a limit already found, the rate falls to what SES accepted (``(1 - excess) * rate``);
+- otherwise the controller tests: it halves the rate for one window. If the throttled share falls
+  by half or more, throttling follows the rate: a limit, and the rate becomes what SES accepted
+  before the test. If it does not fall, the throttling is noise the rate cannot help: the rate
+  goes back, and that share becomes the known noise (which later windows adjust).
+
+Between changes the rate recovers additively on success (``RECOVERY`` of the account's rate per
+second, from the floor to the account's rate in under 10 s), ``PROBE_SLOWDOWN`` times slower
+near a limit found. ``send_rate_reduced`` is logged when the rate falls for a limit or a storm,
+``send_rate_recovered`` when it is back at the account's rate, ``send_rate_probe`` for a test
+and its verdict.
 """
 
 from __future__ import annotations
@@ -26,22 +45,63 @@ CATCH_UP = 0.010
 """Lateness a slot may make up for (a thread that woke late). Any one-second window holds at
 most ``1 + (1 + CATCH_UP + jitter) * rate * (1 - HEADROOM)`` starts, so CATCH_UP and the jitter
 between a slot and its request leaving share the headroom's ~30 ms."""
-DECREASE = 0.8
-"""Multiplicative back-off on throttling: the rate becomes ``rate * DECREASE``."""
-RECOVERY = 0.05
-"""Additive recovery per second of success, as a share of the account's rate (+rate/20 /s)."""
+WINDOW = 1.0
+"""Seconds of requests (at the current rate) one verdict looks at."""
+MIN_SAMPLES = 10
+"""A verdict needs at least this many requests (a low rate waits up to ``MAX_WINDOW``)."""
+MAX_WINDOW = 5.0
+"""A window closes after this long with at least ``MIN_CLOSE`` requests, however few."""
+MIN_CLOSE = 2
+MARGIN = 0.1
+"""A window triggers when its throttled share exceeds the known noise by this (or by two
+standard errors of the noise, if more)."""
+SUSTAINED = 2
+"""Windows in a row over the margin before the controller acts (a storm acts at once)."""
+STORM = 0.9
+"""A window this throttled is a storm or an outage: the rate halves at once."""
+DECREASE = 0.5
+"""The rate during a test, and after each storm window, as a share of the rate before."""
+RECOVERY = 0.15
+"""Additive recovery per second of success, as a share of the account's rate (+rate*0.15 /s)."""
 PROBE_ZONE = 0.1
-"""Within this share below the last throttled rate, recovery is ``PROBE_SLOWDOWN`` times slower."""
-PROBE_SLOWDOWN = 10.0
+"""Below a limit found by this share, and up to ``LIMIT_ZONE`` above it, recovery is
+``PROBE_SLOWDOWN`` times slower: the rate creeps towards the limit instead of jumping past it."""
+LIMIT_ZONE = 0.5
+"""Past the limit found by this share without throttling, the limit is gone (fast again)."""
+PROBE_SLOWDOWN = 20.0
+NOISE_WEIGHT = 0.1
+"""How far each quiet window moves the known noise towards its own throttled share."""
+PROBE_WINDOWS = 2
+"""A test's window is this many windows long: its verdict needs the samples."""
+FLOOR_SHARE = 0.02
+"""The throttled share a limit leaves at half the rate, at least (a stray throttle)."""
 MIN_SHARE = 0.1
 """The rate never falls below this share of the account's rate."""
-COOLDOWN = 1.0
-"""Seconds between two back-offs: SES counts its rate per second, so one throttled burst is one
-signal, not many."""
 LATENCY_BUDGET = 0.1
 """Seconds one recipient takes (ledger claim, SES call, ledger write), with margin."""
 MAX_CONCURRENCY = 48
 """Below the SES client's connection pool (50), so no thread waits for a connection."""
+
+
+def _likelier(low: float, high: float, seen: int, refused: int) -> bool:
+    """Whether ``refused`` of ``seen`` is likelier at throttled share ``low`` than ``high``."""
+    accepted = seen - refused
+
+    def log_likelihood(share: float) -> float:
+        share = min(max(share, 1e-6), 1 - 1e-6)
+        return refused * math.log(share) + accepted * math.log(1 - share)
+
+    return log_likelihood(low) >= log_likelihood(high)
+
+
+def _upper(share: float, seen: int) -> int:
+    """The most throttled of ``seen`` requests at ``share`` that is not surprising (95%)."""
+    total, count = 0.0, 0
+    for count in range(seen + 1):
+        total += math.comb(seen, count) * share**count * (1.0 - share) ** (seen - count)
+        if total >= 0.95:
+            break
+    return count
 
 
 def concurrency_for(rate: float) -> int:
@@ -49,11 +109,21 @@ def concurrency_for(rate: float) -> int:
     return max(1, min(MAX_CONCURRENCY, math.ceil(rate * LATENCY_BUDGET) + 2))
 
 
+@dataclass
+class _Probe:
+    """A test in progress: the rate and throttled share before it."""
+
+    rate: float
+    share: float
+    seen: int
+
+
 class TokenBucket:
     """Thread-safe; ``clock`` (monotonic seconds) and ``sleep`` are injectable for tests.
 
     ``take`` hands out send slots; ``throttled`` and ``succeeded`` report what a slot's request
-    got, and move the rate between ``min_rate`` and ``max_rate``.
+    got (with the slot ``take`` returned), and move the rate between ``min_rate`` and
+    ``max_rate`` (see the module's text).
     """
 
     def __init__(
@@ -65,7 +135,6 @@ class TokenBucket:
         headroom: float = HEADROOM,
         decrease: float = DECREASE,
         recovery: float = RECOVERY,
-        cooldown: float = COOLDOWN,
     ) -> None:
         if not rate > 0 or math.isinf(rate):
             raise ValueError("rate must be a positive, finite number of sends per second")
@@ -74,21 +143,40 @@ class TokenBucket:
         self.headroom = headroom
         self.decrease = decrease
         self.step = self.max_rate * recovery
-        self.cooldown = cooldown
+        self.reductions = 0
+        """How many times the rate fell for a limit or a storm (tests excluded)."""
         self._rate = self.max_rate
         self._clock = clock
         self._sleep = sleep
         self._last = -math.inf  # the last slot handed out
-        self._reduced_at = -math.inf
+        self._epoch = -math.inf  # the last rate change: requests started before it don't count
         self._grown_at = -math.inf
-        self._ceiling = math.inf  # the rate last throttled at
+        self._opened = -math.inf  # when the current window's first request was reported
+        self._seen = 0  # requests in the current window
+        self._refused = 0  # of which throttled
+        self._over: list[tuple[int, int]] = []  # windows in a row over the margin: (seen, refused)
+        self._noise = 0.0  # the throttled share known to be noise
+        self._limit: float | None = None  # the rate SES accepted when a limit was found
+        self._probe: _Probe | None = None
+        self._stormy = False  # the last window was a storm's
+        self._last_share = 0.0  # the last window's throttled share (for the log)
         self._turn = threading.Lock()  # one taker at a time waits for the next slot
-        self._state = threading.Lock()  # the rate and the last slot
+        self._state = threading.Lock()  # the rate, the last slot and the window
 
     @property
     def rate(self) -> float:
         """The rate sends are paced at now (``max_rate`` unless throttling reduced it)."""
         return self._rate
+
+    @property
+    def noise(self) -> float:
+        """The throttled share the controller takes for noise (0 until a test shows some)."""
+        return self._noise
+
+    @property
+    def limit(self) -> float | None:
+        """The rate SES accepted when throttling last followed the rate (None: no limit known)."""
+        return self._limit
 
     def _interval(self) -> float:
         return 1.0 / (self._rate * (1.0 - self.headroom))
@@ -113,39 +201,170 @@ class TokenBucket:
         return max(0.0, self.take() - asked)
 
     def throttled(self, started: float) -> bool:
-        """SES throttled the request started at ``started``; True when this reduced the rate.
+        """SES throttled the request started at ``started``; True when the rate fell for it."""
+        return self._report(started, refused=True)
 
-        Only a request started after the last reduction, and a cooldown later, counts: the
-        requests already in flight at the old rate tell nothing new.
+    def succeeded(self, started: float | None = None) -> bool:
+        """SES accepted the request started at ``started`` (default: now).
+
+        True when this closed a window that made the rate fall (a window judges both outcomes).
         """
+        return self._report(started, refused=False)
+
+    # -- the controller ----------------------------------------------------------------------
+    def _report(self, started: float | None, *, refused: bool) -> bool:
         with self._state:
             now = self._clock()
-            if started < self._reduced_at or now - self._reduced_at < self.cooldown:
-                return False
             before = self._rate
-            self._ceiling = before
-            self._rate = max(self.min_rate, before * self.decrease)
-            self._reduced_at = self._grown_at = now
-            reduced = self._rate < before
+            if not refused:
+                self._grow(now)
+            event: str | None = None
+            reference: float | None = None
+            grown = self._rate
+            if started is None or started >= self._epoch:  # else: in flight at the old rate
+                event, reference, grown = self._count(now, refused=refused)
+        if event is None:
+            self._recovered(before, grown)
+            return False
+        return self._log(event, reference or before, grown, self._last_share)
+
+    def _count(self, now: float, *, refused: bool) -> tuple[str | None, float | None, float]:
+        """Add one request to the window; judge the window when it is full.
+
+        Returns the verdict (for the log), the rate it was judged against, and the rate now.
+        """
+        if self._seen == 0:
+            self._opened = now
+        self._seen += 1
+        self._refused += int(refused)
+        scale = PROBE_WINDOWS if self._probe is not None else 1
+        needed = scale * max(MIN_SAMPLES, math.ceil(self._rate * WINDOW))
+        enough = self._seen >= needed or (
+            now - self._opened >= scale * MAX_WINDOW and self._seen >= MIN_CLOSE
+        )
+        if not enough:
+            return None, None, self._rate
+        seen, refused_count = self._seen, self._refused
+        self._seen = self._refused = 0
+        self._last_share = refused_count / seen
+        event, reference = self._judge(seen, refused_count, now)
+        return event, reference, self._rate
+
+    def _judge(  # noqa: PLR0911 - one return per verdict
+        self, seen: int, refused: int, now: float
+    ) -> tuple[str | None, float | None]:
+        """One window's verdict: what happened to the rate (for the log), and the rate.
+
+        The rate is the one judged against when not the rate before; (None, None): no change.
+        """
+        share = refused / seen
+        noise = self._noise
+        error = math.sqrt(noise * (1.0 - noise) / seen)  # the noise's standard error
+        if self._probe is not None:
+            return self._verdict(self._probe, seen, refused, now)
+        if share >= STORM:
+            self._over.clear()
+            self._stormy = True
+            self._change(self._rate * self.decrease, now)
+            return "storm", None
+        if self._stormy:  # the window a storm ended in tells nothing about noise or a limit
+            self._stormy = False
+            return None, None
+        above = self._limit is not None and self._rate > self._limit
+        margin = max(MARGIN, 2.0 * error)
+        if share - noise <= margin:
+            self._over.clear()
+            if not above:
+                self._noise += NOISE_WEIGHT * (share - noise)
+            return None, None
+        self._over.append((seen, refused))
+        # past a limit found, or while no noise is known, one window is evidence enough
+        if len(self._over) < (1 if above or noise < FLOOR_SHARE else SUSTAINED):
+            return None, None
+        total = sum(n for n, _ in self._over)
+        pooled = sum(r for _, r in self._over) / total
+        self._over.clear()
+        excess = pooled - noise
+        if above and self._limit is not None:
+            expected = 1.0 - self._limit / self._rate  # the share the limit alone explains
+            spread = 2.0 * math.sqrt(max(expected, MARGIN / 2) * (1.0 - expected) / seen)
+            if excess <= expected + spread:  # past a limit found: back to what SES took
+                self._limit = (self._limit + (1.0 - excess) * self._rate) / 2
+                self._change(self._limit, now)
+                return "limit", None
+        self._probe = _Probe(rate=self._rate, share=pooled, seen=total)
+        self._change(self._rate * self.decrease, now)
+        return "probe", None
+
+    def _verdict(
+        self, probe: _Probe, seen: int, refused: int, now: float
+    ) -> tuple[str, float | None]:
+        """After a test window: whether the throttled share fell with the rate."""
+        self._probe = None
+        share = refused / seen
+        if share >= STORM:
+            self._stormy = True
+            self._change(self._rate * self.decrease, now)
+            return "storm", None
+        # a limit that let SES accept (1 - excess) * rate still throttles above it at the test
+        excess = probe.share - self._noise
+        beyond = max(0.0, 1.0 - (1.0 - excess) / self.decrease)
+        low = min(max(self._noise + beyond, FLOOR_SHARE), probe.share / 2 + beyond / 2)
+        if refused <= _upper(low, seen) and _likelier(low, probe.share, seen, refused):
+            # it fell to what a limit leaves: a limit
+            self._limit = (1.0 - (probe.share - self._noise)) * probe.rate
+            self._change(self._limit, now)
+            return "limit", probe.rate
+        # it did not: noise the rate cannot help, its share from the test and what set it off
+        self._noise = (refused + probe.share * probe.seen) / (seen + probe.seen)
+        self._limit = None
+        self._change(probe.rate, now)
+        return "noise", None
+
+    def _change(self, rate: float, now: float) -> None:
+        self._rate = min(self.max_rate, max(self.min_rate, rate))
+        self._epoch = self._grown_at = now
+        self._seen = self._refused = 0
+
+    def _grow(self, now: float) -> None:
+        """A request was accepted: recover towards ``max_rate`` (a second's growth at most)."""
+        elapsed = min(1.0, max(0.0, now - self._grown_at))
+        self._grown_at = now
+        if self._probe is not None or self._rate >= self.max_rate:
+            return
+        step = self.step
+        if self._limit is not None:
+            if self._rate > self._limit * (1.0 + LIMIT_ZONE):
+                self._limit = None  # well past it without throttling: it is gone
+            elif self._rate >= self._limit * (1.0 - PROBE_ZONE):
+                step /= PROBE_SLOWDOWN
+        self._rate = min(self.max_rate, self._rate + step * elapsed)
+
+    def _log(self, event: str | None, before: float, after: float, share: float) -> bool:
+        """Log what a verdict did; True when the rate fell for a limit or a storm."""
+        reduced = event in {"storm", "limit"} and after < before
         if reduced:
-            log.warning("send_rate_reduced", rate=round(self._rate, 3), before=round(before, 3))
+            self.reductions += 1
+            log.warning(
+                "send_rate_reduced",
+                rate=round(after, 3),
+                before=round(before, 3),
+                cause=event,
+                throttled_share=round(share, 3),
+            )
+        elif event in {"probe", "noise", "limit"}:
+            log.info(
+                "send_rate_probe",
+                verdict={"probe": "testing", "noise": "noise", "limit": "limit"}[event],
+                rate=round(after, 3),
+                before=round(before, 3),
+                throttled_share=round(share, 3),
+            )
+        self._recovered(before, after)
         return reduced
 
-    def succeeded(self) -> None:
-        """A request was accepted: recover towards ``max_rate`` (a second's growth at most)."""
-        with self._state:
-            if self._rate >= self.max_rate:
-                return
-            now = self._clock()
-            elapsed = min(1.0, max(0.0, now - self._grown_at))
-            self._grown_at = now
-            if self._rate > self._ceiling:
-                self._ceiling = math.inf  # past the old limit: it is gone, recover fast
-            near = self._rate >= self._ceiling * (1.0 - PROBE_ZONE)
-            step = self.step / PROBE_SLOWDOWN if near else self.step
-            self._rate = min(self.max_rate, self._rate + step * elapsed)
-            recovered = self._rate >= self.max_rate
-        if recovered:
+    def _recovered(self, before: float, after: float) -> None:
+        if after >= self.max_rate > before:
             log.info("send_rate_recovered", rate=self.max_rate)
 
 

@@ -51,7 +51,7 @@ class Tally:
     failures: list[DeliveryFailure] = field(default_factory=list)
     busy_until: datetime | None = None
     rate_reduced: int = 0
-    """Throttling responses that made the bucket slow down (AIMD back-offs)."""
+    """Times the bucket's rate fell for a limit or a storm (``TokenBucket.reductions``)."""
 
     def busy(self, until: datetime | None, now: datetime) -> None:
         moment = until or now
@@ -207,7 +207,9 @@ class Sender:
                     self._claim(key, topic)
                     claimed = self.clock.now()
             else:
-                self.bucket.succeeded()
+                if self.bucket.succeeded(started):
+                    with self._lock:
+                        self.tally.rate_reduced += 1
                 return message_id
 
 
