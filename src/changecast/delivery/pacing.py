@@ -13,10 +13,11 @@ in two windows in a row. Then:
 
 - a storm (``STORM`` or more of a window throttled) halves the rate, window after window;
 - above a limit already found, the rate falls to what SES accepted (``(1 - excess) * rate``);
-- otherwise the controller tests: it halves the rate for one window. If the throttled share falls
-  by half or more, throttling follows the rate: a limit, and the rate becomes what SES accepted
-  before the test. If it does not fall, the throttling is noise the rate cannot help: the rate
-  goes back, and that share becomes the known noise (which later windows adjust).
+- otherwise the controller tests: for one (double) window it sends at half the rate, or below
+  what SES accepted if that is less. If the throttled share falls to the known noise, throttling
+  follows the rate: a limit, and the rate becomes what SES accepted before the test. If it does
+  not, the throttling is noise the rate cannot help: the rate goes back, and the share seen
+  becomes the known noise (which later quiet windows adjust).
 
 Between changes the rate recovers additively on success (``RECOVERY`` of the account's rate per
 second, from the floor to the account's rate in under 10 s), ``PROBE_SLOWDOWN`` times slower
@@ -73,6 +74,8 @@ NOISE_WEIGHT = 0.1
 """How far each quiet window moves the known noise towards its own throttled share."""
 PROBE_WINDOWS = 2
 """A test's window is this many windows long: its verdict needs the samples."""
+MAX_PROBE_WINDOW = 6.0
+"""A test ends after this long with at least ``MIN_CLOSE`` requests, however few."""
 FLOOR_SHARE = 0.02
 """The throttled share a limit leaves at half the rate, at least (a stray throttle)."""
 MIN_SHARE = 0.1
@@ -239,9 +242,8 @@ class TokenBucket:
         self._refused += int(refused)
         scale = PROBE_WINDOWS if self._probe is not None else 1
         needed = scale * max(MIN_SAMPLES, math.ceil(self._rate * WINDOW))
-        enough = self._seen >= needed or (
-            now - self._opened >= scale * MAX_WINDOW and self._seen >= MIN_CLOSE
-        )
+        longest = MAX_PROBE_WINDOW if self._probe is not None else MAX_WINDOW
+        enough = self._seen >= needed or (now - self._opened >= longest and self._seen >= MIN_CLOSE)
         if not enough:
             return None, None, self._rate
         seen, refused_count = self._seen, self._refused
@@ -293,7 +295,8 @@ class TokenBucket:
                 self._change(self._limit, now)
                 return "limit", None
         self._probe = _Probe(rate=self._rate, share=pooled, seen=total)
-        self._change(self._rate * self.decrease, now)
+        below = self._rate * (1.0 - pooled) * (1.0 - MARGIN)  # under what SES accepted
+        self._change(min(self._rate * self.decrease, below), now)
         return "probe", None
 
     def _verdict(
@@ -306,10 +309,8 @@ class TokenBucket:
             self._stormy = True
             self._change(self._rate * self.decrease, now)
             return "storm", None
-        # a limit that let SES accept (1 - excess) * rate still throttles above it at the test
-        excess = probe.share - self._noise
-        beyond = max(0.0, 1.0 - (1.0 - excess) / self.decrease)
-        low = min(max(self._noise + beyond, FLOOR_SHARE), probe.share / 2 + beyond / 2)
+        # the test runs below what SES accepted: a limit would leave only the noise
+        low = min(max(self._noise, FLOOR_SHARE), probe.share / 2)
         if refused <= _upper(low, seen) and _likelier(low, probe.share, seen, refused):
             # it fell to what a limit leaves: a limit
             self._limit = (1.0 - (probe.share - self._noise)) * probe.rate
