@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal, TypeVar
 
@@ -20,6 +21,7 @@ from changecast.local_runtime import (
     LOCAL_ACCESS_KEY,
     LOCAL_SECRET_KEY,
     LocalRuntime,
+    outbox_sent_since,
     read_running,
 )
 from changecast.ports import Clock, SystemClock
@@ -38,7 +40,9 @@ if TYPE_CHECKING:
     from changecast.aws.sessions import AwsClients
     from changecast.aws.sqs import SqsQueue
     from changecast.changes.archive import ChangeArchive
+    from changecast.customers.models import CustomerMapping
     from changecast.delivery.feed_tokens import FeedTokens
+    from changecast.delivery.ports import PreflightAccess
     from changecast.delivery.preflight_service import Preflight
     from changecast.delivery.recipients import RecipientCounter
     from changecast.index.access_store import SqlSigninStore, SqlTokenStore, SqlUserStore
@@ -315,11 +319,36 @@ class Runtime:
 
         email = self.config.email_config
         senders = tuple(dict.fromkeys((email.sender_address, email.meeting_organizer)))
+        access: PreflightAccess = SesPreflightAccess(self.aws)
+        if self.settings.mode == "local":  # the embedded SES's limits, not moto's 200 a day
+            access = self.local_preflight_access(access)
         return Preflight(
-            access=SesPreflightAccess(self.aws),
+            access=access,
             senders=senders,
             domain=email.domain,
             clock=self.clock,
+        )
+
+    def local_preflight_access(self, inner: PreflightAccess) -> PreflightAccess:
+        """Preflight in local mode: config.json's ``local_ses`` limits, and today's sends.
+
+        The sends are counted from the embedded SES's outbox in the data directory (24 hours).
+        """
+        from changecast.customers.models import SimulatedSesLimits
+        from changecast.delivery.preflight_service import LimitedAccess
+
+        limits = self.config.local_ses or SimulatedSesLimits()
+        data_dir = self.settings.data_dir
+
+        def sent_24h(customer: CustomerMapping) -> int:
+            since = self.clock.now() - timedelta(hours=24)
+            return outbox_sent_since(data_dir, customer.account_id, since)
+
+        return LimitedAccess(
+            inner=inner,
+            max_24h=limits.max_24_hour_send,
+            max_rate=limits.max_send_rate,
+            sent_24h=sent_24h,
         )
 
     @cached_property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -12,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from changecast.errors import InvalidInputError
 
 LOCAL_FILE = "local.json"
+OUTBOX_DIR = "outbox"
+"""In the data directory: ``{account}.jsonl``, one line per message the embedded SES accepted."""
 LOCAL_ACCESS_KEY = "changecast-local"
 LOCAL_SECRET_KEY = "changecast-local-secret"
 
@@ -115,3 +118,30 @@ def write_runtime(data_dir: Path, runtime: LocalRuntime) -> Path:
     tmp.write_text(runtime.model_dump_json(indent=2), encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def outbox_path(data_dir: Path, account_id: str) -> Path:
+    return data_dir / OUTBOX_DIR / f"{account_id}.jsonl"
+
+
+def outbox_sent_since(data_dir: Path, account_id: str, since: datetime) -> int:
+    """Emails (one per recipient) the embedded SES accepted in ``account_id`` from ``since``.
+
+    Counts the outbox lines stamped ``sentAt`` (``local up`` stamps each line when it saves it,
+    within a second of the send); lines without a stamp (written before stamps existed) and
+    unreadable lines do not count.
+    """
+    path = outbox_path(data_dir, account_id)
+    if not path.is_file():
+        return 0
+    count = 0
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            try:
+                item = json.loads(line)
+                stamp = datetime.fromisoformat(str(item["sentAt"]))
+                if stamp >= since:
+                    count += max(1, len(item.get("destinations") or ()))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return count

@@ -45,8 +45,27 @@ def up(
         bool,
         typer.Option("--workers/--no-workers", help="deliver mail (one worker per customer)"),
     ] = True,
+    ses_max_24h: Annotated[
+        int,
+        typer.Option(
+            "--ses-max-24h",
+            min=1,
+            max=100_000_000,
+            help="the embedded SES's daily quota per customer account (preflight checks it)",
+        ),
+    ] = 50_000,
+    ses_rate: Annotated[
+        float,
+        typer.Option(
+            "--ses-rate",
+            min=0.1,
+            max=10_000,
+            help="the embedded SES's max send rate per second (the workers pace at it)",
+        ),
+    ] = 14.0,
 ) -> None:
     """Start everything and stay in the foreground until Ctrl-C (or SIGTERM)."""
+    from changecast.customers.models import SimulatedSesLimits
     from changecast.local.system import LocalOptions, LocalSystem
     from changecast.web.app import create_app
     from changecast.workers.local import local_workers
@@ -58,6 +77,7 @@ def up(
         port=port,
         aws_port=aws_port,
         demo=demo,
+        ses_limits=SimulatedSesLimits(max_24_hour_send=ses_max_24h, max_send_rate=ses_rate),
     )
     system = LocalSystem(options, api=create_app)
     stop = threading.Event()

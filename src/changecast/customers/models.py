@@ -136,6 +136,19 @@ class EmailConfig(_Model):
     domain: str = Field(pattern=r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,63}$")
 
 
+class SimulatedSesLimits(_Model):
+    """``local_ses`` in config.json: the embedded SES's own limits (``changecast local up`` only).
+
+    moto reports a fixed 200 emails a day at 1/s; the embedded system reports these instead:
+    preflight checks today's sends (counted from the outbox) against ``max_24_hour_send``, and
+    the workers pace at ``max_send_rate``. The defaults are a new SES production account's. An
+    AWS deployment ignores this section (SES reports the account's real limits).
+    """
+
+    max_24_hour_send: int = Field(default=50_000, ge=1, le=100_000_000)
+    max_send_rate: float = Field(default=14.0, gt=0, le=10_000)
+
+
 class AppConfig(_Model):
     """The whole of config.json."""
 
@@ -147,6 +160,8 @@ class AppConfig(_Model):
     """Blackout windows for every customer (each customer may add its own)."""
     require_customer_signoff: bool = False
     """Approval needs every customer's sign-off (by signed link) on the version approved."""
+    local_ses: SimulatedSesLimits | None = None
+    """The embedded SES's quota and rate (``local up`` writes it from its flags); AWS ignores it."""
 
     @model_validator(mode="after")
     def _keys_match_codes(self) -> AppConfig:

@@ -8,9 +8,9 @@ once a minute (once per 5 s while it fails), and an account fixed a moment ago i
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 import structlog
@@ -21,6 +21,7 @@ from changecast.delivery.ports import ContactSource, PreflightAccess, SesAccount
 from changecast.delivery.preflight import (
     AccountFacts,
     AudienceFacts,
+    CheckName,
     PreflightReport,
     evaluate,
     unreachable,
@@ -33,6 +34,57 @@ log = structlog.get_logger()
 DEFAULT_TTL = timedelta(seconds=60)
 FAILURE_TTL = timedelta(seconds=5)
 MAX_PARALLEL = 8
+
+
+@dataclass(frozen=True)
+class LimitedProbe:
+    """A probe whose quota and rate are set, not read: the embedded SES's simulated limits.
+
+    Every other fact comes from ``inner``; ``sent_24h`` is counted from what was really sent.
+    """
+
+    inner: SesAccountProbe
+    max_24h: int
+    max_rate: float
+    sent_24h: Callable[[], int]
+
+    def account_facts(self, *, senders: Sequence[str], domain: str) -> AccountFacts:
+        facts = self.inner.account_facts(senders=senders, domain=domain)
+        limits = {CheckName.QUOTA.value, CheckName.RATE.value}
+        return replace(
+            facts,
+            max_24h=float(self.max_24h),
+            sent_24h=float(self.sent_24h()),
+            max_rate=self.max_rate,
+            unknown={k: v for k, v in facts.unknown.items() if k not in limits},
+        )
+
+    def unverified(self, addresses: Sequence[str]) -> tuple[str, ...]:
+        return self.inner.unverified(addresses)
+
+
+@dataclass(frozen=True)
+class LimitedAccess:
+    """A ``PreflightAccess`` whose accounts report their limits as set (the embedded SES).
+
+    ``max_24h`` a day at ``max_rate``, and ``sent_24h(customer)`` sent in the last 24 hours.
+    """
+
+    inner: PreflightAccess
+    max_24h: int
+    max_rate: float
+    sent_24h: Callable[[CustomerMapping], int]
+
+    def probe(self, customer: CustomerMapping) -> LimitedProbe:
+        return LimitedProbe(
+            inner=self.inner.probe(customer),
+            max_24h=self.max_24h,
+            max_rate=self.max_rate,
+            sent_24h=lambda: self.sent_24h(customer),
+        )
+
+    def contacts(self, customer: CustomerMapping) -> ContactSource:
+        return self.inner.contacts(customer)
 
 
 def gather_audience(

@@ -260,6 +260,8 @@ class SimulatedMail:
     topic_arn: str
     account_id: str
     region: str
+    rate: float | None = None
+    """The max send rate this account reports (None: what moto says)."""
 
     def _sent(self, message_id: str, sender: str, to: str, tags: Mapping[str, str] | None) -> str:
         message = SentMessage(
@@ -314,7 +316,8 @@ class SimulatedMail:
         return self._sent(message_id, sender, to, tags)
 
     def max_send_rate(self) -> float | None:
-        return self.inner.max_send_rate()
+        """The embedded SES's rate (config.json ``local_ses``), not moto's."""
+        return self.rate if self.rate is not None else self.inner.max_send_rate()
 
 
 @dataclass
@@ -326,10 +329,17 @@ class SimulatedSes:
     topic_arn: str
     account_id: str
     region: str
+    rate: float | None = None
+    """The max send rate this account reports (None: what moto says)."""
 
     def mail(self) -> SimulatedMail:
         return SimulatedMail(
-            self.inner.mail(), self.simulator, self.topic_arn, self.account_id, self.region
+            self.inner.mail(),
+            self.simulator,
+            self.topic_arn,
+            self.account_id,
+            self.region,
+            self.rate,
         )
 
     def contacts(self) -> ContactSource:

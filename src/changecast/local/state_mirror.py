@@ -1,7 +1,8 @@
 """Keeps the embedded SES outbox and the delivery ledger on disk across ``local up`` restarts.
 
 moto keeps both in memory. ``{data-dir}/outbox/{account}.jsonl`` gets one line per message SES
-accepted (appended once, in the order SES accepted them), and ``{data-dir}/ledger.json`` a copy of
+accepted (appended once, in the order SES accepted them, stamped ``sentAt``: the embedded SES's
+daily quota counts them), and ``{data-dir}/ledger.json`` a copy of
 every ledger item, written atomically. A thread syncs both every second and once more at stop; at
 start the ledger is put back before any worker runs, so that a restarted system never sends a
 recipient a message the ledger says was sent. A SIGKILL loses at most the last second.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,11 @@ import structlog
 
 from changecast.local import moto_store
 from changecast.local.moto_store import MotoMail
+from changecast.local_runtime import outbox_path
 
 log = structlog.get_logger()
 
 SYNC_SECONDS = 1.0
-OUTBOX_DIR = "outbox"
 LEDGER_FILE = "ledger.json"
 
 
@@ -36,7 +38,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def saved_mail(data_dir: Path, account_id: str) -> list[MotoMail]:
     """What earlier runs saved for one account, oldest first; a torn last line is skipped."""
-    path = data_dir / OUTBOX_DIR / f"{account_id}.jsonl"
+    path = outbox_path(data_dir, account_id)
     if not path.exists():
         return []
     found = []
@@ -66,10 +68,11 @@ def all_mail(data_dir: Path | None, account_id: str, region: str) -> list[MotoMa
     return saved + live
 
 
-def _mail_line(mail: MotoMail) -> str:
+def _mail_line(mail: MotoMail, saved_at: datetime) -> str:
     return json.dumps(
         {
             "messageId": mail.message_id,
+            "sentAt": saved_at.isoformat(),
             "source": mail.source,
             "destinations": list(mail.destinations),
             "subject": mail.subject,
@@ -135,10 +138,11 @@ class StateMirror:
         new = [m for m in moto_store.sent_mail(account_id, region) if m.message_id not in saved]
         if not new:
             return
-        path = self.data_dir / OUTBOX_DIR / f"{account_id}.jsonl"
+        path = outbox_path(self.data_dir, account_id)
         path.parent.mkdir(parents=True, exist_ok=True)
+        now = datetime.now(UTC)  # within a second of the sends (the sync's period)
         with path.open("a", encoding="utf-8") as out:
-            out.write("".join(_mail_line(mail) + "\n" for mail in new))
+            out.write("".join(_mail_line(mail, now) + "\n" for mail in new))
         saved.update(mail.message_id for mail in new)
 
     def _sync_ledger(self) -> None:

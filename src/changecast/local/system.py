@@ -16,6 +16,7 @@ import uvicorn
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from changecast.bootstrap import Runtime
+from changecast.customers.models import SimulatedSesLimits
 from changecast.errors import ConflictError
 from changecast.local import provision
 from changecast.local.demo import HUB_ACCOUNT, demo_config, demo_ses_config
@@ -63,6 +64,8 @@ class LocalOptions:
     aws_port: int = 0
     host: str = "127.0.0.1"
     demo: bool = True
+    ses_limits: SimulatedSesLimits = field(default_factory=SimulatedSesLimits)
+    """The embedded SES's daily quota and rate (config.json ``local_ses``)."""
 
 
 @dataclass
@@ -82,7 +85,9 @@ class LocalSystem:
 
     def _write_config(self, portal_url: str) -> Settings:
         data_dir = self.options.data_dir
-        config = demo_config(self.options.customers, portal_url=portal_url)
+        config = demo_config(self.options.customers, portal_url=portal_url).model_copy(
+            update={"local_ses": self.options.ses_limits}
+        )
         (data_dir / "config.json").write_text(
             config.model_dump_json(indent=2, exclude_none=True), encoding="utf-8"
         )

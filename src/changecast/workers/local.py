@@ -48,6 +48,7 @@ class LocalSesEvents:
 
     def ses_for(self, runtime: Runtime, code: str) -> SesAccount | None:
         """Customer ``code``'s SES whose sends produce events (None before ``start``)."""
+        from changecast.customers.models import SimulatedSesLimits
         from changecast.local.provision import events_topic_arn
         from changecast.local.ses_simulator import SimulatedSes
         from changecast.workers.wiring import AssumedSes
@@ -61,6 +62,7 @@ class LocalSesEvents:
             topic_arn=events_topic_arn(runtime.config, code),
             account_id=mapping.account_id,
             region=mapping.region,
+            rate=(runtime.config.local_ses or SimulatedSesLimits()).max_send_rate,
         )
 
     def stop(self) -> None:
