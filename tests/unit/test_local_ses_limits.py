@@ -8,12 +8,15 @@ from pathlib import Path
 
 from changecast.bootstrap import Runtime
 from changecast.customers.models import AppConfig, SimulatedSesLimits
+from changecast.delivery.pacing import choose_rate
 from changecast.delivery.preflight_service import Preflight
 from changecast.local.demo import demo_config
 from changecast.local.moto_store import MotoMail
+from changecast.local.ses_simulator import SesSimulator, SimulatedMail
 from changecast.local.state_mirror import _mail_line
 from changecast.local_runtime import outbox_path, outbox_sent_since
 from changecast.settings import Settings
+from tests.fakes.mail import FakeMail
 from tests.fakes.preflight import FakePreflightAccess, FakeSesProbe
 from tests.unit.test_preflight import contacts
 
@@ -103,3 +106,15 @@ def test_the_reference_config_loads_without_the_section() -> None:
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "ccm" / "config.json"
     config = AppConfig.model_validate_json(fixture.read_text())
     assert config.local_ses is None
+
+
+def test_the_workers_pace_at_the_embedded_ses_rate_not_motos(tmp_path: Path) -> None:
+    """The simulated account reports the operator's rate; the delivery's bucket uses it."""
+    moto_like = FakeMail(rate=1.0)  # moto's MaxSendRate
+    simulator = SesSimulator(publish=lambda *_: None)
+    account = SimulatedMail(moto_like, simulator, "arn:topic", "210000000000", "us-east-1", 40.0)
+    assert account.max_send_rate() == 40.0
+    rate, source = choose_rate(from_ses=account.max_send_rate(), from_config=14.0)
+    assert (rate, source) == (40.0, "ses")
+    unset = SimulatedMail(moto_like, simulator, "arn:topic", "210000000000", "us-east-1")
+    assert unset.max_send_rate() == 1.0
