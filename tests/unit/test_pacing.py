@@ -76,7 +76,7 @@ def test_no_one_second_window_holds_more_than_the_rate(rate: float, work: float)
 def test_late_wake_ups_and_rate_changes_never_put_more_than_the_rate_in_a_window(
     rate: int, lateness: list[float], throttles: set[int]
 ) -> None:
-    """Threads that wake late (CPU contention) and AIMD moves still keep every window."""
+    """Threads that wake late (CPU contention) and rate changes still keep every window."""
     fake = FakeTime()
     bucket = TokenBucket(rate, clock=fake.clock, sleep=fake.sleep)
     times = []
