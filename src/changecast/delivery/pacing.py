@@ -56,7 +56,7 @@ MIN_CLOSE = 2
 MARGIN = 0.1
 """A window triggers when its throttled share exceeds the known noise by this (or by two
 standard errors of the noise, if more)."""
-SUSTAINED = 2
+SUSTAINED = 3
 """Windows in a row over the margin before the controller acts (a storm acts at once)."""
 STORM = 0.9
 """A window this throttled is a storm or an outage: the rate halves at once."""
@@ -78,6 +78,8 @@ MAX_PROBE_WINDOW = 6.0
 """A test ends after this long with at least ``MIN_CLOSE`` requests, however few."""
 FLOOR_SHARE = 0.02
 """The throttled share a limit leaves at half the rate, at least (a stray throttle)."""
+NOISE_ODDS = 10.0
+"""Where noise is known, a test reads as a limit only when a limit explains it 10 times better."""
 MIN_SHARE = 0.1
 """The rate never falls below this share of the account's rate."""
 LATENCY_BUDGET = 0.1
@@ -86,15 +88,15 @@ MAX_CONCURRENCY = 48
 """Below the SES client's connection pool (50), so no thread waits for a connection."""
 
 
-def _likelier(low: float, high: float, seen: int, refused: int) -> bool:
-    """Whether ``refused`` of ``seen`` is likelier at throttled share ``low`` than ``high``."""
+def _likelier(low: float, high: float, seen: int, refused: int, odds: float = 1.0) -> bool:
+    """Whether ``refused`` of ``seen`` is ``odds`` times likelier at share ``low`` than ``high``."""
     accepted = seen - refused
 
     def log_likelihood(share: float) -> float:
         share = min(max(share, 1e-6), 1 - 1e-6)
         return refused * math.log(share) + accepted * math.log(1 - share)
 
-    return log_likelihood(low) >= log_likelihood(high)
+    return log_likelihood(low) - log_likelihood(high) >= math.log(odds)
 
 
 def _upper(share: float, seen: int) -> int:
@@ -311,9 +313,12 @@ class TokenBucket:
             return "storm", None
         # the test runs below what SES accepted: a limit would leave only the noise
         low = min(max(self._noise, FLOOR_SHARE), probe.share / 2)
-        if refused <= _upper(low, seen) and _likelier(low, probe.share, seen, refused):
-            # it fell to what a limit leaves: a limit
+        # with noise known, a few noisy windows in a row are the likelier cause: ask for more
+        odds = NOISE_ODDS if self._noise >= FLOOR_SHARE else 1.0
+        if refused <= _upper(low, seen) and _likelier(low, probe.share, seen, refused, odds):
+            # it fell to what a limit leaves: a limit (and what is left is the noise)
             self._limit = (1.0 - (probe.share - self._noise)) * probe.rate
+            self._noise += (share - self._noise) / 2
             self._change(self._limit, now)
             return "limit", probe.rate
         # it did not: noise the rate cannot help, its share from the test and what set it off
