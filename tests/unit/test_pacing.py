@@ -206,9 +206,9 @@ def test_random_throttling_does_not_collapse_the_rate(seed: int) -> None:
     assert accepted >= 0.8 * 8 * 0.7
     assert 0.15 <= run.bucket.noise <= 0.45  # it learned the noise
     assert max_in_any_second(run.attempts) <= 8
-    assert [e["event"] for e in logs].count("send_rate_reduced") <= 1  # a rare all-throttled window
     verdicts = [e["verdict"] for e in logs if e["event"] == "send_rate_probe"]
-    assert verdicts[:2] == ["testing", "noise"]
+    assert verdicts[0] == "testing" and "noise" in verdicts
+    assert run.bucket.limit is None  # any limit read into a noisy stretch was dropped again
 
 
 def test_isolated_throttles_leave_the_rate_alone() -> None:

@@ -7,17 +7,19 @@ controller on top moves the rate between a floor and the account's rate.
 
 The controller tells noise from a limit. It judges the requests of one short window at a time
 (about a second of sends, at least ``MIN_SAMPLES``), counting only requests started since its
-last change. Isolated throttling changes nothing: a window triggers only when its throttled share
-exceeds what is already known to be noise by a margin (``MARGIN``, or two standard errors), and
-in two windows in a row. Then:
+last change. Isolated throttling changes nothing: a window counts only when its throttled share
+exceeds the share known to be noise by a margin (``MARGIN``, or two standard errors, if more),
+and the controller acts on one such window while no noise is known (or past a limit found), on
+``SUSTAINED`` in a row once it is. Then:
 
 - a storm (``STORM`` or more of a window throttled) halves the rate, window after window;
-- above a limit already found, the rate falls to what SES accepted (``(1 - excess) * rate``);
-- otherwise the controller tests: for one (double) window it sends at half the rate, or below
-  what SES accepted if that is less. If the throttled share falls to the known noise, throttling
-  follows the rate: a limit, and the rate becomes what SES accepted before the test. If it does
-  not, the throttling is noise the rate cannot help: the rate goes back, and the share seen
-  becomes the known noise (which later quiet windows adjust).
+- past a limit already found, the rate falls back to what SES accepted;
+- otherwise the controller tests: for a double window it sends at half the rate, or below what
+  SES accepted if that is less. If the throttled share falls (a one-sided two-proportion test at
+  ``Z_NO_NOISE``, or ``Z_NOISE_KNOWN`` where noise is known), throttling follows the rate: a
+  limit, and the rate becomes what SES accepted, less the noise left at the test. If it does not,
+  the throttling is noise the rate cannot help: the rate goes back, and the share seen becomes
+  the known noise (which later quiet windows adjust).
 
 Between changes the rate recovers additively on success (``RECOVERY`` of the account's rate per
 second, from the floor to the account's rate in under 10 s), ``PROBE_SLOWDOWN`` times slower
@@ -77,9 +79,11 @@ PROBE_WINDOWS = 2
 MAX_PROBE_WINDOW = 6.0
 """A test ends after this long with at least ``MIN_CLOSE`` requests, however few."""
 FLOOR_SHARE = 0.02
-"""The throttled share a limit leaves at half the rate, at least (a stray throttle)."""
-NOISE_ODDS = 10.0
-"""Where noise is known, a test reads as a limit only when a limit explains it 10 times better."""
+"""Below this share no noise is known."""
+Z_NO_NOISE = 1.645
+"""A test reads as a limit when its share fell this many standard errors (95%, one-sided)..."""
+Z_NOISE_KNOWN = 2.33
+"""... or this many where noise is known (99%): noisy windows in a row are the likelier cause."""
 MIN_SHARE = 0.1
 """The rate never falls below this share of the account's rate."""
 LATENCY_BUDGET = 0.1
@@ -88,25 +92,11 @@ MAX_CONCURRENCY = 48
 """Below the SES client's connection pool (50), so no thread waits for a connection."""
 
 
-def _likelier(low: float, high: float, seen: int, refused: int, odds: float = 1.0) -> bool:
-    """Whether ``refused`` of ``seen`` is ``odds`` times likelier at share ``low`` than ``high``."""
-    accepted = seen - refused
-
-    def log_likelihood(share: float) -> float:
-        share = min(max(share, 1e-6), 1 - 1e-6)
-        return refused * math.log(share) + accepted * math.log(1 - share)
-
-    return log_likelihood(low) - log_likelihood(high) >= math.log(odds)
-
-
-def _upper(share: float, seen: int) -> int:
-    """The most throttled of ``seen`` requests at ``share`` that is not surprising (95%)."""
-    total, count = 0.0, 0
-    for count in range(seen + 1):
-        total += math.comb(seen, count) * share**count * (1.0 - share) ** (seen - count)
-        if total >= 0.95:
-            break
-    return count
+def _fell(before: float, seen_before: int, after: float, seen_after: int) -> float:
+    """How many standard errors the share ``after`` lies below ``before`` (two proportions)."""
+    pooled = (before * seen_before + after * seen_after) / (seen_before + seen_after)
+    spread = math.sqrt(max(pooled * (1.0 - pooled), 1e-9) * (1 / seen_before + 1 / seen_after))
+    return (before - after) / spread
 
 
 def concurrency_for(rate: float) -> int:
@@ -311,14 +301,14 @@ class TokenBucket:
             self._stormy = True
             self._change(self._rate * self.decrease, now)
             return "storm", None
-        # the test runs below what SES accepted: a limit would leave only the noise
-        low = min(max(self._noise, FLOOR_SHARE), probe.share / 2)
-        # with noise known, a few noisy windows in a row are the likelier cause: ask for more
-        odds = NOISE_ODDS if self._noise >= FLOOR_SHARE else 1.0
-        if refused <= _upper(low, seen) and _likelier(low, probe.share, seen, refused, odds):
-            # it fell to what a limit leaves: a limit (and what is left is the noise)
-            self._limit = (1.0 - (probe.share - self._noise)) * probe.rate
-            self._noise += (share - self._noise) / 2
+        # did the share fall, beyond chance, from what set the test off? (one-sided z-test; with
+        # noise known, a few noisy windows in a row are a likelier cause: ask for more)
+        z = Z_NOISE_KNOWN if self._noise >= FLOOR_SHARE else Z_NO_NOISE
+        if _fell(probe.share, probe.seen, share, seen) >= z:
+            # a limit: what is left at the test is the noise, SES accepted the rest
+            known = self._noise >= FLOOR_SHARE
+            self._noise = (self._noise + share) / 2 if known else share
+            self._limit = (1.0 - max(0.0, probe.share - self._noise)) * probe.rate
             self._change(self._limit, now)
             return "limit", probe.rate
         # it did not: noise the rate cannot help, its share from the test and what set it off
