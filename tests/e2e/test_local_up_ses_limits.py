@@ -17,7 +17,7 @@ import pytest
 
 from changecast.local.demo import account_of
 from changecast.local.moto_store import MotoMail
-from changecast.local.state_mirror import _mail_line
+from changecast.local.state_mirror import mail_line
 from changecast.local_runtime import outbox_path
 from tests.e2e.conftest import LocalUp
 from tests.e2e.test_delivery_e2e import Portal, eventually, new_change
@@ -41,7 +41,7 @@ def seed_earlier_sends(up: LocalUp) -> None:
                 subject="An earlier notice",
                 body="sent earlier today",
             )
-            out.write(_mail_line(mail, now - timedelta(seconds=36 * number)) + "\n")
+            out.write(mail_line(mail, now - timedelta(seconds=36 * number)) + "\n")
 
 
 def acme_quota(up: LocalUp, expect: int) -> dict[str, Any]:

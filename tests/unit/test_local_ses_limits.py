@@ -13,7 +13,7 @@ from changecast.delivery.preflight_service import Preflight
 from changecast.local.demo import demo_config
 from changecast.local.moto_store import MotoMail
 from changecast.local.ses_simulator import SesSimulator, SimulatedMail
-from changecast.local.state_mirror import _mail_line
+from changecast.local.state_mirror import mail_line
 from changecast.local_runtime import outbox_path, outbox_sent_since
 from changecast.settings import Settings
 from tests.fakes.mail import FakeMail
@@ -41,7 +41,7 @@ def write_outbox(data_dir: Path, account_id: str, sends: list[datetime]) -> None
                 subject="s",
                 body="b",
             )
-            out.write(_mail_line(mail, at) + "\n")
+            out.write(mail_line(mail, at) + "\n")
 
 
 def local_runtime(tmp_path: Path, limits: SimulatedSesLimits | None) -> Runtime:

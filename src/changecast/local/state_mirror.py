@@ -68,7 +68,8 @@ def all_mail(data_dir: Path | None, account_id: str, region: str) -> list[MotoMa
     return saved + live
 
 
-def _mail_line(mail: MotoMail, saved_at: datetime) -> str:
+def mail_line(mail: MotoMail, saved_at: datetime) -> str:
+    """One outbox line: the message, stamped ``sentAt`` (when it was saved)."""
     return json.dumps(
         {
             "messageId": mail.message_id,
@@ -142,7 +143,7 @@ class StateMirror:
         path.parent.mkdir(parents=True, exist_ok=True)
         now = datetime.now(UTC)  # within a second of the sends (the sync's period)
         with path.open("a", encoding="utf-8") as out:
-            out.write("".join(_mail_line(mail, now) + "\n" for mail in new))
+            out.write("".join(mail_line(mail, now) + "\n" for mail in new))
         saved.update(mail.message_id for mail in new)
 
     def _sync_ledger(self) -> None:
