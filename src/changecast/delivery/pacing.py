@@ -19,7 +19,8 @@ and the controller acts on one such window while no noise is known (or past a li
   ``Z_NO_NOISE``, or ``Z_NOISE_KNOWN`` where noise is known), throttling follows the rate: a
   limit, and the rate becomes what SES accepted, less the noise left at the test. If it does not,
   the throttling is noise the rate cannot help: the rate goes back, and the share seen becomes
-  the known noise (which later quiet windows adjust).
+  the known noise (which later quiet windows adjust); unless it is ``HEAVY``, then the rate stays
+  backed off.
 
 Between changes the rate recovers additively on success (``RECOVERY`` of the account's rate per
 second, from the floor to the account's rate in under 10 s), ``PROBE_SLOWDOWN`` times slower
@@ -62,6 +63,8 @@ SUSTAINED = 3
 """Windows in a row over the margin before the controller acts (a storm acts at once)."""
 STORM = 0.9
 """A window this throttled is a storm or an outage: the rate halves at once."""
+HEAVY = 0.6
+"""A test this throttled that did not fall is not noise either: the rate stays backed off."""
 DECREASE = 0.5
 """The rate during a test, and after each storm window, as a share of the rate before."""
 RECOVERY = 0.15
@@ -311,6 +314,9 @@ class TokenBucket:
             self._limit = (1.0 - max(0.0, probe.share - self._noise)) * probe.rate
             self._change(self._limit, now)
             return "limit", probe.rate
+        if share >= HEAVY:  # it did not, but most calls fail: sustained, stay backed off
+            self._change(self._rate, now)
+            return "storm", probe.rate
         # it did not: noise the rate cannot help, its share from the test and what set it off
         self._noise = (refused + probe.share * probe.seen) / (seen + probe.seen)
         self._limit = None
