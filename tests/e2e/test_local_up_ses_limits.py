@@ -4,7 +4,8 @@ moto says 200 emails a day at 1/s. ``local up --ses-max-24h N --ses-rate R`` wri
 ``local_ses``; preflight (the portal's gate and ``ses preflight``) checks today's sends, counted
 from the outbox the embedded system keeps, against N. 2,000 sends earlier today (written as the
 state mirror writes them) plus the real approval requests pass a quota of 5,000; restarted with
-a quota of 2,000, the same outbox is refused with the real numbers.
+a quota of 2,000 (the rate kept from config.json), the same outbox is refused with the real
+numbers.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def test_the_operator_sets_the_embedded_ses_quota_and_rate(local_up: LocalUp) ->
     assert checks["daily_quota"]["status"] == "fail"
     # 2,002 sent today (the earlier 2,000 and the two approval requests) of 2,000
     assert checks["daily_quota"]["reason"].startswith("today's remaining quota is 0 emails; this")
-    assert checks["send_rate"]["reason"].startswith("send rate 14/s")  # the default rate
+    assert checks["send_rate"]["reason"].startswith("send rate 40/s")  # kept in config.json
     portal = Portal(local_up, local.portal_url)
     try:
         change_id = new_change(portal, title="Refused by the quota", customers=["acme"])

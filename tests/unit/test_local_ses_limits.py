@@ -3,19 +3,26 @@ today's sends from the outbox the embedded system keeps, not moto's fixed 200 a 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from changecast.bootstrap import Runtime
 from changecast.customers.models import AppConfig, SimulatedSesLimits
 from changecast.delivery.pacing import choose_rate
 from changecast.delivery.preflight_service import Preflight
+from changecast.errors import InvalidInputError
 from changecast.local.demo import demo_config
 from changecast.local.moto_store import MotoMail
 from changecast.local.ses_simulator import SesSimulator, SimulatedMail
 from changecast.local.state_mirror import mail_line
+from changecast.local.system import LocalOptions, LocalSystem
 from changecast.local_runtime import outbox_path, outbox_sent_since
 from changecast.settings import Settings
+from changecast.web.app import create_app
 from tests.fakes.mail import FakeMail
 from tests.fakes.preflight import FakePreflightAccess, FakeSesProbe
 from tests.unit.test_preflight import contacts
@@ -118,3 +125,28 @@ def test_the_workers_pace_at_the_embedded_ses_rate_not_motos(tmp_path: Path) -> 
     assert (rate, source) == (40.0, "ses")
     unset = SimulatedMail(moto_like, simulator, "arn:topic", "210000000000", "us-east-1")
     assert unset.max_send_rate() == 1.0
+
+
+def limits_at_start(tmp_path: Path, **flags: Any) -> SimulatedSesLimits:
+    system = LocalSystem(LocalOptions(data_dir=tmp_path, **flags), api=create_app)
+    return system._ses_limits(tmp_path / "config.json")
+
+
+def test_local_up_keeps_an_edited_config_json_unless_a_flag_says_otherwise(tmp_path: Path) -> None:
+    assert limits_at_start(tmp_path) == SimulatedSesLimits(
+        max_24_hour_send=50_000, max_send_rate=14
+    )
+    (tmp_path / "config.json").write_text(json.dumps({"local_ses": {"max_24_hour_send": 777}}))
+    assert limits_at_start(tmp_path) == SimulatedSesLimits(max_24_hour_send=777, max_send_rate=14)
+    assert limits_at_start(tmp_path, ses_rate=3.0) == SimulatedSesLimits(
+        max_24_hour_send=777, max_send_rate=3.0
+    )
+    assert limits_at_start(tmp_path, ses_max_24h=9) == SimulatedSesLimits(
+        max_24_hour_send=9, max_send_rate=14
+    )
+
+
+def test_an_invalid_local_ses_section_is_refused_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps({"local_ses": {"max_send_rate": -1}}))
+    with pytest.raises(InvalidInputError, match="local_ses max_send_rate: Input should be greater"):
+        limits_at_start(tmp_path)

@@ -46,26 +46,27 @@ def up(
         typer.Option("--workers/--no-workers", help="deliver mail (one worker per customer)"),
     ] = True,
     ses_max_24h: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--ses-max-24h",
             min=1,
             max=100_000_000,
-            help="the embedded SES's daily quota per customer account (preflight checks it)",
+            help="the embedded SES's daily quota per customer account, checked by preflight "
+            "(default: config.json's local_ses from the last start, else 50000)",
         ),
-    ] = 50_000,
+    ] = None,
     ses_rate: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--ses-rate",
             min=0.1,
             max=10_000,
-            help="the embedded SES's max send rate per second (the workers pace at it)",
+            help="the embedded SES's max send rate per second, the workers' pace "
+            "(default: config.json's local_ses from the last start, else 14)",
         ),
-    ] = 14.0,
+    ] = None,
 ) -> None:
     """Start everything and stay in the foreground until Ctrl-C (or SIGTERM)."""
-    from changecast.customers.models import SimulatedSesLimits
     from changecast.local.system import LocalOptions, LocalSystem
     from changecast.web.app import create_app
     from changecast.workers.local import local_workers
@@ -77,7 +78,8 @@ def up(
         port=port,
         aws_port=aws_port,
         demo=demo,
-        ses_limits=SimulatedSesLimits(max_24_hour_send=ses_max_24h, max_send_rate=ses_rate),
+        ses_max_24h=ses_max_24h,
+        ses_rate=ses_rate,
     )
     system = LocalSystem(options, api=create_app)
     stop = threading.Event()

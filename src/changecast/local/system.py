@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Protocol
 import structlog
 import uvicorn
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from pydantic import ValidationError
 
 from changecast.bootstrap import Runtime
 from changecast.customers.models import SimulatedSesLimits
-from changecast.errors import ConflictError
+from changecast.errors import ConflictError, InvalidInputError
 from changecast.local import provision
 from changecast.local.demo import HUB_ACCOUNT, demo_config, demo_ses_config
 from changecast.local.persist import BucketMirror, saved_objects
@@ -64,8 +65,10 @@ class LocalOptions:
     aws_port: int = 0
     host: str = "127.0.0.1"
     demo: bool = True
-    ses_limits: SimulatedSesLimits = field(default_factory=SimulatedSesLimits)
-    """The embedded SES's daily quota and rate (config.json ``local_ses``)."""
+    ses_max_24h: int | None = None
+    """The embedded SES's daily quota (None: config.json's ``local_ses``, else the default)."""
+    ses_rate: float | None = None
+    """The embedded SES's max send rate (None: config.json's ``local_ses``, else the default)."""
 
 
 @dataclass
@@ -86,7 +89,7 @@ class LocalSystem:
     def _write_config(self, portal_url: str) -> Settings:
         data_dir = self.options.data_dir
         config = demo_config(self.options.customers, portal_url=portal_url).model_copy(
-            update={"local_ses": self.options.ses_limits}
+            update={"local_ses": self._ses_limits(data_dir / "config.json")}
         )
         (data_dir / "config.json").write_text(
             config.model_dump_json(indent=2, exclude_none=True), encoding="utf-8"
@@ -102,6 +105,33 @@ class LocalSystem:
             config=data_dir / "config.json",
             aws_endpoint_url=endpoint,
         )
+
+    def _ses_limits(self, path: Path) -> SimulatedSesLimits:
+        """The embedded SES's limits: the flags given, else config.json's, else the defaults.
+
+        config.json is the one the last start wrote (an operator may have edited it since).
+        """
+        kept: dict[str, object] = {}
+        try:
+            written = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        except ValueError:
+            written = {}  # not JSON: written again from scratch, as always
+        found = written.get("local_ses") if isinstance(written, dict) else None
+        if found is not None:
+            try:
+                kept = SimulatedSesLimits.model_validate(found).model_dump()
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(part) for part in first["loc"]) or "local_ses"
+                raise InvalidInputError(
+                    f"{path}: local_ses {where}: {first['msg']}; fix it or remove local_ses"
+                ) from None
+        given = {
+            "max_24_hour_send": self.options.ses_max_24h,
+            "max_send_rate": self.options.ses_rate,
+        }
+        kept.update({name: value for name, value in given.items() if value is not None})
+        return SimulatedSesLimits.model_validate(kept)
 
     def start(self) -> LocalRuntime:
         opts = self.options
