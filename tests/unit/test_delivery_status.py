@@ -67,8 +67,8 @@ def test_a_triggered_event_without_a_result_is_pending() -> None:
     ]
 
 
-def test_the_worst_state_of_the_current_version_wins_and_older_versions_are_history() -> None:
-    change = stored_change(version=2)
+def test_the_worst_state_of_the_current_events_wins_and_superseded_ones_do_not_count() -> None:
+    change = stored_change(version=2)  # v2 approved: it superseded v1's approval
     old = row(change.change_id, "acme", E.APPROVED, ExecutionStatus.FAILED, 1)
     now = [
         row(change.change_id, "acme", E.SUBMITTED, ExecutionStatus.DELIVERED, 2),
@@ -77,7 +77,14 @@ def test_the_worst_state_of_the_current_version_wins_and_older_versions_are_hist
     found = customer_delivery(change, "acme", [old, *now], set())
     assert found.state is DeliveryState.PARTIAL
     assert [r.version for r in found.history] == [2, 2, 1]
-    assert found.current[1].reason == "boom"
+    assert [(e.version, e.event, e.state) for e in found.current] == [
+        (1, E.APPROVED, DeliveryState.SUPERSEDED),
+        (2, E.SUBMITTED, DeliveryState.DELIVERED),  # delivered, then its version was approved
+        (2, E.UPDATED, DeliveryState.PARTIAL),
+    ]
+    assert found.current[0].superseded_by == "v2 is the approved version (v2 is approved)"
+    assert found.current[1].superseded_by == "v2 is approved"
+    assert (found.current[2].reason, found.current[2].superseded_by) == ("boom", None)
     other = customer_delivery(change, "globex", [old, *now], set())
     assert (other.state, other.current, other.history) == (DeliveryState.PENDING, [], [])
 
@@ -129,7 +136,7 @@ def test_every_customer_of_the_change_is_listed_from_the_read_model() -> None:
     model = MemoryDeliveryReadModel()
     for event in (E.SUBMITTED, E.APPROVED):
         model.record_execution(record(change.change_id, "acme", event, ExecutionStatus.DELIVERED))
-    model.record_execution(record(change.change_id, "globex", E.SUBMITTED, ExecutionStatus.FAILED))
+    model.record_execution(record(change.change_id, "globex", E.APPROVED, ExecutionStatus.FAILED))
     found = change_deliveries(change, read_model=model)
     assert [(c.customer_code, c.state) for c in found.customers] == [
         ("acme", DeliveryState.DELIVERED),
@@ -137,6 +144,71 @@ def test_every_customer_of_the_change_is_listed_from_the_read_model() -> None:
         ("initech", DeliveryState.PENDING),
     ]
     assert [(e.event, e.state) for e in found.customers[1].current] == [
-        (E.SUBMITTED, DeliveryState.FAILED),
-        (E.APPROVED, DeliveryState.PENDING),
+        (E.SUBMITTED, DeliveryState.SUPERSEDED),  # the approval moved past it: never sent now
+        (E.APPROVED, DeliveryState.FAILED),
     ]
+
+
+def test_a_failed_approval_request_the_approval_superseded_no_longer_decides_the_state() -> None:
+    change = with_history(
+        stored_change(),
+        (Action.SUBMIT, ChangeStatus.SUBMITTED, 1),
+        (Action.APPROVE, ChangeStatus.APPROVED, 1),
+    )
+    model = MemoryDeliveryReadModel()
+    model.record_execution(record(change.change_id, "acme", E.SUBMITTED, ExecutionStatus.FAILED))
+    waiting = change_deliveries(change, read_model=model).customers[0]
+    assert waiting.state is DeliveryState.PENDING  # the approval is still to be delivered
+    model.record_execution(record(change.change_id, "acme", E.APPROVED, ExecutionStatus.DELIVERED))
+    settled = change_deliveries(change, read_model=model).customers[0]
+    assert settled.state is DeliveryState.DELIVERED
+    request = settled.current[0]
+    assert (request.event, request.state) == (E.SUBMITTED, DeliveryState.SUPERSEDED)
+    assert request.superseded_by == "approve of v1 by a@example.com at 2030-01-01T00:00:00Z"
+    assert request.record is not None and request.record.status is ExecutionStatus.FAILED
+
+
+def test_an_older_versions_approval_stands_while_an_edit_awaits_approval() -> None:
+    s = ChangeStatus
+    change = with_history(
+        stored_change(status=s.SUBMITTED, version=2, approved_before=True),
+        (Action.SUBMIT, s.SUBMITTED, 1),
+        (Action.APPROVE, s.APPROVED, 1),
+        (Action.EDIT, s.SUBMITTED, 2),
+    )
+    rows = [
+        row(change.change_id, "acme", E.SUBMITTED, ExecutionStatus.FAILED, 1),
+        row(change.change_id, "acme", E.APPROVED, ExecutionStatus.FAILED, 1),
+        row(change.change_id, "acme", E.SUBMITTED, ExecutionStatus.DELIVERED, 2),
+    ]
+    found = customer_delivery(change, "acme", rows, {E.SUBMITTED})
+    assert found.state is DeliveryState.FAILED  # v1's approval still stands, and failed
+    assert [(e.version, e.event, e.state) for e in found.current] == [
+        (1, E.SUBMITTED, DeliveryState.SUPERSEDED),
+        (1, E.APPROVED, DeliveryState.FAILED),
+        (2, E.SUBMITTED, DeliveryState.DELIVERED),
+    ]
+    assert (
+        found.current[0].superseded_by == "approve of v1 by a@example.com at 2030-01-01T00:00:00Z"
+    )
+
+
+def test_a_reminder_whose_window_started_is_superseded_when_the_time_is_known() -> None:
+    change = with_history(
+        stored_change(),
+        (Action.SUBMIT, ChangeStatus.SUBMITTED, 1),
+        (Action.APPROVE, ChangeStatus.APPROVED, 1),
+    )
+    rows = [
+        row(change.change_id, "acme", E.SUBMITTED, ExecutionStatus.DELIVERED),
+        row(change.change_id, "acme", E.APPROVED, ExecutionStatus.DELIVERED),
+        row(change.change_id, "acme", E.REMINDER, ExecutionStatus.FAILED),
+    ]
+    expected = {E.SUBMITTED, E.APPROVED}
+    before = customer_delivery(change, "acme", rows, expected, now=AT)
+    assert before.state is DeliveryState.FAILED
+    after = customer_delivery(change, "acme", rows, expected, now=datetime(2030, 3, 2, tzinfo=UTC))
+    assert after.state is DeliveryState.DELIVERED
+    assert (
+        after.current[-1].superseded_by == "the window started at 2030-03-01T15:00:00Z"
+    )  # 10:00 New York

@@ -31,7 +31,7 @@ def _delivery(
     )
     return [
         deliveries.change_id,
-        deliveries.version,
+        item.version,
         customer.customer_code,
         item.event.value,
         item.state.value,
@@ -45,7 +45,7 @@ def deliveries_csv(deliveries: ChangeDeliveries) -> str:
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     for customer in deliveries.customers:
-        events = {item.event: item for item in customer.current}
+        events = {i.event: i for i in customer.current if i.version == deliveries.version}
         if customer.recipients is None:
             for item in customer.current:
                 writer.writerow(

@@ -17,6 +17,9 @@ class ExecutionStatus(StrEnum):
     DELIVERED = "delivered"
     PARTIAL = "partial"
     FAILED = "failed"
+    SUPERSEDED = "superseded"
+    """Sent nothing: the change had moved past the trigger (``delivery.currency``); never a
+    failure. ``supersededBy`` says what superseded it."""
 
 
 class _Wire(BaseModel):
@@ -50,6 +53,8 @@ class ExecutionRecord(_Wire):
     finished_at: datetime
     dead_lettered: bool = False
     """The trigger's message went to the DLQ (``changecast worker redrive`` brings it back)."""
+    superseded_by: str | None = Field(default=None, max_length=2_000)
+    """For a ``superseded`` record: what superseded the trigger (``delivery.currency``)."""
 
 
 class ExecutionDocument(_Wire):
@@ -87,7 +92,8 @@ class DeliveryRecord(_Wire):
     bounced: int = Field(default=0, ge=0)
     complained: int = Field(default=0, ge=0)
     reason: str | None = None
-    """Why the delivery (or its first refused recipient) failed; None when nothing failed."""
+    """Why the delivery (or its first refused recipient) failed, or what superseded it (status
+    ``superseded``); None when nothing failed."""
     failures: list[DeliveryFailure] = Field(default_factory=list)
     dead_lettered: bool = False
     started_at: datetime | None = None
@@ -139,7 +145,12 @@ class CustomerRates(_Wire):
 
 
 def failure_reason(record: ExecutionRecord) -> str | None:
-    """Pure: the reason a record shows; the run's own failure first, else its first recipient's."""
+    """Pure: the reason a record shows; the run's own failure first, else its first recipient's.
+
+    A superseded record shows what superseded it.
+    """
+    if record.status is ExecutionStatus.SUPERSEDED:
+        return f"superseded by {record.superseded_by or 'a later state of the change'}"[:2_000]
     reasons = [f.reason for f in record.failures if f.recipient is None]
     if not reasons and record.status is not ExecutionStatus.DELIVERED:
         reasons = [f.reason for f in record.failures[:1]]

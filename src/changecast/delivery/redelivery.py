@@ -1,9 +1,9 @@
 """Redelivery of one customer's triggers of a change: which to queue again, and queuing them.
 
 ``redeliver`` re-queues every trigger of the change (all versions) whose delivery to the
-customer is not complete and that the change has not since superseded, in workflow order
-(version, then event). The message goes to that customer's queue only, and the ledger makes the
-worker send only to the recipients not yet sent.
+customer is not complete and that is still current (``delivery.currency``: the one rule every
+send keeps), in workflow order (version, then event). The message goes to that customer's
+queue only, and the ledger makes the worker send only to the recipients not yet sent.
 """
 
 from __future__ import annotations
@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 from urllib.parse import quote_plus
 
 from changecast import layout
-from changecast.changes.models import Change, ChangeStatus
+from changecast.changes.models import Change
+from changecast.delivery.currency import supersession
 from changecast.delivery.models import ExecutionStatus
 from changecast.delivery.results import read_executions
-from changecast.distribution.models import SCHEDULED, DistributionEvent
+from changecast.distribution.models import DistributionEvent
 from changecast.errors import InvalidInputError, NotFoundError
 from changecast.layout import TRIGGER_KEY
 from changecast.ports import ObjectStore
@@ -31,11 +33,6 @@ class MessageQueue(Protocol):
 
 
 EVENT_ORDER = list(DistributionEvent)
-APPROVALS = frozenset({DistributionEvent.APPROVED, DistributionEvent.UPDATED})
-TERMINAL = frozenset({ChangeStatus.COMPLETED, ChangeStatus.CANCELLED, ChangeStatus.REJECTED})
-ENDINGS = frozenset(
-    {DistributionEvent.WITHDRAWN, DistributionEvent.COMPLETED, DistributionEvent.CANCELLED}
-)
 
 
 @dataclass(frozen=True, order=True)
@@ -64,37 +61,23 @@ def trigger_refs(keys: Iterable[str], *, customer: str, change_id: str) -> list[
     return sorted(found)
 
 
-def superseded(ref: TriggerRef, change: Change, refs: list[TriggerRef]) -> bool:
-    """Pure: whether the change has moved past this trigger (by version and event, not time).
-
-    - An approval request (``submitted`` of version n) stands only while version n is the
-      current version and awaits approval.
-    - An approval (``approved``/``updated`` of n) stands until a later version is approved, or
-      the change ends (withdrawn, completed, cancelled, rejected).
-    - An ending (withdrawn, completed, cancelled) is the last word and always stands.
-    - A scheduled notice (reminder, window open or closed) stands like an approval; a nudge
-      stands only while the change is still approved (not completed or cancelled).
-    """
-    if ref.event is DistributionEvent.NUDGE:
-        return change.status is not ChangeStatus.APPROVED
-    if ref.event is DistributionEvent.SUBMITTED:
-        return not (ref.version == change.version and change.status is ChangeStatus.SUBMITTED)
-    if ref.event in APPROVALS or ref.event in SCHEDULED:
-        approved = {h.version for h in change.history if h.status is ChangeStatus.APPROVED}
-        approved |= {r.version for r in refs if r.event in APPROVALS}
-        ended = change.status in TERMINAL or any(r.event in ENDINGS for r in refs)
-        return ended or any(version > ref.version for version in approved)
-    return False
-
-
 def redelivery_plan(
-    change: Change, refs: list[TriggerRef], complete: set[tuple[int, DistributionEvent]]
+    change: Change,
+    refs: list[TriggerRef],
+    complete: set[tuple[int, DistributionEvent]],
+    *,
+    now: datetime | None = None,
 ) -> list[str]:
-    """Pure: the keys to queue again, in order: not complete, and not superseded."""
+    """Pure: the keys to queue again, in order: not complete, and still current.
+
+    Current by the one rule every send keeps (``delivery.currency.supersession``, against
+    ``change``, the change's current document); the worker checks it again before sending.
+    """
     return [
         ref.key
         for ref in sorted(refs)
-        if (ref.version, ref.event) not in complete and not superseded(ref, change, refs)
+        if (ref.version, ref.event) not in complete
+        and supersession(ref.event, ref.version, change, now=now) is None
     ]
 
 
@@ -124,10 +107,12 @@ def redeliver(
     bucket: str,
     change: Change,
     customer: str,
+    now: datetime | None = None,
 ) -> list[str]:
     """Queue each undelivered, current trigger of ``customer`` again; returns the keys queued.
 
-    Nothing is queued when every delivery is complete (an empty list).
+    Nothing is queued when every delivery is complete (an empty list). ``now`` also leaves out
+    the reminders and window-open notices whose moment has passed.
     """
     if customer not in change.customer_codes:
         raise InvalidInputError(
@@ -140,7 +125,7 @@ def redeliver(
             "(triggers expire after 30 days; use retry to write them again)",
             customer=customer,
         )
-    keys = redelivery_plan(change, refs, delivered_events(store, change, customer))
+    keys = redelivery_plan(change, refs, delivered_events(store, change, customer), now=now)
     queue = queues(customer)
     for key in keys:
         queue.send(s3_event_body(bucket, key))

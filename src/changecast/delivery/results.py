@@ -106,10 +106,38 @@ def failed_record(
     )
 
 
+def superseded_record(
+    *, key: DeliveryKey, by: str, at: datetime, so_far: SentSoFar | None = None
+) -> ExecutionRecord:
+    """The record of a trigger that sent nothing because the change had moved past it.
+
+    ``so_far`` (from the ledger) keeps what an earlier run sent before it was superseded.
+    """
+    counts = so_far or SentSoFar()
+    return ExecutionRecord(
+        change_id=key.change_id,
+        version=key.version,
+        customer_code=key.customer,
+        event=key.event,
+        status=ExecutionStatus.SUPERSEDED,
+        already_sent=counts.sent,
+        started_at=at,
+        finished_at=at,
+        superseded_by=by[:2_000],
+    )
+
+
 def save_record(
-    record: ExecutionRecord, *, store: ObjectStore, read_model: DeliveryReadModel | None = None
+    record: ExecutionRecord,
+    *,
+    store: ObjectStore,
+    read_model: DeliveryReadModel | None = None,
+    keep_delivered: bool = False,
 ) -> str:
     """Set ``events[event]`` in ``executions/{id}/v{n}/{code}.json`` (conditional writes).
+
+    With ``keep_delivered``, a record already ``delivered`` stays as it is (a superseded
+    duplicate of a delivered trigger does not hide that it was delivered).
 
     Then the read model: S3 is the record, so a read-model failure is logged, not raised
     (``changecast index rebuild`` repairs it; the next save of the delivery does too).
@@ -128,6 +156,9 @@ def save_record(
         else:
             document = ExecutionDocument.model_validate_json(current.body)
             etag = current.etag
+            kept = document.events.get(record.event)
+            if keep_delivered and kept is not None and kept.status is ExecutionStatus.DELIVERED:
+                return key
         events = {**document.events, record.event: record}
         body = document.model_copy(update={"events": events}).model_dump_json(
             by_alias=True, indent=2

@@ -2,6 +2,11 @@
 
 Which events the current version owes its customers comes from the change's history (the same
 rule the fan-out planner used to write the triggers); what happened comes from the read model.
+A customer's state is decided by the events that are still current (``delivery.currency``, the
+rule every send keeps): an event the change has moved past (an approval request once its
+version was approved, a reminder after a cancel) is shown ``superseded`` with what superseded
+it, and no longer decides the state. So after a fix and a redelivery, a customer whose every
+current event is delivered shows ``delivered``.
 """
 
 from __future__ import annotations
@@ -14,20 +19,27 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from changecast.changes.models import Change
+from changecast.delivery.currency import supersession
 from changecast.delivery.ledger import LedgerEntry
-from changecast.delivery.models import DeliveryRecord
+from changecast.delivery.models import DeliveryRecord, ExecutionStatus
 from changecast.delivery.ports import DeliveryReadModel, Ledger
 from changecast.distribution.models import DistributionEvent
 from changecast.distribution.planner import events_for
 
 
 class DeliveryState(StrEnum):
-    """A customer's (or an event's) state; ``pending`` until the worker has reported."""
+    """A customer's (or an event's) state; ``pending`` until the worker has reported.
+
+    ``superseded``: the change has moved past the event; it sends nothing more and does not
+    count in the customer's state (an event delivered before it was superseded stays
+    ``delivered``, with ``supersededBy`` set).
+    """
 
     PENDING = "pending"
     DELIVERED = "delivered"
     PARTIAL = "partial"
     FAILED = "failed"
+    SUPERSEDED = "superseded"
 
 
 _WORST = [DeliveryState.FAILED, DeliveryState.PARTIAL, DeliveryState.PENDING]
@@ -43,6 +55,7 @@ class EventDelivery(_Out):
 
     A failed delivery carries its ``reason``; ``deadLettered`` says its trigger waits in the DLQ
     (``changecast worker redrive`` moves it back; it resumes where it stopped).
+    ``supersededBy`` says what superseded an event that is no longer current.
     """
 
     event: DistributionEvent
@@ -51,12 +64,31 @@ class EventDelivery(_Out):
     record: DeliveryRecord | None = None
     reason: str | None = None
     dead_lettered: bool = False
+    superseded_by: str | None = None
 
 
 def event_delivery(
-    event: DistributionEvent, version: int, record: DeliveryRecord | None
+    event: DistributionEvent,
+    version: int,
+    record: DeliveryRecord | None,
+    superseded_by: str | None = None,
 ) -> EventDelivery:
-    """Pure: an event's state from its row (none yet, or outcomes only: pending)."""
+    """Pure: an event's state from its row (none yet, or outcomes only: pending).
+
+    With ``superseded_by`` (the change has moved past it), an event not delivered is
+    ``superseded``; the worker's own ``superseded`` record is too.
+    """
+    if record is not None and record.status is ExecutionStatus.SUPERSEDED:
+        superseded_by = superseded_by or (record.reason or "").removeprefix("superseded by ")
+    delivered = record is not None and record.status is ExecutionStatus.DELIVERED
+    if superseded_by is not None and not delivered:
+        return EventDelivery(
+            event=event,
+            version=version,
+            state=DeliveryState.SUPERSEDED,
+            record=record,
+            superseded_by=superseded_by,
+        )
     if record is None or record.status is None:
         return EventDelivery(
             event=event, version=version, state=DeliveryState.PENDING, record=record
@@ -68,6 +100,7 @@ def event_delivery(
         record=record,
         reason=record.reason,
         dead_lettered=record.dead_lettered,
+        superseded_by=superseded_by,
     )
 
 
@@ -85,9 +118,12 @@ class RecipientOutcome(_Out):
 
 
 class CustomerDelivery(_Out):
-    """One customer: the state of the change's current version, and every result.
+    """One customer: its state, the events that decide it, and every result.
 
-    ``recipients`` (the drill-down, from the ledger) only when asked for.
+    ``current`` lists the current version's events, and an older version's events that still
+    stand (an approval while an edit awaits approval) or that ended undelivered and superseded
+    (so that a failure the change moved past is shown as such). ``state`` is the worst state of
+    those not superseded. ``recipients`` (the drill-down, from the ledger) only when asked for.
     """
 
     customer_code: str
@@ -118,34 +154,69 @@ def customer_delivery(
     customer: str,
     rows: Iterable[DeliveryRecord],
     expected: set[DistributionEvent],
+    *,
+    now: datetime | None = None,
 ) -> CustomerDelivery:
     """Pure: one customer's state from the read model's rows and the events the version owes."""
     mine = [row for row in rows if row.customer_code == customer]
-    return _customer_delivery(change, customer, mine, expected)
+    return _customer_delivery(change, customer, mine, expected, now)
+
+
+def _shown(item: EventDelivery, change: Change) -> bool:
+    """The current version's events; an older one while it stands or when it ended unsent."""
+    if item.version == change.version:
+        return True
+    return item.superseded_by is None or item.state is DeliveryState.SUPERSEDED
 
 
 def _customer_delivery(
-    change: Change, customer: str, mine: list[DeliveryRecord], expected: set[DistributionEvent]
+    change: Change,
+    customer: str,
+    mine: list[DeliveryRecord],
+    expected: set[DistributionEvent],
+    now: datetime | None,
 ) -> CustomerDelivery:
     history = sorted(
         (row for row in mine if row.status is not None),
         key=lambda r: (r.version, r.finished_at or r.updated_at),
         reverse=True,
     )
-    recorded = {r.event: r for r in mine if r.version == change.version}
-    current = [
-        event_delivery(event, change.version, recorded.get(event))
-        for event in sorted(set(recorded) | expected, key=EVENT_ORDER.index)
-    ]
-    states = {item.state for item in current}
-    state = next((s for s in _WORST if s in states), DeliveryState.DELIVERED)
-    if not current:
-        state = DeliveryState.PENDING
-    return CustomerDelivery(customer_code=customer, state=state, current=current, history=history)
+    recorded: dict[tuple[int, DistributionEvent], DeliveryRecord | None]
+    recorded = {(r.version, r.event): r for r in mine}
+    recorded |= {(change.version, e): recorded.get((change.version, e)) for e in expected}
+    items = []
+    for version, event in sorted(recorded, key=lambda k: (k[0], EVENT_ORDER.index(k[1]))):
+        found = supersession(event, version, change, now=now)
+        item = event_delivery(
+            event, version, recorded[(version, event)], None if found is None else found.by
+        )
+        if _shown(item, change):
+            items.append(item)
+    return CustomerDelivery(
+        customer_code=customer, state=_state_of(items), current=items, history=history
+    )
 
 
-def change_deliveries(change: Change, *, read_model: DeliveryReadModel) -> ChangeDeliveries:
-    """Every customer of the change (those without a result yet are ``pending``): one query."""
+def _state_of(items: list[EventDelivery]) -> DeliveryState:
+    """The worst state of the events still current; with none current, what became of them."""
+    if not items:
+        return DeliveryState.PENDING
+    deciding = {item.state for item in items if item.superseded_by is None}
+    if not deciding:
+        everything = {item.state for item in items}
+        if DeliveryState.SUPERSEDED in everything:
+            return DeliveryState.SUPERSEDED
+        return DeliveryState.DELIVERED
+    return next((s for s in _WORST if s in deciding), DeliveryState.DELIVERED)
+
+
+def change_deliveries(
+    change: Change, *, read_model: DeliveryReadModel, now: datetime | None = None
+) -> ChangeDeliveries:
+    """Every customer of the change (those without a result yet are ``pending``): one query.
+
+    ``now`` also supersedes the reminders and window-open notices whose moment has passed.
+    """
     by_customer: dict[str, list[DeliveryRecord]] = {}
     for row in read_model.for_change(change.change_id):
         by_customer.setdefault(row.customer_code, []).append(row)
@@ -154,7 +225,7 @@ def change_deliveries(change: Change, *, read_model: DeliveryReadModel) -> Chang
         change_id=change.change_id,
         version=change.version,
         customers=[
-            _customer_delivery(change, code, by_customer.get(code, []), expected)
+            _customer_delivery(change, code, by_customer.get(code, []), expected, now)
             for code in change.customer_codes
         ],
     )

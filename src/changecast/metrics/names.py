@@ -24,6 +24,10 @@ DELIVERY_DURATION: Final = "DeliveryDuration"
 # Per queue message the worker gives up on, dimension ``customer``.
 TRIGGERS_DEAD_LETTERED: Final = "TriggersDeadLettered"
 
+# Per trigger the worker found superseded (sent nothing; not a failure), dimensions ``customer``
+# and ``event``.
+TRIGGERS_SUPERSEDED: Final = "TriggersSuperseded"
+
 # Per portal request, dimensions ``route`` (the path template) and ``method``.
 PORTAL_REQUEST_LATENCY: Final = "PortalRequestLatency"
 """Milliseconds from the request to the end of its response."""

@@ -19,9 +19,16 @@ import structlog
 from pydantic import ValidationError
 
 from changecast import layout
+from changecast.changes.models import Change
+from changecast.delivery.currency import latest_change, supersession, window_of
 from changecast.delivery.ledger import DeliveryKey
 from changecast.delivery.ports import RecipientsBusyError
-from changecast.delivery.results import failed_record, save_record, sent_so_far
+from changecast.delivery.results import (
+    failed_record,
+    save_record,
+    sent_so_far,
+    superseded_record,
+)
 from changecast.delivery.sending import DeliveryStoppedError, StopSignal
 from changecast.delivery.service import (
     DeliveryDeps,
@@ -209,6 +216,29 @@ class CustomerProcessor:
                 "failure_not_recorded", delivery=delivery.partition, error=exc.message[:300]
             )
 
+    def _superseded(self, event: DistributionEvent, change: Change) -> bool:
+        """Whether the change has moved past this trigger; if so it is recorded ``superseded``.
+
+        The one currency rule (``delivery.currency``) against the change's current document;
+        a change without one (an embedded message of another tool) is judged by ``change``
+        itself. A superseded trigger sends nothing and is not a failure: its message is done.
+        """
+        latest = latest_change(self.deps.store, change.change_id) or change
+        now = self.deps.clock.now()
+        found = supersession(event, change.version, latest, now=now, window=window_of(change))
+        if found is None:
+            return False
+        key = DeliveryKey(self.code, change.change_id, change.version, event)
+        log.info("trigger_superseded", superseded_by=found.by[:300])
+        record = superseded_record(
+            key=key, by=found.by, at=now, so_far=sent_so_far(self.deps.ledger, key)
+        )
+        save_record(
+            record, store=self.deps.store, read_model=self.deps.read_model, keep_delivered=True
+        )
+        self.deps.metrics.count(names.TRIGGERS_SUPERSEDED, customer=self.code, event=event.value)
+        return True
+
     def _deliver(self, request: DeliveryRequest, stop: StopSignal, attempt: Attempt) -> None:
         """Deliver; on a final attempt the failure is recorded first (a kill leaves it standing).
 
@@ -247,6 +277,8 @@ class CustomerProcessor:
             change_id=trigger.change_id, version=trigger.version, delivery_event=trigger.event.value
         ):
             change = load_version(trigger, store=self.deps.store)
+            if self._superseded(trigger.event, change):
+                return
             request = DeliveryRequest(
                 change=change,
                 event=trigger.event,
@@ -279,6 +311,8 @@ class CustomerProcessor:
             delivery = DeliveryRequest.for_change(change, request.event)
             key = DeliveryKey(self.code, change.change_id, change.version, request.event)
             try:
+                if self._superseded(request.event, change):
+                    return
                 self._deliver(delivery, stop, attempt)
             except ChangecastError as exc:
                 if classify(exc).outcome is Outcome.DEAD:

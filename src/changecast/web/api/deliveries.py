@@ -51,7 +51,7 @@ def deliveries(
     per customer. ``format=csv``: one row per event, or per recipient with ``recipients=1``.
     """
     change = service.get_indexed(deps=deps, actor=actor, change_id=change_id)
-    found = change_deliveries(change, read_model=read_model)
+    found = change_deliveries(change, read_model=read_model, now=deps.clock.now())
     if recipients:
         found = with_recipients(found, ledger=ledger)
     if format_ == "csv":
@@ -82,5 +82,6 @@ def redeliver_customer(
         bucket=runtime.config.s3_config.bucket_name,
         change=change,
         customer=customer,
+        now=runtime.clock.now(),
     )
     return Redelivery(change_id=change.change_id, customer=customer, queued=keys)

@@ -165,7 +165,7 @@ def view_context(
         if archived
         else []
     )
-    deliveries = deliveries_of(read_model, change)
+    deliveries = deliveries_of(read_model, change, deps.clock.now())
     events = timeline(change, history_of(deliveries))
     doc = change.to_json_dict()
     return {

@@ -8,6 +8,7 @@ model): no S3 request per poll.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -41,15 +42,18 @@ NEWEST_FIRST = list(reversed(DistributionEvent))
 
 @dataclass(frozen=True)
 class DeliveryRow:
-    """One customer's delivery of one event of the current version."""
+    """One customer's delivery of one event (of the current version, or an older one shown)."""
 
     customer: str
     name: str
     event: DistributionEvent
-    state: str  # delivered, partial, failed, or pending (no result yet)
+    state: str  # delivered, partial, failed, superseded, or pending (no result yet)
     record: DeliveryRecord | None = None
     failures: list[DeliveryFailure] = field(default_factory=list)
     dead_lettered: bool = False
+    version: int | None = None
+    """Set for an event of an older version than the change's current one."""
+    superseded_by: str | None = None
 
 
 def _name(deps: ChangeDeps, code: str) -> str:
@@ -68,13 +72,15 @@ def delivery_rows(deps: ChangeDeps, deliveries: ChangeDeliveries) -> list[Delive
             event=item.event,
             state=item.state.value,
             record=item.record,
-            failures=list(item.record.failures) if item.record else [],
+            failures=list(item.record.failures) if item.record and not item.superseded_by else [],
             dead_lettered=item.dead_lettered,
+            version=item.version if item.version != deliveries.version else None,
+            superseded_by=item.superseded_by,
         )
         for customer in deliveries.customers
         for item in customer.current
     ]
-    return sorted(rows, key=lambda row: NEWEST_FIRST.index(row.event))
+    return sorted(rows, key=lambda row: (row.version is not None, NEWEST_FIRST.index(row.event)))
 
 
 def history_of(deliveries: ChangeDeliveries | None) -> list[DeliveryRecord]:
@@ -84,10 +90,12 @@ def history_of(deliveries: ChangeDeliveries | None) -> list[DeliveryRecord]:
     return [record for customer in deliveries.customers for record in customer.history]
 
 
-def deliveries_of(read_model: DeliveryReadModel, change: Change) -> ChangeDeliveries | None:
+def deliveries_of(
+    read_model: DeliveryReadModel, change: Change, now: datetime | None = None
+) -> ChangeDeliveries | None:
     if change.status is ChangeStatus.DRAFT:
         return None
-    return change_deliveries(change, read_model=read_model)
+    return change_deliveries(change, read_model=read_model, now=now)
 
 
 def grid_context(
@@ -115,7 +123,8 @@ def deliveries_fragment(
 ) -> HTMLResponse:
     """The grid alone, for htmx polling: from the index only (no S3 request)."""
     change = service.get_indexed(deps=deps, actor=actor, change_id=change_id)
-    context = grid_context(deps, actor, change, deliveries_of(read_model, change))
+    found = deliveries_of(read_model, change, deps.clock.now())
+    context = grid_context(deps, actor, change, found)
     return render(request, "partials/_deliveries.html", actor, context)
 
 
@@ -170,9 +179,11 @@ def retry_customer(
         bucket=runtime.config.s3_config.bucket_name,
         change=change,
         customer=customer,
+        now=runtime.clock.now(),
     )
     if request.headers.get("hx-request") != "true":
         return RedirectResponse(f"/changes/{change_id}#deliveries", status_code=303)
-    context = grid_context(deps, actor, change, deliveries_of(runtime.deliveries, change))
+    found = deliveries_of(runtime.deliveries, change, deps.clock.now())
+    context = grid_context(deps, actor, change, found)
     context |= {"retried": customer, "queued": len(queued)}
     return render(request, "partials/_deliveries.html", actor, context)
