@@ -93,11 +93,15 @@ def provisioned(
     visibility: int = 1,
     max_receives: int = 5,
     send_rate: float = 50,
+    customer_settings: dict[str, Any] | None = None,
 ) -> Runtime:
-    """``customers`` demo customers on the moto server; acme gets ``contacts`` more contacts."""
+    """``customers`` demo customers on the moto server; acme gets ``contacts`` more contacts.
+
+    ``customer_settings`` are set on every customer mapping (``window_notices``, for example).
+    """
     config = demo_config(customers, portal_url="http://portal.test")
     mappings = {
-        code: mapping.model_copy(update={"max_send_rate": send_rate})
+        code: mapping.model_copy(update={"max_send_rate": send_rate, **(customer_settings or {})})
         for code, mapping in config.customer_mappings.items()
     }
     config = config.model_copy(update={"customer_mappings": mappings})

@@ -3,13 +3,15 @@
 moto's STS checks neither trust policies nor whether the role exists, so the test makes it
 refuse acme's role as AWS does when the trust policy denies (``AccessDenied``, over HTTP to
 real worker processes). After the fix, redeliver for acme alone re-sends every pending event
-in order, skips the approval request that the approval superseded, and mails no one else.
+in order, skips the approval request that the approval superseded, and mails no one else; the
+customer's delivery status then settles at ``delivered``, that request shown ``superseded``.
 """
 
 from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +20,14 @@ from moto.core.exceptions import AccessDeniedError
 from moto.sts.models import STSBackend
 
 from changecast.bootstrap import Runtime
-from changecast.changes.models import ChangeStatus
+from changecast.changes.archive import ChangeArchive
+from changecast.changes.models import Change, ChangeStatus
 from changecast.delivery.models import ExecutionStatus
 from changecast.delivery.redelivery import redeliver
+from changecast.delivery.status import DeliveryState, change_deliveries
 from changecast.distribution.models import DistributionEvent
+from changecast.errors import NotFoundError
+from changecast.ids import ChangeId
 from tests.delivery_support import publish, stored_change
 from tests.faults.support import (
     Workers,
@@ -78,21 +84,40 @@ def test_a_denied_role_fails_at_once_and_redelivery_completes_only_that_customer
         customers=codes,
     )
     dlq = runtime.aws.client("sqs").get_queue_url(QueueName="changecast-acme-dlq")["QueueUrl"]
-    events = [(v1, SUBMITTED), (v1, APPROVED), (v2, SUBMITTED)]
+    requested = stored_change(
+        status=ChangeStatus.SUBMITTED, change_id=v1.change_id, customers=codes
+    )  # v1 as archived at submit, and as the latest pointer until it was approved
+    events = [(requested, SUBMITTED), (v1, APPROVED), (v2, SUBMITTED)]
 
     def acme_record(version: int, event: DistributionEvent) -> Any:
         return record_of(runtime, v1.change_id, version, "acme", event)
 
-    def globex_done() -> bool:
-        found = [record_of(runtime, v1.change_id, c.version, "globex", e) for c, e in events]
+    def globex_done(count: int) -> bool:
+        found = [
+            record_of(runtime, v1.change_id, c.version, "globex", e) for c, e in events[:count]
+        ]
         return all(r is not None and r.status is ExecutionStatus.DELIVERED for r in found)
+
+    archive = ChangeArchive(runtime.store)
+
+    def dead_and_done(count: int) -> bool:
+        return queue_depth(runtime, dlq) == count and globex_done(count)
+
+    def step(change: Change, event: DistributionEvent) -> None:
+        """As the portal does: the latest pointer moves, then the event's triggers are written."""
+        try:
+            etag: str | None = archive.get_latest(ChangeId(change.change_id)).etag
+        except NotFoundError:
+            etag = None
+        archive.put_latest(change, etag=etag)
+        for code in codes:
+            publish(runtime.store, change, event, code)
 
     with Workers(endpoint, tmp_path) as workers:
         acme_pid, globex_pid = workers.start("acme"), workers.start("globex")
-        for change, event in events:
-            for code in codes:
-                publish(runtime.store, change, event, code)
-        wait_for(lambda: queue_depth(runtime, dlq) == 3 and globex_done(), workers, pid=acme_pid)
+        for number, (change, event) in enumerate(events, start=1):
+            step(change, event)  # each delivered (globex) or dead-lettered (acme) in turn
+            wait_for(partial(dead_and_done, number), workers, pid=acme_pid)
         for change, event in events:
             failed = acme_record(change.version, event)
             assert failed is not None
@@ -132,6 +157,16 @@ def test_a_denied_role_fails_at_once_and_redelivery_completes_only_that_customer
     assert mail_count(runtime, "acme") == sum(
         acme_record(v, e).sent for v, e in ((1, APPROVED), (2, SUBMITTED))
     )
+    status = change_deliveries(v2, read_model=runtime.deliveries)
+    settled = next(c for c in status.customers if c.customer_code == "acme")
+    assert settled.state is DeliveryState.DELIVERED  # every current event delivered
+    assert [(e.version, e.event, e.state) for e in settled.current] == [
+        (1, SUBMITTED, DeliveryState.SUPERSEDED),
+        (1, APPROVED, DeliveryState.DELIVERED),  # still stands while v2 awaits approval
+        (2, SUBMITTED, DeliveryState.DELIVERED),
+    ]
+    assert settled.current[0].superseded_by is not None
+    assert settled.current[0].superseded_by.startswith("approve of v1 by ")
 
 
 def dead_letters(runtime: Runtime, url: str) -> list[dict[str, str]]:

@@ -146,9 +146,13 @@ def test_a_crash_loop_ends_in_the_dlq_with_a_failed_record_and_redrive_completes
             tmp_path, endpoint, "worker", "redrive", "--customer", "acme", "--dry-run"
         )
         assert code == 0, err
-        assert trigger.key in out and "receives=" in out
+        assert f"{trigger.key}: would send" in out and "receives=" in out
         assert queue_depth(runtime, dlq_url) == 1 and count() == sent_before
-        code, out, err = cli(tmp_path, endpoint, "worker", "redrive", "--customer", "acme")
+        code, out, err = cli(
+            tmp_path,
+            endpoint,
+            *("worker", "redrive", "--customer", "acme", "--change", change.change_id),
+        )
         assert code == 0, err
         assert queue_depth(runtime, dlq_url) == 0
 
