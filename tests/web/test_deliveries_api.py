@@ -135,6 +135,7 @@ def test_the_local_outbox_lists_subject_recipient_topic_and_invite(
     client: TestClient, moto_runtime: Runtime
 ) -> None:
     change_id = submitted_change(client)
+    deliver_queue(moto_runtime, "acme")  # the approval request, while it awaits approval
     login(client, email="approver@ccoe.example.com")  # someone else approves
     assert client.post(f"/api/changes/{change_id}/approve").status_code == 200
     deliver_queue(moto_runtime, "acme")
