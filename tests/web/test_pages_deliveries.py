@@ -162,3 +162,40 @@ def test_a_dead_lettered_delivery_is_failed_with_its_reason_in_the_grid_and_the_
     assert api["state"] == "failed"
     assert (api["current"][0]["reason"], api["current"][0]["deadLettered"]) == (reason, True)
     assert api["current"][0]["record"]["alreadySent"] == 1
+
+
+def test_a_failed_approval_request_the_approval_superseded_settles_at_delivered(
+    client: TestClient, runtime: Runtime
+) -> None:
+    change_id = submitted_change(client, customers=["acme"])
+    save_record(  # the worker's record of a request whose role was denied (dead-lettered)
+        ExecutionRecord(
+            change_id=change_id,
+            version=1,
+            customer_code="acme",
+            event=DistributionEvent.SUBMITTED,
+            status=ExecutionStatus.FAILED,
+            failures=[DeliveryFailure(reason="the customer's role cannot be assumed")],
+            started_at=NOW,
+            finished_at=NOW,
+            dead_lettered=True,
+        ),
+        store=runtime.store,
+        read_model=runtime.deliveries,
+    )
+    assert 'data-state="failed"' in row(client.get(f"/changes/{change_id}").text, "acme")
+    assert client.post(f"/api/changes/{change_id}/approve", headers={"accept": "*/*"}).is_success
+    deliver_queue(runtime, "acme")  # the request is superseded (sends nothing), the approval goes
+
+    api = client.get(f"/api/changes/{change_id}/deliveries").json()
+    (acme,) = api["customers"]
+    assert acme["state"] == "delivered"
+    events = {item["event"]: item for item in acme["current"]}
+    assert events["approved"]["state"] == "delivered"
+    assert events["submitted"]["state"] == "superseded"
+    assert events["submitted"]["supersededBy"].startswith("approve of v1 by ")
+    assert events["submitted"]["record"]["status"] == "superseded"
+    grid = client.get(f"/changes/{change_id}/deliveries").text
+    request = row(grid, "acme")
+    assert 'data-state="superseded"' in request and "superseded by approve of v1" in request
+    assert 'data-state="delivered"' in row(grid, "acme", "approved")
