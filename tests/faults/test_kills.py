@@ -174,3 +174,15 @@ def test_redrive_refuses_an_unknown_customer_with_exit_2_and_one_line(
     code, _, err = cli(tmp_path, endpoint, "worker", "redrive", "--customer", "umbrella")
     assert code == 2
     assert "unknown customer 'umbrella'" in err
+
+
+def test_redrive_refuses_a_bad_change_id_and_a_change_with_all(
+    endpoint: str, tmp_path: Path
+) -> None:
+    provisioned(endpoint, tmp_path)
+    base = ("worker", "redrive", "--customer", "acme")
+    code, _, err = cli(tmp_path, endpoint, *base, "--change", "not-a-change")
+    assert code == 2 and "'not-a-change' is not a UUID" in err
+    one = "0f0e0d0c-0b0a-4908-8706-050403020100"
+    code, _, err = cli(tmp_path, endpoint, *base, "--change", one, "--all")
+    assert code == 2 and "either --change or --all" in err

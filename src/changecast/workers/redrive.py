@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+import structlog
 from pydantic import ValidationError
 
 from changecast.aws.sqs import QueueMessage
@@ -24,6 +25,8 @@ from changecast.errors import ChangecastError, InvalidInputError, MalformedInput
 from changecast.layout import TRIGGER_KEY
 from changecast.ports import ObjectStore
 from changecast.workers.messages import ParsedMessage, parse_message
+
+log = structlog.get_logger()
 
 
 @dataclass(frozen=True)
@@ -150,11 +153,16 @@ def redrive_dead_letters(
     now = runtime.clock.now()
     seen: list[DeadLetter] = []
     keep: list[QueueMessage] = []
+    listed: set[str] = set()
     while True:
         batch = dead_letters.receive(wait_seconds=0, max_messages=10, visibility=HOLD_SECONDS)
         if not batch:
             break
         for message in batch:
+            if message.message_id in listed:  # seen again after its hold: keep it, once
+                keep.append(message)
+                continue
+            listed.add(message.message_id)
             letter = _dead_letter(message, store=runtime.store, now=now, change=change)
             if letter.selected and not dry_run:
                 queue.send(message.body)
@@ -164,5 +172,8 @@ def redrive_dead_letters(
                 keep.append(message)
             seen.append(letter)
     for message in keep:
-        dead_letters.set_visibility(message.receipt, 0)
+        try:
+            dead_letters.set_visibility(message.receipt, 0)
+        except ChangecastError as exc:  # a stale receipt: the message reappears after its hold
+            log.info("dead_letter_left_hidden", message_id=message.message_id, error=exc.message)
     return seen
