@@ -43,12 +43,14 @@ def deliveries(
     ] = False,
     format_: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
 ) -> ChangeDeliveries | Response:
-    """Each customer's state for the current version (pending until its worker reports).
+    """Each customer's state from its events still current (pending until its worker reports).
 
-    Per event: sent, delivered, bounced, complained, failed. Only for a change the caller sees
-    in full (a CustomerManager never sees another customer's), so the recipients too. Served from
-    the index (the delivery read model, no S3 request); ``recipients=1`` adds one ledger query
-    per customer. ``format=csv``: one row per event, or per recipient with ``recipients=1``.
+    An event the change has moved past shows ``superseded`` with ``supersededBy`` and does not
+    count (``delivery.status``). Per event: sent, delivered, bounced, complained, failed. Only
+    for a change the caller sees in full (a CustomerManager never sees another customer's), so
+    the recipients too. Served from the index (the delivery read model, no S3 request);
+    ``recipients=1`` adds one ledger query per customer. ``format=csv``: one row per event, or
+    per recipient with ``recipients=1``.
     """
     change = service.get_indexed(deps=deps, actor=actor, change_id=change_id)
     found = change_deliveries(change, read_model=read_model, now=deps.clock.now())
