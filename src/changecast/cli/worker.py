@@ -85,10 +85,8 @@ def redrive(
         raise InvalidInputError("give either --change or --all, not both", field="change")
     wanted = None if change is None else str(parse_change_id(change))
     if wanted is None and not everything and not dry_run:
-        everything = _confirmed(code)
-    letters = redrive_dead_letters(
-        runtime=runtime, customer=code, change=wanted, everything=everything, dry_run=dry_run
-    )
+        _confirm_everything(code)
+    letters = redrive_dead_letters(runtime=runtime, customer=code, change=wanted, dry_run=dry_run)
     shown = [letter for letter in letters if letter.selected]
     for letter in shown:
         checks = letter.checks or ()
@@ -108,7 +106,7 @@ def redrive(
     )
 
 
-def _confirmed(code: str) -> bool:
+def _confirm_everything(code: str) -> None:
     """Ask before moving every message of the DLQ; refusing (or no terminal) moves nothing."""
     try:
         answer = typer.confirm(
@@ -123,4 +121,3 @@ def _confirmed(code: str) -> bool:
             "nothing moved: name the change with --change ID, or pass --all to move every message",
             field="change",
         )
-    return True

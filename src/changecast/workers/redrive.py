@@ -1,10 +1,11 @@
 """Re-drive one customer's dead-lettered messages back to its queue (``worker redrive``).
 
-Only the messages of one change (``change``), or every message when asked (``everything``);
-the others stay in the DLQ untouched. Each trigger is checked with the rule every send keeps
-(``delivery.currency``): the listing says which would send and which are superseded (the worker
-records those ``superseded`` and sends nothing). The ledger makes the worker send only to the
-recipients not yet sent. Redelivering a change's undelivered triggers is ``delivery.redelivery``.
+Only the messages of one change (``change``), or every message (``change`` None: the CLI asks
+for ``--all`` or a confirmation first); the others stay in the DLQ untouched. Each trigger is
+checked with the rule every send keeps (``delivery.currency``): the listing says which would
+send and which are superseded (the worker records those ``superseded`` and sends nothing). The
+ledger makes the worker send only to the recipients not yet sent. Redelivering a change's
+undelivered triggers is ``delivery.redelivery``.
 """
 
 from __future__ import annotations
@@ -127,25 +128,16 @@ HOLD_SECONDS = 60
 
 
 def redrive_dead_letters(
-    *,
-    runtime: Runtime,
-    customer: str,
-    change: str | None = None,
-    everything: bool = False,
-    dry_run: bool = False,
+    *, runtime: Runtime, customer: str, change: str | None = None, dry_run: bool = False
 ) -> list[DeadLetter]:
     """Move (or, with ``dry_run``, only list) ``customer``'s dead letters of ``change``.
 
-    Moving every message needs ``everything`` (``change`` None); a message that names another
-    change, several changes or none is then the only kind moved without a change. A moved
-    message is sent to the queue, then deleted from the DLQ; every other one is made visible
-    again at once, untouched. Returns every message seen, ``selected`` and ``moved`` set.
+    ``change`` None means every message (``worker redrive`` asks for ``--all`` or a
+    confirmation first); with a change, a message that names another change, several changes
+    or none stays. A moved message is sent to the queue, then deleted from the DLQ; every other
+    one is made visible again at once, untouched. Returns every message seen, ``selected`` and
+    ``moved`` set.
     """
-    if change is None and not everything and not dry_run:
-        raise InvalidInputError(
-            "name the change whose messages to move (--change ID), or move every message (--all)",
-            field="change",
-        )
     runtime.directory.get(customer)
     queue, dead_letters = runtime.customer_queue(customer)
     if dead_letters is None:
