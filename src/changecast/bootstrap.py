@@ -24,7 +24,7 @@ from changecast.local_runtime import (
     outbox_sent_since,
     read_running,
 )
-from changecast.ports import Clock, SystemClock
+from changecast.ports import Clock, DatabaseCredentials, SystemClock
 from changecast.settings import SELF_APPROVAL_REFUSED, ConfigLocation, Settings
 
 if TYPE_CHECKING:
@@ -133,7 +133,9 @@ class Runtime:
 
     @cached_property
     def config(self) -> AppConfig:
-        return self.read_config_file(self.settings.config_location, AppConfig)
+        """config.json, with ``CHANGECAST_WEB__BASE_URL`` (when set) as the portal's URL."""
+        loaded = self.read_config_file(self.settings.config_location, AppConfig)
+        return with_base_url(loaded, self.settings.web.base_url)
 
     @cached_property
     def ses_config(self) -> SESConfig | None:
@@ -195,10 +197,24 @@ class Runtime:
         return self.settings.mode == "local" or not self.settings.database_url
 
     @cached_property
+    def database_credentials(self) -> DatabaseCredentials | None:
+        """The index's user and password from the RDS-managed secret, when one is configured."""
+        secret_id = self.settings.database_secret_id
+        if not secret_id:
+            return None
+        from changecast.aws.db_credentials import SecretsManagerDbCredentials
+
+        return SecretsManagerDbCredentials(self.bootstrap_aws.client("secretsmanager"), secret_id)
+
+    @cached_property
     def index(self) -> SqlChangeIndex:
         from changecast.index.engine import open_index
 
-        return open_index(self.settings.index_url, migrate=self.migrates_index)
+        return open_index(
+            self.settings.index_url,
+            migrate=self.migrates_index,
+            credentials=self.database_credentials,
+        )
 
     @cached_property
     def deliveries(self) -> SqlDeliveryReadModel:
@@ -420,6 +436,29 @@ class Runtime:
         )
 
 
+def with_base_url(config: AppConfig, base_url: str | None) -> AppConfig:
+    """``config`` whose ``email_config.portal_base_url`` is ``base_url`` (when given).
+
+    The deployment's portal URL wins over config.json's: Terraform knows the host name.
+    """
+    if not base_url:
+        return config
+    base = base_url.rstrip("/")
+    email = config.email_config
+    if email.portal_base_url.rstrip("/") == base:
+        return config
+    import structlog
+
+    structlog.get_logger().info(
+        "portal_base_url_overridden",
+        config_json=email.portal_base_url,
+        base_url=base,
+        hint="CHANGECAST_WEB__BASE_URL wins over config.json's email_config.portal_base_url",
+    )
+    updated = email.model_copy(update={"portal_base_url": base})
+    return config.model_copy(update={"email_config": updated})
+
+
 def link_secret(settings: Settings) -> str | None:
     """``CHANGECAST_LINKS__SECRET``, else the session secret, else (local mode) ``session.key``.
 
@@ -450,17 +489,77 @@ def with_secrets(runtime: Runtime) -> Runtime:
 
     client = runtime.bootstrap_aws.client("secretsmanager")
     found = read_secret_fields(client, settings.secrets_id)
-    web, saml, update = settings.web, settings.saml, {}
+    web, saml, links = settings.web, settings.saml, settings.links
     if "session_secret" in found and web.session_secret is None:
         web = web.model_copy(update={"session_secret": SecretStr(found["session_secret"])})
+    if "links_secret" in found and links.secret is None:
+        links = links.model_copy(update={"secret": SecretStr(found["links_secret"])})
     if "saml_idp_cert" in found and not saml.idp_cert:
         saml = saml.model_copy(update={"idp_cert": found["saml_idp_cert"]})
-    if "database_url" in found and not settings.database_url:
-        update["database_url"] = found["database_url"]
     filled = Settings.model_validate(
-        {**settings.model_dump(), **update, "web": web.model_dump(), "saml": saml.model_dump()}
+        {
+            **settings.model_dump(),
+            "web": _revealed(web),
+            "links": _revealed(links),
+            "saml": saml.model_dump(),
+        }
     )
     return Runtime(settings=filled, local=runtime.local, clock=runtime.clock)
+
+
+def _revealed(model: BaseModel) -> dict[str, object]:
+    """``model`` as a dict whose ``SecretStr`` values are plain (to validate it again)."""
+    return {
+        name: value.get_secret_value() if isinstance(value, SecretStr) else value
+        for name, value in model.model_dump().items()
+    }
+
+
+METADATA_TIMEOUT_SECONDS = 10.0
+MAX_METADATA_BYTES = 1024 * 1024
+
+
+def with_saml_metadata(runtime: Runtime) -> Runtime:
+    """Fetch ``CHANGECAST_SAML__IDP_METADATA_URL`` once (https or S3) into the SAML settings."""
+    saml = runtime.settings.saml
+    url = saml.idp_metadata_url
+    if not url or saml.idp_metadata_xml:
+        return runtime
+    xml = fetch_saml_metadata(runtime, url)
+    filled = runtime.settings.model_copy(
+        update={"saml": saml.model_copy(update={"idp_metadata_xml": xml})}
+    )
+    return Runtime(settings=filled, local=runtime.local, clock=runtime.clock)
+
+
+def fetch_saml_metadata(runtime: Runtime, url: str) -> str:
+    """The IdP metadata XML at ``url``; an unreachable or oversized one raises, naming the URL."""
+    where = f"CHANGECAST_SAML__IDP_METADATA_URL {url[:300]}"
+    if url.startswith("s3://"):
+        from changecast.aws.config_files import read_s3_file
+
+        location = ConfigLocation.parse(url, setting="CHANGECAST_SAML__IDP_METADATA_URL")
+        client = runtime.bootstrap_aws.client("s3")
+        body = read_s3_file(client, location.bucket or "", location.key or "")
+    elif url.startswith("https://"):
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(url, headers={"Accept": "application/xml"})
+        try:
+            with urllib.request.urlopen(request, timeout=METADATA_TIMEOUT_SECONDS) as answer:
+                body = answer.read(MAX_METADATA_BYTES + 1)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise InvalidInputError(f"{where}: cannot be fetched: {str(reason)[:200]}") from None
+    else:
+        raise InvalidInputError(f"{where}: give an https:// URL or s3://bucket/key")
+    if len(body) > MAX_METADATA_BYTES:
+        raise InvalidInputError(f"{where}: larger than {MAX_METADATA_BYTES} bytes")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{where}: not UTF-8 XML") from None
 
 
 def build_runtime(settings: Settings, *, process: Process = "cli") -> Runtime:
@@ -469,6 +568,8 @@ def build_runtime(settings: Settings, *, process: Process = "cli") -> Runtime:
     if resolved.allow_self_approval and resolved.mode != "local":
         raise InvalidInputError(f"{SELF_APPROVAL_REFUSED} (this process runs in aws mode)")
     runtime = with_secrets(Runtime(settings=resolved, local=local))
+    if process == "portal":
+        runtime = with_saml_metadata(runtime)
     if process != "cli":
         if runtime.settings.dev_login and runtime.settings.mode != "local":
             raise InvalidInputError(

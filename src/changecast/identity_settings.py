@@ -74,6 +74,15 @@ class SamlSettings(BaseModel):
     """The IdP's signing certificate (PEM, or the base64 body alone)."""
     idp_metadata_file: Path | None = None
     """The IdP's metadata XML; fills entity id, SSO URL and certificate when those are unset."""
+    idp_metadata_url: str | None = Field(
+        default=None,
+        pattern=r"^(https://[^\s]+|s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^\s]+)$",
+        max_length=2000,
+    )
+    """``https://…`` (IAM Identity Center's metadata URL) or ``s3://bucket/key``: fetched once at
+    the portal's start into ``idp_metadata_xml``."""
+    idp_metadata_xml: str | None = Field(default=None, max_length=1_000_000)
+    """The IdP's metadata XML itself (given, or fetched from ``idp_metadata_url``)."""
     email_attribute: str = Field(default="email", min_length=1, max_length=200)
     name_attribute: str = Field(default="name", min_length=1, max_length=200)
     groups_attribute: str = Field(default="groups", min_length=1, max_length=200)
@@ -95,6 +104,6 @@ class SamlSettings(BaseModel):
     @property
     def configured(self) -> bool:
         """Whether enough is set to trust an IdP."""
-        if self.idp_metadata_file is not None:
+        if self.idp_metadata_file is not None or self.idp_metadata_xml or self.idp_metadata_url:
             return True
         return bool(self.idp_entity_id and self.idp_sso_url and self.idp_cert)

@@ -64,3 +64,15 @@ class ObjectStore(Protocol):
     def list_keys(self, prefix: str) -> Iterator[str]:
         """Every key under ``prefix``, in key order, across all pages."""
         ...
+
+
+class DatabaseCredentials(Protocol):
+    """Where the index's user and password come from (the RDS-managed secret, rotated by RDS)."""
+
+    def current(self) -> tuple[str, str]:
+        """``(user, password)``, from a cache after the first read."""
+        ...
+
+    def refreshed(self) -> tuple[str, str]:
+        """``(user, password)`` read again, bypassing the cache (the server refused the old)."""
+        ...

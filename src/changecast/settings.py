@@ -40,6 +40,10 @@ class WebSettings(BaseModel):
     """Addresses or networks (``10.0.0.0/16``) of the proxies whose ``X-Forwarded-*`` headers
     ``changecast serve`` trusts; empty trusts none. ``*`` is refused: it would let any client
     choose its own address."""
+    base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(:[0-9]+)?/?$")
+    """``CHANGECAST_WEB__BASE_URL``: the portal's public URL (``https://changes.example.com``).
+    When set it wins over config.json's ``email_config.portal_base_url`` in every process (SAML
+    SP defaults, links in emails, calendar feeds): the host name is a deployment fact."""
     streaming: bool = True
     api_docs: bool | None = None
     """``/docs`` and ``/redoc``; unset means on in local mode, off elsewhere."""
@@ -183,9 +187,14 @@ class Settings(BaseSettings):
     ses_config: str | None = Field(default=None, max_length=1100)
     """SESConfig.json (path or S3 URI); default: ``SESConfig.json`` beside config.json."""
     secrets_id: str | None = Field(default=None, max_length=2048)
-    """A Secrets Manager secret (id or ARN) whose JSON gives ``session_secret``,
-    ``database_url`` and ``saml_idp_cert``, so that no secret sits in the environment."""
+    """The runtime secret (Secrets Manager id or ARN) whose JSON gives ``session_secret``,
+    ``links_secret`` and ``saml_idp_cert`` (docs/runbooks/secret-schema.md)."""
     database_url: str | None = None
+    """The index: ``postgresql+psycopg://host:5432/db`` (credentials from
+    ``database_secret_id``), or a URL with its own credentials (local, tests), or SQLite."""
+    database_secret_id: str | None = Field(default=None, max_length=2048)
+    """The RDS-managed master secret (``{"username", "password"}``) new connections log in with;
+    re-read when the database refuses the password (rotation)."""
     aws_endpoint_url: str | None = None
     actor: str | None = Field(default=None, max_length=200)
     trigger_concurrency: int = Field(default=8, ge=1, le=64)
@@ -217,6 +226,27 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "CHANGECAST_WEB__SESSION_SECRET must be at least 32 random characters"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _one_source_of_database_credentials(self) -> Settings:
+        if self.database_secret_id and self.database_url:
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(self.database_url)
+            if not parts.scheme.startswith("postgresql"):
+                raise ValueError("CHANGECAST_DATABASE_SECRET_ID needs a postgresql database URL")
+            if "@" in parts.netloc:
+                raise ValueError(
+                    "CHANGECAST_DATABASE_URL names a user or password while "
+                    "CHANGECAST_DATABASE_SECRET_ID is set; give the URL without credentials "
+                    "(postgresql+psycopg://host:5432/db): they come from the secret"
+                )
+        if self.database_secret_id and not self.database_url:
+            raise ValueError(
+                "CHANGECAST_DATABASE_SECRET_ID is set without CHANGECAST_DATABASE_URL "
+                "(postgresql+psycopg://host:5432/db)"
+            )
         return self
 
     @model_validator(mode="after")
@@ -276,8 +306,8 @@ class Settings(BaseSettings):
             )
         if not self.database_url:
             missing.append(
-                "CHANGECAST_DATABASE_URL (the index, e.g. postgresql+psycopg://user@host/db, "
-                "or database_url in CHANGECAST_SECRETS_ID)"
+                "CHANGECAST_DATABASE_URL (the index, postgresql+psycopg://host:5432/db, with "
+                "CHANGECAST_DATABASE_SECRET_ID naming the RDS-managed secret)"
             )
         if not self.config:
             missing.append("CHANGECAST_CONFIG (config.json: a path or s3://bucket/key)")

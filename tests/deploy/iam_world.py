@@ -141,7 +141,7 @@ def _hub_resources(world: World, aws: AwsClients) -> None:
     for url in world.queue_urls.values():  # S3 sends a test event when notifications are set
         sqs.purge_queue(QueueUrl=url)
     create_ledger_table(aws.client("dynamodb"), LEDGER_TABLE)
-    secret = {"database_url": world.index_url}
+    secret = {"links_secret": "links-secret-of-the-iam-world-0123456789"}
     world.secret_arn = aws.client("secretsmanager").create_secret(
         Name=SECRET_NAME, SecretString=json.dumps(secret)
     )["ARN"]

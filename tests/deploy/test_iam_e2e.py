@@ -158,6 +158,7 @@ def _lambda_env(world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         "CHANGECAST_MODE": "aws",
         "CHANGECAST_CONFIG": f"s3://{world.bucket}/config/config.json",
         "CHANGECAST_SECRETS_ID": world.secret_arn,
+        "CHANGECAST_DATABASE_URL": world.index_url,
         "CHANGECAST_DELIVERY__LEDGER_TABLE": "changecast-ledger",
         "CHANGECAST_CUSTOMER": "acme",
         "CHANGECAST_DATA_DIR": str(tmp_path / "lambda"),

@@ -167,6 +167,7 @@ def run_events(world: EventsWorld, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         "CHANGECAST_MODE": "aws",
         "CHANGECAST_CONFIG": f"s3://{world.world.bucket}/config/config.json",
         "CHANGECAST_SECRETS_ID": world.world.secret_arn,
+        "CHANGECAST_DATABASE_URL": world.world.index_url,
         "CHANGECAST_DELIVERY__LEDGER_TABLE": LEDGER_TABLE,
         "CHANGECAST_DATA_DIR": str(tmp_path / "lambda"),
         "AWS_ACCESS_KEY_ID": world.creds.access_key,

@@ -78,6 +78,7 @@ def run_upkeep(
         "CHANGECAST_MODE": "aws",
         "CHANGECAST_CONFIG": f"s3://{world.bucket}/config/config.json",
         "CHANGECAST_SECRETS_ID": world.secret_arn,
+        "CHANGECAST_DATABASE_URL": world.index_url,
         "CHANGECAST_DATA_DIR": str(tmp_path / "lambda"),
         "AWS_ACCESS_KEY_ID": creds.access_key,
         "AWS_SECRET_ACCESS_KEY": creds.secret_key,
@@ -86,7 +87,6 @@ def run_upkeep(
         "AWS_REGION": REGION,
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("CHANGECAST_DATABASE_URL", raising=False)
     with enforced():
         return maintenance.handler({"source": "changecast.index-upkeep"}, None)
 

@@ -103,6 +103,7 @@ def tick_as_scheduler(
         "CHANGECAST_MODE": "aws",
         "CHANGECAST_CONFIG": f"s3://{world.bucket}/config/config.json",
         "CHANGECAST_SECRETS_ID": world.secret_arn,
+        "CHANGECAST_DATABASE_URL": world.index_url,
         "CHANGECAST_DATA_DIR": str(tmp_path / "lambda"),
         "AWS_ACCESS_KEY_ID": creds.access_key,
         "AWS_SECRET_ACCESS_KEY": creds.secret_key,

@@ -77,15 +77,13 @@ def test_serve_refuses_to_start_without_what_it_needs(tmp_path: Path) -> None:
 def test_secrets_come_from_secrets_manager(tmp_path: Path) -> None:
     with moto_hub(tmp_path) as hub:
         hub.put_config()
-        database = f"sqlite:///{tmp_path / 'secret-index.db'}"
         secret = hub.client("secretsmanager").create_secret(
             Name="changecast/portal",
-            SecretString=json.dumps({"session_secret": SECRET, "database_url": database}),
+            SecretString=json.dumps({"session_secret": SECRET, "links_secret": "l" * 40}),
         )
         env = hub.aws_mode_env(CHANGECAST_SECRETS_ID=secret["ARN"])
-        del env["CHANGECAST_WEB__SESSION_SECRET"], env["CHANGECAST_DATABASE_URL"]
+        del env["CHANGECAST_WEB__SESSION_SECRET"]
         assert hub.run_cli("index", "migrate", env=env).returncode == 0
-        assert (tmp_path / "secret-index.db").exists()
         with serving(hub, env) as (url, _):
             assert httpx.get(f"{url}/api/health/ready").status_code == 200
 
@@ -94,7 +92,20 @@ def test_secrets_come_from_secrets_manager(tmp_path: Path) -> None:
         )
         answer = hub.run_cli("serve", env=env)
         assert answer.returncode == 2
-        assert "unknown fields oops" in answer.stderr
+        assert "unknown fields oops; accepted: links_secret, saml_idp_cert, session_secret" in (
+            answer.stderr.replace("\n", "")
+        )
+
+        retired = {"session_secret": SECRET, "database_url": "postgresql://u:p@h/db"}
+        hub.client("secretsmanager").put_secret_value(
+            SecretId=secret["ARN"], SecretString=json.dumps(retired)
+        )
+        answer = hub.run_cli("serve", env=env)
+        assert answer.returncode == 2
+        text = " ".join(answer.stderr.split())
+        assert "unknown fields database_url (database_url: database credentials come from" in text
+        assert "CHANGECAST_DATABASE_SECRET_ID" in text
+        assert "u:p@h" not in text
 
 
 def test_the_cli_works_against_a_deployment_and_prints_whole_ids(tmp_path: Path) -> None:

@@ -36,7 +36,12 @@ def read_s3_file(client: Any, bucket: str, key: str) -> bytes:
     return body
 
 
-SECRET_FIELDS = frozenset({"session_secret", "database_url", "saml_idp_cert"})
+SECRET_FIELDS = frozenset({"session_secret", "links_secret", "saml_idp_cert"})
+"""Exactly what the code reads from the runtime secret (docs/runbooks/secret-schema.md)."""
+_RETIRED = {
+    "database_url": "database credentials come from the RDS-managed secret "
+    "(CHANGECAST_DATABASE_SECRET_ID) and the host from CHANGECAST_DATABASE_URL",
+}
 
 
 def read_secret_fields(client: Any, secret_id: str) -> dict[str, str]:
@@ -57,8 +62,14 @@ def read_secret_fields(client: Any, secret_id: str) -> dict[str, str]:
         )
     unknown = sorted(set(raw) - SECRET_FIELDS)
     if unknown:
+        why = "".join(f" ({name}: {_RETIRED[name]})" for name in unknown if name in _RETIRED)
         raise InvalidInputError(
-            f"CHANGECAST_SECRETS_ID {secret_id[:200]}: unknown fields {', '.join(unknown)[:200]}; "
-            f"allowed: {', '.join(sorted(SECRET_FIELDS))}"
+            f"CHANGECAST_SECRETS_ID {secret_id[:200]}: unknown fields {', '.join(unknown)[:200]}"
+            f"{why}; accepted: {', '.join(sorted(SECRET_FIELDS))}"
+        )
+    wrong = sorted(name for name, value in raw.items() if not isinstance(value, str))
+    if wrong:
+        raise InvalidInputError(
+            f"CHANGECAST_SECRETS_ID {secret_id[:200]}: {', '.join(wrong)} must be a string"
         )
     return {str(k): str(v) for k, v in raw.items() if isinstance(v, str) and v}

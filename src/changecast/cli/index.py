@@ -19,8 +19,10 @@ def migrate(ctx: typer.Context, output: OutputOpt = OutputFormat.TEXT) -> None:
     """
     from changecast.index.engine import create_index_engine, run_migrations, schema_revision
 
-    settings = state_of(ctx).runtime().settings
-    engine = create_index_engine(settings.index_url)
+    runtime = state_of(ctx).runtime()
+    engine = create_index_engine(
+        runtime.settings.index_url, credentials=runtime.database_credentials
+    )
     try:
         before = schema_revision(engine)
         after = run_migrations(engine)
@@ -30,9 +32,11 @@ def migrate(ctx: typer.Context, output: OutputOpt = OutputFormat.TEXT) -> None:
     if output is OutputFormat.JSON:
         emit_json({"database": where, "before": before, "after": after})
     elif before == after:
-        console.print(f"{where}: already at {after}", highlight=False)
+        console.print(f"{where}: already at {after}", highlight=False, soft_wrap=True)
     else:
-        console.print(f"{where}: migrated {before or '(empty)'} → {after}", highlight=False)
+        console.print(
+            f"{where}: migrated {before or '(empty)'} → {after}", highlight=False, soft_wrap=True
+        )
 
 
 @app.command("optimize")
@@ -46,8 +50,10 @@ def optimize(ctx: typer.Context, output: OutputOpt = OutputFormat.TEXT) -> None:
 
     from changecast.index.engine import open_index
 
-    settings = state_of(ctx).runtime().settings
-    index = open_index(settings.index_url, migrate=False)
+    runtime = state_of(ctx).runtime()
+    index = open_index(
+        runtime.settings.index_url, migrate=False, credentials=runtime.database_credentials
+    )
     started = time.perf_counter()
     try:
         index.optimize()

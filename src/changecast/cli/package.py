@@ -18,6 +18,7 @@ def package() -> None:
 
 class KindChoice(StrEnum):
     WORKER = "worker"
+    MIGRATE = "migrate"
     PORTAL = "portal"
     ALL = "all"
 

@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from changecast.errors import InvalidInputError, UpstreamError
 from changecast.index.store import SqlChangeIndex
+from changecast.ports import DatabaseCredentials
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SCHEMA_HEAD = "0012_delivery_outcomes"
@@ -29,6 +30,13 @@ SQLITE_MMAP_BYTES = 1 << 30
 ~500 MB) is otherwise copied in page by page, which makes searches of common words CPU-bound."""
 POSTGRES_SESSION = ("-cmax_parallel_workers_per_gather=0", "-cjit=off")
 """Index queries are short: parallel workers and JIT cost more to start than they save."""
+AUTH_FAILED_SQLSTATES = frozenset({"28P01", "28000"})
+"""invalid_password, invalid_authorization_specification: the password was rotated."""
+MIGRATE_HINT = (
+    "run `changecast deploy migrate --function changecast-<env>-migrate` (deployed: the "
+    "migration runs inside the VPC) or `changecast index migrate` (a database this host "
+    "reaches) before starting it"
+)
 
 
 class SchemaBehindError(InvalidInputError):
@@ -36,7 +44,12 @@ class SchemaBehindError(InvalidInputError):
 
 
 def open_index(
-    url: str, *, schema: str | None = None, echo: bool = False, migrate: bool = True
+    url: str,
+    *,
+    schema: str | None = None,
+    echo: bool = False,
+    migrate: bool = True,
+    credentials: DatabaseCredentials | None = None,
 ) -> SqlChangeIndex:
     """Open the change index at ``url``: migrated to the newest schema, or checked to be there.
 
@@ -44,9 +57,10 @@ def open_index(
     ``postgresql+psycopg://user@host:5432/db``. ``schema`` (PostgreSQL only) keeps every table in
     that schema, creating it if needed; tests and benchmarks use it for isolation. With
     ``migrate=False`` (deployed processes) a schema that is behind raises ``SchemaBehindError``,
-    which names the command that migrates it.
+    which names the command that migrates it. ``credentials`` (PostgreSQL) give each new
+    connection its user and password (see ``create_index_engine``).
     """
-    engine = create_index_engine(url, schema=schema, echo=echo)
+    engine = create_index_engine(url, schema=schema, echo=echo, credentials=credentials)
     if migrate:
         run_migrations(engine)
     else:
@@ -62,6 +76,11 @@ def schema_revision(engine: Engine) -> str | None:
     except SQLAlchemyError as exc:
         if "alembic_version" in str(exc):
             return None
+        cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        if authentication_failed(cause):
+            raise UpstreamError(
+                f"the index database refused the login: {_auth_reason(exc)}", retryable=False
+            ) from None
         raise UpstreamError(
             f"the index database cannot be reached: {type(exc).__name__}", retryable=True
         ) from None
@@ -75,15 +94,25 @@ def require_schema(engine: Engine) -> None:
         where = engine.url.render_as_string(hide_password=True)
         state = f"at revision {found}" if found else "not migrated"
         raise SchemaBehindError(
-            f"the index at {where} is {state}; this release needs {SCHEMA_HEAD}: "
-            "run `changecast index migrate` (a deploy step) before starting it",
+            f"the index at {where} is {state}; this release needs {SCHEMA_HEAD}: {MIGRATE_HINT}",
             found=found,
             expected=SCHEMA_HEAD,
         )
 
 
-def create_index_engine(url: str, *, schema: str | None = None, echo: bool = False) -> Engine:
-    """Create an engine for ``url`` (SQLite: WAL, foreign keys, busy timeout, real BEGIN)."""
+def create_index_engine(
+    url: str,
+    *,
+    schema: str | None = None,
+    echo: bool = False,
+    credentials: DatabaseCredentials | None = None,
+) -> Engine:
+    """Create an engine for ``url`` (SQLite: WAL, foreign keys, busy timeout, real BEGIN).
+
+    With ``credentials`` (PostgreSQL, a URL without user and password) every new connection logs
+    in with ``credentials.current()``; when the server refuses them (the password was rotated)
+    it logs in once more with ``credentials.refreshed()``.
+    """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
@@ -97,6 +126,11 @@ def create_index_engine(url: str, *, schema: str | None = None, echo: bool = Fal
         raise InvalidInputError(
             f"the index supports sqlite and postgresql URLs, not {backend!r}", backend=backend
         )
+    if credentials is not None and (parsed.username or parsed.password):
+        raise InvalidInputError(
+            "the database URL names a user or password, and a credentials secret is set: "
+            "drop them from the URL"
+        )
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")  # the driver we ship
     options = list(POSTGRES_SESSION)
@@ -104,10 +138,46 @@ def create_index_engine(url: str, *, schema: str | None = None, echo: bool = Fal
         options.append(f"-csearch_path={_checked_schema(schema)}")
     connect_args: dict[str, Any] = {"options": " ".join(options)}
     engine = create_engine(parsed, echo=echo, connect_args=connect_args, pool_pre_ping=True)
+    if credentials is not None:
+        _log_in_with(engine, credentials)
     if schema is not None:
         with engine.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     return engine
+
+
+def _log_in_with(engine: Engine, credentials: DatabaseCredentials) -> None:
+    """Inject the secret's user and password into each new connection; re-read once if refused."""
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+        del record
+        dbapi = dialect.loaded_dbapi
+        user, password = credentials.current()
+        try:
+            return dbapi.connect(*cargs, **{**cparams, "user": user, "password": password})
+        except dbapi.OperationalError as exc:
+            if not authentication_failed(exc):
+                raise
+        user, password = credentials.refreshed()
+        return dbapi.connect(*cargs, **{**cparams, "user": user, "password": password})
+
+
+def authentication_failed(exc: BaseException) -> bool:
+    """Whether a connection error is the server refusing the user or password."""
+    if getattr(exc, "sqlstate", None) in AUTH_FAILED_SQLSTATES:
+        return True
+    text_ = str(exc)
+    return "password authentication failed" in text_ or "no password supplied" in text_
+
+
+def _auth_reason(exc: BaseException) -> str:
+    """The server's words (``password authentication failed for user "x"``), no password."""
+    text_ = str(exc.orig if isinstance(exc, DBAPIError) else exc)
+    found = re.search(
+        r"(password authentication failed for user \"[^\"]{0,63}\"|no password supplied)", text_
+    )
+    return found.group(1) if found else "authentication failed"
 
 
 def run_migrations(engine: Engine) -> str:

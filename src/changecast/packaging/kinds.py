@@ -65,8 +65,12 @@ class RequirementSet:
         return REQUIREMENTS_DIR / f"{self.name}.txt"
 
 
+MIGRATE_ROOTS = (*WORKER_ROOTS, "alembic")
+"""The migrate function (``changecast deploy migrate``): the worker's set and Alembic."""
+
 REQUIREMENT_SETS: dict[str, RequirementSet] = {
     "worker": RequirementSet("worker", WORKER_ROOTS),
+    "migrate": RequirementSet("migrate", MIGRATE_ROOTS, base="worker"),
     "portal": RequirementSet("portal", PORTAL_ROOTS, base="worker"),
     # The container image (portal on ECS, ECS worker, the CLI): everything `pip install .` gets.
     "server": RequirementSet("server", (), base="portal"),
@@ -116,6 +120,15 @@ KINDS: dict[str, FunctionKind] = {
         name="worker",
         handler="changecast.workers.lambda_handler.handler",
         requirements="worker",
+        omit=frozenset({"web", "cli", "local", "packaging"}),
+        forbidden=_NEVER
+        | {"fastapi", "starlette", "onelogin", "lxml", "xmlsec", "mangum", "uvicorn", "typer"},
+        aws_services=_SERVICES,
+    ),
+    "migrate": FunctionKind(
+        name="migrate",
+        handler="changecast.workers.migrate.handler",
+        requirements="migrate",
         omit=frozenset({"web", "cli", "local", "packaging"}),
         forbidden=_NEVER
         | {"fastapi", "starlette", "onelogin", "lxml", "xmlsec", "mangum", "uvicorn", "typer"},

@@ -51,8 +51,12 @@ def _cert_body(pem: str) -> str:
 
 def _idp_section(saml: SamlSettings) -> dict[str, Any]:
     idp: dict[str, Any] = {}
-    if saml.idp_metadata_file is not None:
+    xml = saml.idp_metadata_xml
+    if xml is None and saml.idp_metadata_url is not None:
+        raise ValueError(f"the IdP metadata at {saml.idp_metadata_url} was not fetched")
+    if xml is None and saml.idp_metadata_file is not None:
         xml = saml.idp_metadata_file.read_text(encoding="utf-8")
+    if xml is not None:
         parsed = OneLogin_Saml2_IdPMetadataParser.parse(
             xml, required_sso_binding=REDIRECT, entity_id=saml.idp_entity_id
         )
