@@ -23,15 +23,15 @@ def test_setup_does_what_moto_can_and_names_the_calls_it_lacks(world: World) -> 
     assert customer["detail"] == (
         "example.com: 2 of 4 steps done; moto lacks sesv2 PutEmailIdentityMailFromAttributes, "
         "PutEmailIdentityConfigurationSetAttributes, so these need real SES: set MAIL FROM to "
-        "bounce.example.com; use configuration set changecast for example.com"
+        "bounce.example.com; use configuration set changecast-acme for example.com"
     )
     assert customer["data"]["steps"] == [
         "create identity example.com with Easy DKIM (RSA 2048)",
-        "ensure configuration set changecast (TLS required, reputation)",
+        "ensure configuration set changecast-acme (TLS required, reputation)",
     ]
     sesv2 = world.session("acme").client("sesv2")
     assert sesv2.get_email_identity(EmailIdentity="example.com")["IdentityType"] == "DOMAIN"
-    config = sesv2.get_configuration_set(ConfigurationSetName="changecast")
+    config = sesv2.get_configuration_set(ConfigurationSetName="changecast-acme")
     assert config["DeliveryOptions"]["TlsPolicy"] == "REQUIRE"
 
     again = world.invoke("ses", "domain", "setup", "-c", "acme", "-o", "json")

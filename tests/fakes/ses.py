@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from changecast.contacts.domain import DomainStatus
+from changecast.contacts.domain import DomainStatus, EventDestination
 from changecast.contacts.models import (
     Contact,
     ContactListInfo,
@@ -126,6 +126,7 @@ class FakeSendingDomain:
     def __init__(self) -> None:
         self.identities: dict[str, DomainStatus] = {}
         self.configuration_sets: dict[str, dict[str, object]] = {}
+        self.destinations: dict[str, list[EventDestination]] = {}
         self.calls: list[str] = []
 
     def get_domain_status(self, domain: str) -> DomainStatus:
@@ -151,6 +152,9 @@ class FakeSendingDomain:
         self.calls.append(f"EnsureConfigurationSet {name}")
         self.configuration_sets[name] = {"TlsPolicy": "REQUIRE", "ReputationMetricsEnabled": True}
         return created
+
+    def event_destinations(self, name: str) -> list[EventDestination]:
+        return list(self.destinations.get(name, []))
 
     def set_identity_configuration_set(self, domain: str, name: str) -> None:
         self.calls.append(f"PutEmailIdentityConfigurationSetAttributes {domain}")

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any, Final
 from botocore.exceptions import ClientError
 
 from changecast.aws.errors import aws_call, error_code, translate
-from changecast.contacts.domain import DomainStatus
-from changecast.errors import NotFoundError
+from changecast.contacts.domain import DomainStatus, EventDestination
+from changecast.errors import NotFoundError, UpstreamError
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
@@ -33,8 +33,10 @@ def status_from_aws(domain: str, answer: Any) -> DomainStatus:
 class SesDomainAdapter:
     """The ``SendingDomainPort`` on SESv2."""
 
-    def __init__(self, client: SESV2Client) -> None:
+    def __init__(self, client: SESV2Client, ses_v1: Any | None = None) -> None:
         self.client = client
+        self.ses_v1 = ses_v1
+        """SES v1 in the same account: event destinations where SESv2 lacks the call (moto)."""
 
     def get_domain_status(self, domain: str) -> DomainStatus:
         try:
@@ -97,3 +99,47 @@ class SesDomainAdapter:
             self.client.put_email_identity_configuration_set_attributes(
                 EmailIdentity=domain, ConfigurationSetName=name
             )
+
+    def event_destinations(self, name: str) -> list[EventDestination]:
+        """SESv2 GetConfigurationSetEventDestinations; SES v1's answer where v2 lacks it."""
+        try:
+            with aws_call(f"GetConfigurationSetEventDestinations {name}"):
+                answer = self.client.get_configuration_set_event_destinations(
+                    ConfigurationSetName=name
+                )
+        except NotFoundError:
+            return []
+        except UpstreamError as exc:
+            if not exc.context.get("unsupported") or self.ses_v1 is None:
+                raise
+            return self._v1_event_destinations(name)
+        found_all: list[dict[str, Any]] = list(answer.get("EventDestinations") or [])  # type: ignore[arg-type]
+        return [
+            EventDestination(
+                name=str(found.get("Name") or ""),
+                enabled=bool(found.get("Enabled", False)),
+                sns_topic_arn=(found.get("SnsDestination") or {}).get("TopicArn"),
+                event_types=tuple(found.get("MatchingEventTypes") or ()),
+            )
+            for found in found_all
+        ]
+
+    def _v1_event_destinations(self, name: str) -> list[EventDestination]:
+        assert self.ses_v1 is not None
+        try:
+            with aws_call(f"DescribeConfigurationSet {name}"):
+                answer = self.ses_v1.describe_configuration_set(
+                    ConfigurationSetName=name, ConfigurationSetAttributeNames=["eventDestinations"]
+                )
+        except NotFoundError:
+            return []
+        return [
+            EventDestination(
+                name=str(found.get("Name") or ""),
+                enabled=bool(found.get("Enabled", False)),
+                sns_topic_arn=(found.get("SNSDestination") or {}).get("TopicARN"),
+                event_types=tuple(str(t).upper() for t in found.get("MatchingEventTypes") or ()),
+            )
+            for found in answer.get("EventDestinations") or []
+            if isinstance(found, dict)
+        ]

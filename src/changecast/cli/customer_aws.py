@@ -62,7 +62,10 @@ class CustomerAws:
     def domain(self, mapping: CustomerMapping) -> SesDomainAdapter:
         from changecast.aws.ses_domain import SesDomainAdapter
 
-        return SesDomainAdapter(self.client(mapping.admin_role_arn, "sesv2", mapping.region))
+        return SesDomainAdapter(
+            self.client(mapping.admin_role_arn, "sesv2", mapping.region),
+            ses_v1=self.client(mapping.admin_role_arn, "ses", mapping.region),
+        )
 
     def identity(
         self, mapping: CustomerMapping, *, store_id: str | None, region: str | None

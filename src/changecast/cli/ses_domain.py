@@ -28,7 +28,21 @@ DomainOpt = Annotated[
 MailFromOpt = Annotated[
     str, typer.Option("--mail-from-subdomain", help="MAIL FROM is this label under the domain")
 ]
-ConfigSetOpt = Annotated[str, typer.Option("--configuration-set", help="configuration set name")]
+ConfigSetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--configuration-set",
+        help="configuration set name (default: each customer's ses_configuration_set in "
+        "config.json, else changecast-<code>, what Terraform creates)",
+    ),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="re-point an identity away from a configuration set that publishes events",
+    ),
+]
 LABEL = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 
 
@@ -36,19 +50,29 @@ class DomainOptionError(InvalidInputError):
     """A domain option is not a usable DNS name."""
 
 
-def spec_for(aws: CustomerAws, domain: str | None, subdomain: str, config_set: str) -> DomainSpec:
+def spec_for(
+    aws: CustomerAws, domain: str | None, subdomain: str, config_set: str | None
+) -> DomainSpec:
     chosen = (domain or aws.runtime.config.email_config.domain).lower().rstrip(".")
     if not all(re.match(LABEL, part) for part in chosen.split(".")) or "." not in chosen:
         raise DomainOptionError(f"--domain {chosen[:80]!r} is not a domain name")
     if not re.match(LABEL, subdomain):
         raise DomainOptionError(f"--mail-from-subdomain {subdomain[:80]!r} is not one DNS label")
-    if not re.match(r"^[A-Za-z0-9_-]{1,64}$", config_set):
+    if config_set is not None and not re.match(r"^[A-Za-z0-9_-]{1,64}$", config_set):
         raise DomainOptionError(f"--configuration-set {config_set[:80]!r} is not a valid name")
-    return DomainSpec(domain=chosen, mail_from_subdomain=subdomain, configuration_set=config_set)
+    return DomainSpec(
+        domain=chosen,
+        mail_from_subdomain=subdomain,
+        configuration_set=config_set or DEFAULT_CONFIGURATION_SET,
+    )
 
 
-def _for_customer(spec: DomainSpec, mapping: CustomerMapping) -> DomainSpec:
-    return spec.model_copy(update={"region": mapping.region})
+def _for_customer(
+    spec: DomainSpec, mapping: CustomerMapping, config_set: str | None = None
+) -> DomainSpec:
+    """The spec in the customer's region, with its configuration set unless one was given."""
+    name = config_set or mapping.configuration_set_name
+    return spec.model_copy(update={"region": mapping.region, "configuration_set": name})
 
 
 @app.command("setup")
@@ -57,16 +81,22 @@ def setup(
     fan: Fanout,
     domain: DomainOpt = None,
     mail_from_subdomain: MailFromOpt = DEFAULT_MAIL_FROM_SUBDOMAIN,
-    configuration_set: ConfigSetOpt = DEFAULT_CONFIGURATION_SET,
+    configuration_set: ConfigSetOpt = None,
+    force: ForceOpt = False,
 ) -> CustomerTask:
-    """Create the DKIM identity, custom MAIL FROM and a TLS-required configuration set."""
+    """Create the DKIM identity, custom MAIL FROM and a TLS-required configuration set.
+
+    The set is the customer's ``ses_configuration_set`` (default ``changecast-<code>``, the one
+    Terraform creates with its event destination). An identity that uses another set with an
+    event destination is left alone (the customer fails) unless ``--force``.
+    """
     aws, dry_run = fan.aws, fan.dry_run
     base = spec_for(aws, domain, mail_from_subdomain, configuration_set)
 
     def task(mapping: CustomerMapping, report: CustomerReport) -> None:
-        spec = _for_customer(base, mapping)
+        spec = _for_customer(base, mapping, configuration_set)
         try:
-            steps = setup_domain(port=aws.domain(mapping), spec=spec, dry_run=dry_run)
+            steps = setup_domain(port=aws.domain(mapping), spec=spec, dry_run=dry_run, force=force)
         except DomainSetupIncompleteError as incomplete:  # moto lacks some SESv2 calls
             report.print(*(f"done: {step}" for step in incomplete.done))
             report.print(*(f"not done: {step} ({call})" for step, call in incomplete.lacking))
@@ -89,7 +119,7 @@ def dns(
 ) -> CustomerTask:
     """The DNS records to create: three DKIM CNAMEs, MAIL FROM MX and SPF, and DMARC."""
     aws = fan.aws
-    base = spec_for(aws, domain, mail_from_subdomain, DEFAULT_CONFIGURATION_SET)
+    base = spec_for(aws, domain, mail_from_subdomain, None)
 
     def task(mapping: CustomerMapping, report: CustomerReport) -> None:
         spec = _for_customer(base, mapping)
@@ -117,14 +147,14 @@ def verify(
     fan: Fanout,
     domain: DomainOpt = None,
     mail_from_subdomain: MailFromOpt = DEFAULT_MAIL_FROM_SUBDOMAIN,
-    configuration_set: ConfigSetOpt = DEFAULT_CONFIGURATION_SET,
+    configuration_set: ConfigSetOpt = None,
 ) -> CustomerTask:
     """Check verification, DKIM, MAIL FROM and the configuration set; a customer not ready fails."""
     aws = fan.aws
     base = spec_for(aws, domain, mail_from_subdomain, configuration_set)
 
     def task(mapping: CustomerMapping, report: CustomerReport) -> None:
-        spec = _for_customer(base, mapping)
+        spec = _for_customer(base, mapping, configuration_set)
         status = aws.domain(mapping).get_domain_status(spec.domain)
         problems = status.problems(spec)
         report.data = {"status": status.model_dump(mode="json"), "problems": problems}

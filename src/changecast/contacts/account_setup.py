@@ -48,14 +48,52 @@ class DomainSetupIncompleteError(UpstreamError):
         self.lacking = lacking
 
 
-def setup_domain(*, port: SendingDomainPort, spec: DomainSpec, dry_run: bool) -> list[str]:
+class RepointRefusedError(ConflictError):
+    """The identity uses another configuration set that publishes events; ``--force`` moves it."""
+
+
+def check_repoint(
+    *, port: SendingDomainPort, status: DomainStatus, spec: DomainSpec, force: bool
+) -> str | None:
+    """Refuse to move an identity away from a set with an event destination (unless ``force``).
+
+    Moving it silently stops bounce, complaint and delivery tracking. Returns a warning line
+    when ``force`` moves it anyway.
+    """
+    current = status.configuration_set
+    if not status.exists or not current or current == spec.configuration_set:
+        return None
+    destinations = [d for d in port.event_destinations(current) if d.enabled]
+    if not destinations:
+        return None
+    where = ", ".join(d.sns_topic_arn or d.name for d in destinations)
+    if not force:
+        raise RepointRefusedError(
+            f"{spec.domain} uses configuration set {current}, which publishes events to "
+            f"{where}; pointing it at {spec.configuration_set} would stop bounce and delivery "
+            f"tracking. Set ses_configuration_set to {current} in config.json (or pass "
+            "--configuration-set), or pass --force to re-point it"
+        )
+    return f"re-point {spec.domain} away from {current} (its events went to {where})"
+
+
+def setup_domain(
+    *, port: SendingDomainPort, spec: DomainSpec, dry_run: bool, force: bool = False
+) -> list[str]:
     """Create what is missing; safe to run again. Returns the steps (taken, or planned).
 
-    A step whose call the endpoint does not implement (``context["unsupported"]``: moto lacks
-    some SESv2 calls) does not stop the others; ``DomainSetupIncompleteError`` then names them.
+    An identity that uses another configuration set with an event destination is not moved
+    without ``force`` (``RepointRefusedError``, in a dry run too). A step whose call the endpoint
+    does not implement (``context["unsupported"]``: moto lacks some SESv2 calls) does not stop
+    the others; ``DomainSetupIncompleteError`` then names them.
     """
     status = port.get_domain_status(spec.domain)
+    warning = check_repoint(port=port, status=status, spec=spec, force=force)
     steps = plan_domain_setup(status, spec)
+    if warning is not None:
+        steps = [
+            s if not s.startswith("use configuration set") else f"{s} ({warning})" for s in steps
+        ]
     if dry_run:
         return steps
     calls: list[Callable[[], object]] = []

@@ -27,6 +27,17 @@ class DomainSpec(BaseModel):
         return f"{self.mail_from_subdomain}.{self.domain}"
 
 
+class EventDestination(BaseModel):
+    """One event destination of a configuration set (where SES publishes sends, bounces, …)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    enabled: bool = True
+    sns_topic_arn: str | None = None
+    event_types: tuple[str, ...] = ()
+
+
 class DomainStatus(BaseModel):
     """What SES reports for a domain identity."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from changecast.contacts.domain import DomainStatus
+from changecast.contacts.domain import DomainStatus, EventDestination
 from changecast.contacts.models import (
     AlternateContact,
     AlternateContactType,
@@ -102,3 +102,7 @@ class SendingDomainPort(Protocol):
         ...
 
     def set_identity_configuration_set(self, domain: str, name: str) -> None: ...
+
+    def event_destinations(self, name: str) -> list[EventDestination]:
+        """The configuration set's event destinations; empty when it has none or is absent."""
+        ...

@@ -17,6 +17,8 @@ EMAIL_PATTERN = r"^[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,63}$"
 _EMAIL = re.compile(EMAIL_PATTERN)
 
 PRODUCTION_ENVIRONMENTS = frozenset({"prod", "production", "prd"})
+DEFAULT_CONFIGURATION_SET_PREFIX = "changecast"
+"""A customer's configuration set is ``changecast-{code}`` unless config.json names another."""
 
 
 def is_email(value: str) -> bool:
@@ -62,6 +64,10 @@ class CustomerMapping(_Model):
     blackouts: tuple[Blackout, ...] = ()
     """This customer's blackout windows, in addition to the global ones."""
     contact_list_name: str = Field(default="changecast", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    ses_configuration_set: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    """The SES configuration set of the customer's identity (event destination: the events
+    topic); default ``changecast-{customer_code}``, the name the customer-account module
+    creates. ``ses domain setup`` and ``doctor`` use it."""
     max_send_rate: float | None = Field(default=None, gt=0, le=10_000)
     ses_role_external_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9+=,.@:/-]{2,1224}$")
     """Sent as ``ExternalId`` when the worker assumes ``ses_role_arn`` (its trust policy asks)."""
@@ -109,6 +115,13 @@ class CustomerMapping(_Model):
     def is_production(self) -> bool:
         """Non-production customers mail only their restricted recipients."""
         return self.environment.lower() in PRODUCTION_ENVIRONMENTS
+
+    @property
+    def configuration_set_name(self) -> str:
+        """``ses_configuration_set``, else ``changecast-{code}`` (what Terraform creates)."""
+        return (
+            self.ses_configuration_set or f"{DEFAULT_CONFIGURATION_SET_PREFIX}-{self.customer_code}"
+        )
 
     @property
     def admin_role_arn(self) -> str:
