@@ -72,9 +72,10 @@ def test_the_schema_head_is_alembics_head() -> None:
 
 def test_a_deployed_process_refuses_an_index_that_is_behind(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'index.db'}"
-    with pytest.raises(SchemaBehindError, match="run `changecast index migrate`") as caught:
+    with pytest.raises(SchemaBehindError, match="run `changecast deploy migrate") as caught:
         open_index(url, migrate=False)
     assert "not migrated" in caught.value.message
+    assert "or `changecast index migrate`" in caught.value.message
     engine = create_index_engine(url)
     assert run_migrations(engine) == SCHEMA_HEAD
     engine.dispose()

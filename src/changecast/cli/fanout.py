@@ -15,6 +15,7 @@ from inspect import Parameter, Signature, signature
 from typing import Annotated, Any, Concatenate, ParamSpec, get_type_hints
 
 import typer
+from rich.console import RenderableType
 from typer import _click as click  # typer >= 0.24 vendors click
 
 from changecast.cli.customer_aws import CustomerAws
@@ -25,7 +26,7 @@ from changecast.cli.fanout_run import (
     finish,
     run_fanout,
 )
-from changecast.cli.state import OutputFormat, OutputOpt
+from changecast.cli.state import OutputFormat, OutputOpt, console
 from changecast.customers.directory import CustomerDirectory
 from changecast.customers.models import CustomerMapping
 from changecast.errors import InvalidInputError
@@ -113,6 +114,12 @@ class Fanout:
         self.ctx = ctx
         self.options = options
         self.dry_run = dry_run
+        self.before: list[RenderableType] = []
+        """Printed before the customers' blocks (text output): checks not of one customer."""
+        self.extra: dict[str, Any] = {}
+        """Added to the JSON document (``--output json``)."""
+        self.failures: list[str] = []
+        """Failures not of one customer: the command exits 1 after the summary."""
 
     @cached_property
     def aws(self) -> CustomerAws:
@@ -141,6 +148,8 @@ class Fanout:
         """Select, warm the hub session (in this thread), run, summarise; exit 1 on a failure."""
         mappings = self.customers
         self.aws.warm()
+        if self.before and self.options.output is OutputFormat.TEXT:
+            console.print(*self.before)
         result = run_fanout(
             self.command,
             mappings,
@@ -148,7 +157,7 @@ class Fanout:
             concurrency=self.options.concurrency,
             output=self.options.output,
         )
-        finish(result, self.options.output)
+        finish(result, self.options.output, extra=self.extra, failures=self.failures)
         return result
 
 

@@ -203,14 +203,27 @@ def result_json(result: FanoutResult) -> dict[str, Any]:
     }
 
 
-def finish(result: FanoutResult, output: OutputFormat, *, out: Console | None = None) -> None:
-    """Print the summary (table or JSON); raise ``CustomersFailedError`` (exit 1) on failures."""
+def finish(
+    result: FanoutResult,
+    output: OutputFormat,
+    *,
+    out: Console | None = None,
+    extra: dict[str, Any] | None = None,
+    failures: Sequence[str] = (),
+) -> None:
+    """Print the summary (table or JSON, with ``extra``); exit 1 on any failure.
+
+    ``CustomersFailedError`` when a customer failed, or ``failures`` (not of one customer).
+    """
     if output is OutputFormat.JSON:
-        emit_json(result_json(result))
+        emit_json(result_json(result) | (extra or {}))
     else:
         (out or console).print(summary_table(result))
+    if failures and not result.failed:
+        raise CustomersFailedError("; ".join(failures)[:1000])
     if result.failed:
         codes = ", ".join(o.code for o in result.failed[:10])
+        also = "".join(f"; {failure}" for failure in failures)
         raise CustomersFailedError(
-            f"{len(result.failed)} of {len(result.outcomes)} customers failed: {codes}"
+            f"{len(result.failed)} of {len(result.outcomes)} customers failed: {codes}{also}"[:1000]
         )

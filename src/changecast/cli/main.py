@@ -35,7 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "events": ("changecast.cli.events", "SES events: delivery outcomes and suppression."),
     "calendar": ("changecast.cli.calendar", "Customers' calendar feeds: rotate a feed token."),
     "serve": ("changecast.cli.serve", "Serve the portal and API (uvicorn)."),
-    "deploy": ("changecast.cli.deploy", "Terraform inputs derived from config.json."),
+    "deploy": ("changecast.cli.deploy", "Terraform inputs from config.json; run the migration."),
+    "doctor": ("changecast.cli.doctor", "Check a deployed environment (read-only), with fixes."),
     "package": ("changecast.cli.package", "Build the Lambda packages."),
 }
 """Each sub-command's module (holding ``app``, a Typer) and its one-line help.
@@ -44,7 +45,7 @@ Modules are imported only when their command runs, so ``changecast --help`` load
 nor the domain models."""
 
 
-SINGLE = frozenset({"serve"})
+SINGLE = frozenset({"serve", "doctor"})
 
 
 class LazyGroup(TyperGroup):
