@@ -46,6 +46,8 @@ PORTAL_ROOTS = (
 
 # `local up`'s threads (workers, SES simulator, SES events): only `cli local up` imports them.
 _LOCAL_ONLY = frozenset({"workers/local.py"})
+# Operator commands only (`changecast doctor`, `changecast deploy migrate`): no function runs them.
+_CLI_ONLY = frozenset({"aws/doctor.py", "aws/lambda_invoke.py"})
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ class FunctionKind:
     requirements: str
     omit: frozenset[str]
     keep: frozenset[str] = frozenset()
-    drop: frozenset[str] = _LOCAL_ONLY
+    drop: frozenset[str] = _LOCAL_ONLY | _CLI_ONLY
     forbidden: frozenset[str] = frozenset()
     aws_services: frozenset[str] = frozenset()
 
