@@ -92,3 +92,22 @@ def test_metadata_that_cannot_be_fetched_stops_the_start_naming_the_url(
     with pytest.raises(InvalidInputError, match=r"CHANGECAST\.saml\.idp_metadata_url"):
         build_portal_runtime()
     del hub
+
+
+def test_the_runtime_secret_gives_the_session_and_links_secrets(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from changecast.bootstrap import link_secret
+
+    arn = hub.client("secretsmanager").create_secret(
+        Name="changecast/runtime",
+        SecretString=json.dumps({"session_secret": "s" * 40, "links_secret": "l" * 40}),
+    )["ARN"]
+    monkeypatch.setenv("CHANGECAST_SECRETS_ID", arn)
+    monkeypatch.delenv("CHANGECAST_WEB__SESSION_SECRET")
+    runtime = build_portal_runtime()
+    assert runtime.settings.web.session_secret is not None
+    assert runtime.settings.web.session_secret.get_secret_value() == "s" * 40
+    assert link_secret(runtime.settings) == "l" * 40  # not the session secret
