@@ -469,3 +469,16 @@ def test_one_customer_and_text_output(env: Env) -> None:
     assert failed.code == 1
     assert "fail" in failed.stdout
     assert "redrive policy" in failed.stdout or "terraform apply the hub" in failed.stdout
+
+
+def test_a_config_that_does_not_load_is_one_fail_line(env: Env) -> None:
+    build(env)
+    raw = json.loads(env.world.config_path.read_text())
+    raw["customer_mappings"]["acme"]["ses_configuration_set"] = "not a name"
+    env.world.config_path.write_text(json.dumps(raw))
+    code, report = env.doctor()
+    assert code == 1
+    [check] = report["hub"]
+    assert check["name"] == "config loads"
+    assert check["status"] == "fail"
+    assert "ses_configuration_set" in check["detail"]

@@ -9,7 +9,7 @@ configuration set and events subscription, worker event source). Exit 0 when not
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.table import Table
@@ -172,6 +172,23 @@ def hub_checks(fan: Fanout, migrate_function: str | None) -> list[Check]:
     return found
 
 
+def config_failed(fan: Fanout, exc: ChangecastError) -> NoReturn:
+    """config.json does not load: one ``fail`` line (or JSON document), exit 1."""
+    from changecast.aws.doctor import fail
+    from changecast.cli.state import OutputFormat, console, emit_json
+
+    check = fail(
+        "config loads",
+        exc.message[:500],
+        "fix config.json (the error names the field), or CHANGECAST_CONFIG",
+    )
+    if fan.options.output is OutputFormat.JSON:
+        emit_json({"command": fan.command, "hub": [check.as_json()], "customers": []})
+    else:
+        console.print(checks_table("hub", [check]))
+    raise typer.Exit(1)
+
+
 def events_queue_arn(fan: Fanout) -> str | None:
     """The hub ``ses-events`` queue's ARN, from ``CHANGECAST_EVENTS__QUEUE_URL``."""
     url = fan.aws.runtime.settings.events.queue_url
@@ -194,7 +211,11 @@ def doctor(fan: Fanout, migrate_function: MigrateFunctionOpt = None) -> Customer
     from changecast.aws import doctor as checks
     from changecast.aws.doctor import Status
 
-    runtime = fan.aws.runtime
+    try:
+        runtime = fan.aws.runtime
+        runtime.directory  # noqa: B018 - config.json loads, or nothing else can be checked
+    except ChangecastError as exc:
+        config_failed(fan, exc)
     hub = hub_checks(fan, migrate_function)
     fan.before.append(checks_table("hub", hub))
     fan.extra["hub"] = [c.as_json() for c in hub]
