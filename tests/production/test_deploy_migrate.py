@@ -174,3 +174,40 @@ def test_a_url_with_credentials_and_a_secret_is_refused(hub: Hub) -> None:
     answer = hub.run_cli("index", "migrate", env=env)
     assert answer.returncode == 2
     assert "names a user or password while CHANGECAST_DATABASE_SECRET_ID is set" in answer.stderr
+
+
+def test_doctor_checks_a_private_index_through_the_migrate_function(
+    tmp_path: Path, postgres: PrivatePostgres
+) -> None:
+    with moto_hub(tmp_path) as hub, lambda_server(upstream=hub.endpoint) as server:
+        hub.put_config()
+        database = fresh_database(postgres)
+        server.functions[FUNCTION] = LambdaFunction(
+            "changecast.workers.migrate.handler", function_env(hub, database, db_secret(hub))
+        )
+        env = {
+            **hub.aws_mode_env(CHANGECAST_AWS_ENDPOINT_URL=server.endpoint),
+            "CHANGECAST_DATABASE_URL": "postgresql+psycopg://10.0.0.1:5432/private",
+        }
+
+        def index_check() -> dict[str, str]:
+            answer = hub.run_cli(
+                "doctor", "--all", "--migrate-function", FUNCTION, "-o", "json", env=env
+            )
+            assert answer.returncode == 1, answer.stderr  # the bare moto hub lacks much
+            checks = {c["name"]: c for c in json.loads(answer.stdout)["hub"]}
+            assert checks["config loads"]["status"] == "ok"  # read from S3 through the proxy
+            found: dict[str, str] = checks["index schema"]
+            return found
+
+        behind = index_check()
+        assert behind["status"] == "fail"
+        assert behind["detail"] == f"at (empty); this release needs {SCHEMA_HEAD}"
+        assert "changecast deploy migrate" in behind["fix"]
+        assert hub.run_cli("deploy", "migrate", "--function", FUNCTION, env=env).returncode == 0
+        assert index_check() == {
+            "name": "index schema",
+            "status": "ok",
+            "detail": SCHEMA_HEAD,
+            "fix": "",
+        }
