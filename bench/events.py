@@ -8,9 +8,10 @@ message claimed and marked sent through ``DynamoDbLedger``, the read model on SQ
 (``SqlDeliveryReadModel``, migrated). The events are what SES would publish for those
 messages (``local.ses_simulator``): Send then Delivery for most; Send, Delivery, Complaint for
 one recipient in 200; Send, Bounce (Permanent) for one in 50. They are shuffled (out of order)
-and handed to ``EventsLambda.handle_batch`` as SQS records (raw message delivery, as the
-Terraform subscription sets it) in batches of the event source mapping's ``batch_size`` (read
-from deploy/terraform/modules/hub/ses_events.tf; ``--batch`` overrides it).
+and handed to ``EventsLambda.handle_batch`` as SQS records (each in its SNS envelope, as the
+Terraform subscription keeps it: the topic proves the account) in batches of the event source
+mapping's ``batch_size`` (read from deploy/terraform/modules/hub/ses_events.tf; ``--batch``
+overrides it).
 
 Timed: every ``handle_batch`` call: parse, one projected BatchGetItem (each tagged entry's
 message id), the greatest mark of each entry put as an append-only mark item (BatchWriteItem,
@@ -53,17 +54,18 @@ from changecast.aws.dynamodb import DynamoDbLedger, DynamoDbSuppressions, create
 from changecast.delivery.event_apply import EventDeps
 from changecast.delivery.ledger import Channel, DeliveryKey, LedgerKey
 from changecast.delivery.outcomes import OutcomeMark, merge
-from changecast.delivery.ses_events import message_tags, parse_event
+from changecast.delivery.ses_events import EventSource, message_tags, parse_event
 from changecast.distribution.models import DistributionEvent
 from changecast.index.deliveries import SqlDeliveryReadModel
 from changecast.index.engine import drop_schema, open_index
-from changecast.local.ses_simulator import SentMessage, simulated_events
+from changecast.local.ses_simulator import SentMessage, simulated_events, sns_notification
 from changecast.ports import SystemClock
 from changecast.workers.ses_events import EventsLambda, EventsProcessor
 
 TARGET_PER_SECOND = 500.0
 TERRAFORM = Path(__file__).parent.parent / "deploy/terraform/modules/hub/ses_events.tf"
 ACCOUNT = "210000000002"
+TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:changecast-ses-events"
 T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 console = Console(width=150)
 
@@ -121,7 +123,7 @@ def prepare(
             ACCOUNT,
             "us-east-1",
         )
-        bodies.extend(json.dumps(r) for r in simulated_events(sent))
+        bodies.extend(sns_notification(TOPIC, json.dumps(r)) for r in simulated_events(sent))
     return bodies
 
 
@@ -206,6 +208,7 @@ def run(
             read_model=read_model,
             account_list=None,
             accounts={"initech": ACCOUNT},
+            sources=[EventSource("initech", ACCOUNT, "us-east-1", TOPIC)],
         )
         handler = EventsLambda(processor=EventsProcessor(deps), queues=lambda _arn: (None, 5))
         all_records = records(bodies)

@@ -19,7 +19,7 @@ from changecast.bootstrap import Runtime
 from changecast.delivery.ledger import LedgerState
 from changecast.distribution.models import DistributionEvent
 from changecast.local import provision
-from changecast.local.ses_simulator import SesSimulator, SimulatedSes
+from changecast.local.ses_simulator import SesSimulator, SimulatedSes, sns_notification
 from changecast.workers.runner import QueueWorker
 from changecast.workers.ses_events import build_events_worker, events_lambda
 from changecast.workers.wiring import AssumedSes, suppressions_of
@@ -164,8 +164,9 @@ def test_a_malformed_event_is_dead_lettered_with_a_reason_and_the_worker_goes_on
 ) -> None:
     sqs = pipeline.runtime.aws.client("sqs")
     sqs.send_message(QueueUrl=pipeline.events_url, MessageBody="{not json")
-    unknown = {"Type": "Notification", "Message": json.dumps({"eventType": "Open", "mail": {}})}
-    sqs.send_message(QueueUrl=pipeline.events_url, MessageBody=json.dumps(unknown))
+    topic = provision.events_topic_arn(pipeline.runtime.config, CODE)
+    unknown = sns_notification(topic, json.dumps({"eventType": "Open", "mail": {}}))
+    sqs.send_message(QueueUrl=pipeline.events_url, MessageBody=unknown)
     change_id = pipeline.deliver()
     reasons = sorted(reason for _, reason in pipeline.dead_letters())
     assert len(reasons) == 2
@@ -217,14 +218,18 @@ def test_the_lambda_handler_applies_a_batch_and_reports_only_the_retryable_recor
     pipeline.simulator.flush()
     sqs = pipeline.runtime.aws.client("sqs")
     sqs.send_message(QueueUrl=pipeline.events_url, MessageBody="[]")
-    ours_not_yet = json.loads(pipeline.published[0][1])
+    topic, message = pipeline.published[0]
+    ours_not_yet = json.loads(message)
     ours_not_yet["mail"]["messageId"] = "not-recorded-yet"
-    sqs.send_message(QueueUrl=pipeline.events_url, MessageBody=json.dumps(ours_not_yet))
+    body = sns_notification(topic, json.dumps(ours_not_yet))
+    sqs.send_message(QueueUrl=pipeline.events_url, MessageBody=body)
     event = lambda_event(pipeline)
     answer = events_lambda(pipeline.runtime).handle_batch(event)
     retried = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
     bodies = {r["messageId"]: r["body"] for r in event["Records"]}
-    assert [json.loads(bodies[i])["mail"]["messageId"] for i in retried] == ["not-recorded-yet"]
+    assert [json.loads(json.loads(bodies[i])["Message"])["mail"]["messageId"] for i in retried] == [
+        "not-recorded-yet"
+    ]
     assert [reason for _, reason in pipeline.dead_letters()] == [
         "the message body is not a JSON object"
     ]
@@ -232,3 +237,113 @@ def test_the_lambda_handler_applies_a_batch_and_reports_only_the_retryable_recor
     assert {a: outcomes[a][0] for a in SIMULATED} == SIMULATED
     (row,) = list(pipeline.runtime.deliveries.for_change(change.change_id))
     assert (row.bounced, row.complained) == (2, 1)
+
+
+def complaint_about(pipeline: Pipeline, recipient: str) -> dict[str, Any]:
+    """A Complaint record about initech's message to ``recipient`` (its Delivery, re-typed)."""
+    for _topic, message in pipeline.published:
+        record: dict[str, Any] = json.loads(message)
+        if record["eventType"] == "Delivery" and record["mail"]["destination"] == [recipient]:
+            record["eventType"] = "Complaint"
+            record["complaint"] = {
+                "complainedRecipients": [{"emailAddress": recipient}],
+                "timestamp": "2031-01-01T00:00:00.000Z",
+                "complaintFeedbackType": "abuse",
+            }
+            del record["delivery"]
+            return record
+    raise AssertionError(f"no Delivery event for {recipient}")
+
+
+def test_an_event_on_another_customers_topic_changes_nothing_and_is_dead_lettered(
+    pipeline: Pipeline,
+) -> None:
+    """globex publishes, on its own topic, complaints about initech's message: account left
+    out, forged to initech's, or its own; and a raw record with no envelope at all."""
+    change_id = pipeline.deliver()
+    before = pipeline.outcomes(change_id)
+    rows = [(r.delivered, r.complained) for r in pipeline.runtime.deliveries.for_change(change_id)]
+    victim = "success@simulator.amazonses.com"
+    initech = pipeline.runtime.directory.get(CODE).account_id
+    globex = pipeline.runtime.directory.get("globex").account_id
+    globex_topic = provision.events_topic_arn(pipeline.runtime.config, "globex")
+    topics = SnsTopics(pipeline.runtime.aws.client("sns"))
+    for account in (None, initech, globex):
+        record = complaint_about(pipeline, victim)
+        if account is None:
+            del record["mail"]["sendingAccountId"]
+        else:
+            record["mail"]["sendingAccountId"] = account
+        topics.publish(globex_topic, json.dumps(record))
+    raw = complaint_about(pipeline, victim)  # raw message delivery: no topic to prove anything
+    sqs = pipeline.runtime.aws.client("sqs")
+    sqs.send_message(QueueUrl=pipeline.events_url, MessageBody=json.dumps(raw))
+    drain(pipeline.events_worker())
+
+    assert pipeline.outcomes(change_id) == before
+    assert before[victim][0] == "delivered"
+    after = [(r.delivered, r.complained) for r in pipeline.runtime.deliveries.for_change(change_id)]
+    assert after == rows
+    suppressed = {r.email for r in suppressions_of(pipeline.runtime).suppressed(CODE)}
+    assert victim not in suppressed
+    reasons = sorted(reason for _, reason in pipeline.dead_letters())
+    assert len(reasons) == 4
+    foreign = [r for r in reasons if "came through customer globex's events topic" in r]
+    assert len(foreign) == 3
+    assert all("is customer initech's" in r and globex_topic in r for r in foreign)
+    (unproven,) = [r for r in reasons if r not in foreign]
+    assert "without its SNS envelope (no TopicArn)" in unproven
+    assert "cannot be proven" in unproven
+
+
+def nested(depth_bytes: int = 10_000) -> str:
+    half = depth_bytes // 2
+    return "[" * half + "]" * half
+
+
+def test_a_10_kb_nested_record_fails_only_itself_in_the_lambda_and_in_the_loop(
+    pipeline: Pipeline,
+) -> None:
+    change = stored_change(customers=[CODE])
+    publish(pipeline.runtime.store, change, DistributionEvent.APPROVED, CODE)
+    mapping = pipeline.runtime.directory.get(CODE)
+    topic = provision.events_topic_arn(pipeline.runtime.config, CODE)
+    ses = SimulatedSes(
+        AssumedSes(pipeline.runtime.aws, mapping),
+        pipeline.simulator,
+        topic,
+        mapping.account_id,
+        mapping.region,
+    )
+    drain(worker_for(pipeline.runtime, CODE, ses=ses))
+    sqs = pipeline.runtime.aws.client("sqs")
+    hostile = [
+        nested(),  # the body itself
+        sns_notification(topic, nested()),  # inside a real envelope
+        sns_notification(topic, '{"eventType": "Bounce", "mail": ' + nested() + "}"),
+    ]
+    sqs.send_message(QueueUrl=pipeline.events_url, MessageBody=hostile[0])
+    pipeline.simulator.flush()  # the good events, after the first hostile one
+    for body in hostile[1:]:
+        sqs.send_message(QueueUrl=pipeline.events_url, MessageBody=body)
+    event = lambda_event(pipeline)
+    assert len(event["Records"]) > 10
+    answer = events_lambda(pipeline.runtime).handle_batch(event)
+    assert answer == {"batchItemFailures": []}
+    reasons = [reason for _, reason in pipeline.dead_letters()]
+    assert len(reasons) == 3
+    assert all("nests too deep" in r or "nests deeper than" in r for r in reasons), reasons
+    outcomes = pipeline.outcomes(change.change_id)
+    assert {a: outcomes[a][0] for a in SIMULATED} == SIMULATED
+
+    # the long-poll loop (``changecast events run``): the same bodies, one worker
+    for body in hostile:
+        sqs.send_message(QueueUrl=pipeline.events_url, MessageBody=body)
+    replay = SnsTopics(pipeline.runtime.aws.client("sns"))
+    for published_topic, message in pipeline.published:
+        replay.publish(published_topic, message)
+    drain(pipeline.events_worker())
+    reasons = [reason for _, reason in pipeline.dead_letters()]
+    assert len(reasons) == 3
+    assert all("nest" in r for r in reasons), reasons
+    assert pipeline.outcomes(change.change_id) == outcomes

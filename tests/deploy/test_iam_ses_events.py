@@ -23,7 +23,7 @@ from changecast.bootstrap import build_runtime
 from changecast.delivery.ledger import Channel, DeliveryKey, LedgerKey
 from changecast.delivery.ses_events import message_tags
 from changecast.distribution.models import DistributionEvent
-from changecast.local.ses_simulator import SentMessage, simulated_events
+from changecast.local.ses_simulator import SentMessage, simulated_events, sns_notification
 from changecast.settings import load_settings
 from changecast.workers.ses_events import events_lambda
 from tests.deploy.iam_world import (
@@ -144,7 +144,10 @@ def batch(world: EventsWorld) -> tuple[dict[str, Any], DeliveryKey]:
         ledger.mark_sent(entry, message_id=f"msg-{n}", now=T0)
         tags = message_tags(key, Channel.EMAIL) if n else {}  # the first is found by message id
         sent = SentMessage(f"msg-{n}", "s@ccoe.example.com", recipient, tags, T0, account, REGION)
-        bodies.append(json.dumps(simulated_events(sent)[1]))
+        # the deployed topic (customer-account Terraform): no ses_events_topic_arn in config.json,
+        # so the worker knows it by its account and region
+        topic = f"arn:{PARTITION}:sns:{REGION}:{account}:changecast-ses-events"
+        bodies.append(sns_notification(topic, json.dumps(simulated_events(sent)[1])))
     bodies.append("not an SES event")
     records = [
         {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -20,10 +21,15 @@ from changecast.delivery.event_apply import (
 )
 from changecast.delivery.ledger import Channel, DeliveryKey, LedgerKey
 from changecast.delivery.outcomes import DeliveryOutcome, OutcomeMark, merge
-from changecast.delivery.ses_events import SesEvent, message_tags, parse_event
+from changecast.delivery.ses_events import EventSource, SesEvent, message_tags, parse_event
 from changecast.distribution.models import DistributionEvent
 from changecast.errors import UpstreamError
-from changecast.local.ses_simulator import SIMULATOR_ADDRESSES, SentMessage, simulated_events
+from changecast.local.ses_simulator import (
+    SIMULATOR_ADDRESSES,
+    SentMessage,
+    simulated_events,
+    sns_notification,
+)
 from tests.fakes.deliveries import MemoryDeliveryReadModel
 from tests.fakes.ledger import MemoryLedger, MemorySuppressions
 
@@ -32,6 +38,23 @@ KEY = DeliveryKey("initech", CHANGE, 1, DistributionEvent.APPROVED)
 ACCOUNT = "210000000002"
 T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 RECIPIENTS = (*SIMULATOR_ADDRESSES, "ops-lead@initech.example.com")
+TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:changecast-ses-events"
+"""initech's events topic (the customer-account Terraform's ``{prefix}-ses-events``)."""
+
+
+def sns(record: dict[str, object], topic: str = TOPIC) -> str:
+    """The queue body of one SES record published on ``topic`` (SNS envelope kept)."""
+    return sns_notification(topic, json.dumps(record))
+
+
+def record_of(body: str) -> dict[str, Any]:
+    """The SES record inside a queue body."""
+    record: dict[str, Any] = json.loads(json.loads(body)["Message"])
+    return record
+
+
+def kind(body: str) -> str:
+    return str(record_of(body)["eventType"])
 
 
 class CountsSink(MemoryDeliveryReadModel):
@@ -77,6 +100,7 @@ class World:
             read_model=self.sink,
             account_list=lambda _code: self.account,
             accounts={"initech": ACCOUNT},
+            sources=[EventSource("initech", ACCOUNT, "us-east-1", TOPIC)],
         )
 
     def send_all(self) -> list[str]:
@@ -95,7 +119,7 @@ class World:
                 ACCOUNT,
                 "us-east-1",
             )
-            bodies.extend(json.dumps(r) for r in simulated_events(sent))
+            bodies.extend(sns(r) for r in simulated_events(sent))
         return bodies
 
     def state(self) -> tuple[object, ...]:
@@ -178,11 +202,11 @@ def test_merge_keeps_the_highest_ranked_outcome(outcomes: list[DeliveryOutcome])
 def test_a_delivery_never_overwrites_a_bounce_that_came_first() -> None:
     world = World()
     bodies = world.send_all()
-    bounce = [b for b in bodies if '"Bounce"' in b and "bounce@" in b]
-    late_delivery = json.loads(bounce[0])
+    bounce = [b for b in bodies if kind(b) == "Bounce" and "bounce@" in b]
+    late_delivery = record_of(bounce[0])
     late_delivery["eventType"] = "Delivery"
     late_delivery["delivery"] = {"timestamp": "2031-01-01T00:00:00Z", "recipients": []}
-    apply_all(world, [*bounce, json.dumps(late_delivery)])
+    apply_all(world, [*bounce, sns(late_delivery)])
     (entry,) = [e for e in world.ledger.entries(KEY.partition) if e.recipient.startswith("bounce@")]
     assert entry.outcome == "bounced"
 
@@ -190,9 +214,9 @@ def test_a_delivery_never_overwrites_a_bounce_that_came_first() -> None:
 def test_a_transient_bounce_records_the_outcome_but_suppresses_nobody() -> None:
     world = World()
     bodies = world.send_all()
-    record = json.loads(next(b for b in bodies if '"Bounce"' in b and "bounce@" in b))
+    record = record_of(next(b for b in bodies if kind(b) == "Bounce" and "bounce@" in b))
     record["bounce"]["bounceType"], record["bounce"]["bounceSubType"] = "Transient", "MailboxFull"
-    applied = apply_event(parse_event(json.dumps(record)), deps=world.deps())
+    applied = apply_event(parse_event(sns(record)), deps=world.deps())
     assert (applied.outcome, applied.suppressed) == ("bounced", False)
     assert world.suppressions.suppressed("initech") == []
 
@@ -200,7 +224,7 @@ def test_a_transient_bounce_records_the_outcome_but_suppresses_nobody() -> None:
 def test_when_the_ses_account_list_refuses_our_record_says_why() -> None:
     world = World(account=AccountList(broken=True))
     bodies = world.send_all()
-    apply_all(world, [b for b in bodies if '"Complaint"' in b])
+    apply_all(world, [b for b in bodies if kind(b) == "Complaint"])
     (record,) = world.suppressions.suppressed("initech")
     assert "SES account list: not added: PutSuppressedDestination: AccessDenied" in record.detail
 
@@ -214,7 +238,7 @@ def event_for(
 ) -> SesEvent:
     tags = message_tags(KEY, Channel.EMAIL) if ours else {}
     sent = SentMessage(message_id, "s@ccoe.example.com", recipient, tags, T0, account, "us-east-1")
-    return parse_event(json.dumps(simulated_events(sent)[1]))
+    return parse_event(sns(simulated_events(sent)[1]))
 
 
 def test_an_event_of_ours_before_its_ledger_entry_is_retried_and_a_strangers_is_refused() -> None:

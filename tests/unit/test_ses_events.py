@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +16,12 @@ from hypothesis import strategies as st
 from changecast.delivery.ledger import Channel, DeliveryKey
 from changecast.delivery.outcomes import DeliveryOutcome
 from changecast.delivery.ses_events import (
+    EventSource,
     SesEventType,
+    UnprovenAccountError,
     message_tags,
     parse_event,
+    source_customer,
 )
 from changecast.distribution.models import DistributionEvent
 from changecast.errors import MalformedInputError
@@ -25,6 +30,7 @@ from changecast.local.ses_simulator import SentMessage, simulated_events
 CHANGE = "11111111-2222-4333-8444-555555555555"
 KEY = DeliveryKey("initech", CHANGE, 2, DistributionEvent.APPROVED)
 SENT_AT = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
+TOPIC = "arn:aws:sns:us-east-1:210000000002:changecast-ses-events-initech"
 
 
 def sent(recipient: str) -> SentMessage:
@@ -45,7 +51,7 @@ def sns(record: dict[str, Any]) -> str:
         {
             "Type": "Notification",
             "MessageId": "sns-1",
-            "TopicArn": "arn:aws:sns:us-east-1:210000000002:changecast-ses-events-initech",
+            "TopicArn": TOPIC,
             "Message": json.dumps(record),
             "Timestamp": "2030-01-01T09:00:01.000Z",
             "SignatureVersion": "1",
@@ -130,7 +136,22 @@ def test_an_older_notification_type_record_without_tags_parses() -> None:
             json.dumps({"Type": "SubscriptionConfirmation", "Message": "x"}),
             "SubscriptionConfirmation",
         ),
-        (json.dumps({"Type": "Notification", "Message": "{"}), "SNS Message is not JSON"),
+        (
+            json.dumps({"Type": "Notification", "TopicArn": TOPIC, "Message": "{"}),
+            "SNS Message is not JSON",
+        ),
+        (json.dumps({"Type": "Notification", "Message": "{}"}), "TopicArn is missing"),
+        (
+            json.dumps({"Type": "Notification", "TopicArn": "arn:aws:sqs:x", "Message": "{}"}),
+            "not an SNS topic ARN",
+        ),
+        ("[" * 5_000 + "]" * 5_000, "nests too deep"),
+        ("[" * 40 + "1" + "]" * 40, "deeper than 32"),
+        (
+            json.dumps({"Type": "Notification", "TopicArn": TOPIC, "Message": "{" * 9_000}),
+            "SNS Message nests too deep|SNS Message is not JSON",
+        ),
+        (" " * (256 * 1024 + 1), "more than 262144"),
         (json.dumps({"eventType": "Open", "mail": {}}), "unknown SES event type 'Open'"),
         (json.dumps({"eventType": "Bounce"}), "mail is not a JSON object"),
         (
@@ -178,3 +199,49 @@ def test_message_tags_use_only_the_characters_ses_allows() -> None:
     )
     allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
     assert all(set(name) <= allowed and set(value) <= allowed for name, value in weird.items())
+
+
+def test_a_rendering_failure_is_recorded_as_rejected_with_its_error() -> None:
+    record = {
+        "eventType": "Rendering Failure",
+        "mail": by_type("x@initech.example.com")["Send"]["mail"],
+        "failure": {"errorMessage": "Attribute 'name' is not present", "templateName": "t1"},
+    }
+    event = parse_event(sns(record))
+    assert event.event_type is SesEventType.RENDERING_FAILURE
+    mark = event.mark()
+    assert mark is not None and mark.outcome is DeliveryOutcome.REJECTED
+    assert mark.detail == "rendering failure: Attribute 'name' is not present (template t1)"
+
+
+def test_every_event_type_the_terraform_subscribes_to_is_parsed() -> None:
+    tf = Path(__file__).parents[2] / "deploy/terraform/modules/customer-account/main.tf"
+    found = re.search(r"matching_event_types\s*=\s*\[([^\]]*)\]", tf.read_text())
+    assert found is not None
+    subscribed = re.findall(r'"([A-Z_]+)"', found.group(1))
+    ours = {t.name for t in SesEventType}
+    assert subscribed and set(subscribed) <= ours
+
+
+def test_the_topic_an_event_came_through_names_its_customer() -> None:
+    event = parse_event(sns(by_type("x@initech.example.com")["Delivery"]))
+    assert event.topic_arn == TOPIC
+    mine = EventSource("initech", "210000000002", "us-east-1", TOPIC)
+    other = EventSource("globex", "210000000001", "us-east-1")
+    assert source_customer(event, [other, mine]) == "initech"
+    # without a configured topic: the only customer of that account and region
+    derived = parse_event(
+        sns(by_type("x@initech.example.com")["Delivery"]).replace(
+            TOPIC, "arn:aws:sns:us-east-1:210000000002:prod-ses-events"
+        )
+    )
+    assert source_customer(derived, [other, EventSource("initech", "210000000002", "us-east-1")])
+    shared = [EventSource(c, "210000000002", "us-east-1") for c in ("initech", "hooli")]
+    with pytest.raises(UnprovenAccountError, match="shared by customers hooli, initech"):
+        source_customer(derived, shared)
+    with pytest.raises(UnprovenAccountError, match="is no customer's SES events topic"):
+        source_customer(derived, [other, mine])  # initech's topic is another one
+    raw = parse_event(json.dumps(by_type("x@initech.example.com")["Delivery"]))
+    assert raw.topic_arn is None
+    with pytest.raises(UnprovenAccountError, match="no TopicArn"):
+        source_customer(raw, [mine])

@@ -13,6 +13,7 @@ from changecast.ids import CUSTOMER_CODE_PATTERN
 
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}$"
 QUEUE_ARN_PATTERN = r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}$"
+TOPIC_ARN_PATTERN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
 EMAIL_PATTERN = r"^[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,63}$"
 _EMAIL = re.compile(EMAIL_PATTERN)
 
@@ -78,6 +79,11 @@ class CustomerMapping(_Model):
     """The customer's role that may only add to its account-level suppression list, assumed by
     the hub's SES events worker (Terraform output ``ses_events_role_arn``); without it the
     worker tries ``ses_role_arn``, which the deployed sending role refuses (then noted)."""
+    ses_events_topic_arn: str | None = Field(default=None, pattern=TOPIC_ARN_PATTERN)
+    """The SNS topic this account's SES events come through (Terraform output
+    ``ses_events_topic_arn``). The events worker applies an event only to messages of the
+    customer whose topic it came through; without this field, the customer's topic is any
+    ``*-ses-events`` topic of its account and region that no other customer shares."""
     timezone: str | None = Field(default=None, max_length=64)
     """The IANA timezone the customer reads times in (an "updated" email's old → new times);
     when absent, the change's own schedule timezone."""

@@ -19,7 +19,7 @@ from changecast.contacts.ports import SuppressionPort
 from changecast.delivery.ledger import LedgerEntry, LedgerKey, LedgerState
 from changecast.delivery.outcomes import DeliveryOutcome, OutcomeMark, RecipientMark, merge
 from changecast.delivery.ports import DeliveryReadModel, OutcomeLedger, SuppressionStore
-from changecast.delivery.ses_events import SesEvent, SesEventType
+from changecast.delivery.ses_events import EventSource, SesEvent, SesEventType, source_customer
 from changecast.delivery.suppression import SuppressionRecord
 from changecast.errors import ChangecastError, InvalidInputError, UpstreamError
 
@@ -51,6 +51,9 @@ class EventDeps:
     account_list: Callable[[str], SuppressionPort] | None = None
     accounts: Mapping[str, str] = field(default_factory=dict)
     """Customer code -> AWS account id; an event from another account is refused."""
+    sources: Sequence[EventSource] = ()
+    """Each customer's events topic: an event applies only to messages of the customer whose
+    topic it came through (``source_customer``); without a match it is dead-lettered."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,8 @@ class _Target:
 def apply_batch(events: Sequence[SesEvent], *, deps: EventDeps) -> BatchResult:
     """Apply many events with few calls; the final state equals applying them one by one.
 
+    0. Source: the customer whose events topic the event came through (``source_customer``);
+       an event without one is refused (dead-lettered), whatever its body says.
     1. Match: one ``sent_message_ids`` read for every tagged event (its tags and destination
        name the entry); the ``by-message-id`` index only for the others.
     2. Per entry, the greatest mark of the batch is added to the ledger (``record_outcomes``:
@@ -119,7 +124,15 @@ def apply_batch(events: Sequence[SesEvent], *, deps: EventDeps) -> BatchResult:
     """
     results: list[Applied | ChangecastError | None] = [None] * len(events)
     marks = [event.mark() for event in events]
-    tagged = {i: key for i, e in enumerate(events) if (key := _tagged_key(e)) is not None}
+    origin: dict[int, str] = {}
+    for i, event in enumerate(events):
+        try:
+            origin[i] = source_customer(event, deps.sources)
+        except ChangecastError as exc:
+            results[i] = exc
+    tagged = {
+        i: key for i, e in enumerate(events) if i in origin and (key := _tagged_key(e)) is not None
+    }
     sent: dict[LedgerKey, str] = {}
     if tagged:
         try:
@@ -137,7 +150,7 @@ def apply_batch(events: Sequence[SesEvent], *, deps: EventDeps) -> BatchResult:
             results[i] = Applied(event.event_type, event.message_id, note="no outcome to record")
             continue
         try:
-            entry = _matched(event, tagged.get(i), sent, deps)
+            entry = _matched(event, origin[i], tagged.get(i), sent, deps)
         except ChangecastError as exc:
             results[i] = exc
             continue
@@ -150,15 +163,19 @@ def apply_batch(events: Sequence[SesEvent], *, deps: EventDeps) -> BatchResult:
 
 
 def _matched(
-    event: SesEvent, key: LedgerKey | None, sent: Mapping[LedgerKey, str], deps: EventDeps
+    event: SesEvent,
+    origin: str,
+    key: LedgerKey | None,
+    sent: Mapping[LedgerKey, str],
+    deps: EventDeps,
 ) -> LedgerEntry:
     """The event's entry: by its tags when the entry there holds its message, else by id.
 
-    Either way checked against the event's account (``_checked``).
+    Either way checked against the customer whose topic it came through (``_checked``).
     """
     if key is not None and sent.get(key) == event.message_id:
-        return _checked(event, _entry_of(key, event.message_id), deps)
-    return _checked(event, deps.ledger.find_by_message_id(event.message_id), deps)
+        return _checked(event, origin, _entry_of(key, event.message_id), deps)
+    return _checked(event, origin, deps.ledger.find_by_message_id(event.message_id), deps)
 
 
 def _entry_of(key: LedgerKey, message_id: str) -> LedgerEntry:
@@ -237,8 +254,14 @@ def _applied(event: SesEvent, target: _Target, changed: bool, deps: EventDeps) -
     )
 
 
-def _checked(event: SesEvent, entry: LedgerEntry | None, deps: EventDeps) -> LedgerEntry:
-    """The sent entry the event is about, checked against the event's account and tags.
+def _checked(
+    event: SesEvent, origin: str, entry: LedgerEntry | None, deps: EventDeps
+) -> LedgerEntry:
+    """The sent entry the event is about, checked against the event's origin, account and tags.
+
+    ``origin`` is the customer whose events topic the event came through: the entry must be
+    that customer's. ``mail.sendingAccountId``, when present, must agree too (it is never what
+    proves the account).
 
     The tags and the destination name the entry's key (``sent_message_ids``, once a batch); an
     event without them, or whose entry holds another message id, is looked up by message id.
@@ -254,6 +277,12 @@ def _checked(event: SesEvent, entry: LedgerEntry | None, deps: EventDeps) -> Led
             message_id=event.message_id,
         )
     delivery = entry.key.delivery
+    if delivery.customer != origin:
+        raise ForeignEventError(
+            f"SES message {event.message_id} is customer {delivery.customer}'s, but the event "
+            f"came through customer {origin}'s events topic ({event.topic_arn})",
+            message_id=event.message_id,
+        )
     expected = deps.accounts.get(delivery.customer)
     if expected and event.sending_account and event.sending_account != expected:
         raise ForeignEventError(

@@ -1,24 +1,33 @@
 """SES sending events as they reach the hub queue: parse SNS envelopes and SES event JSON.
 
-The queue body is an SNS ``Notification`` whose ``Message`` is SES's event record (or, with raw
-message delivery, the record itself). Only the fields we use are read; SES may add others. The
-message tags we set on every send (``changecast-*``) let an event be traced without the ledger.
+The queue body is an SNS ``Notification`` whose ``Message`` is SES's event record. Its
+``TopicArn`` is set by SNS, and the hub queue's policy admits only the customers' events topics,
+so the topic is what proves which customer account published an event (``source_customer``);
+nothing in the record (``mail.sendingAccountId``, tags) is trusted for that. A raw record (raw
+message delivery) still parses, without a topic, and is then refused as unproven. Only the
+fields we use are read; SES may add others. The message tags we set on every send
+(``changecast-*``) let an event be traced without the ledger.
+
+A body is bounded before it is parsed: at most ``MAX_BODY_BYTES`` and ``MAX_EVENT_DEPTH`` levels
+of nesting (measured without recursion), so a hostile record fails only itself.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import pydantic_core
+
 from changecast.delivery.ledger import Channel, DeliveryKey
 from changecast.delivery.outcomes import DETAIL_MAX, DeliveryOutcome, OutcomeMark
 from changecast.distribution.models import DistributionEvent
-from changecast.errors import MalformedInputError
+from changecast.errors import InvalidInputError, MalformedInputError
+from changecast.json_depth import json_depth
 
 TAG_PREFIX = "changecast-"
 TAG_CHANGE = "changecast-change"
@@ -28,6 +37,11 @@ TAG_CUSTOMER = "changecast-customer"
 TAG_CHANNEL = "changecast-channel"
 _TAG_TEXT = re.compile(r"[^A-Za-z0-9_-]")
 """SES message tag names and values: ASCII letters, digits, underscores and dashes, <= 256."""
+MAX_BODY_BYTES = 256 * 1024
+"""An SQS message's limit: a larger body is not something SNS delivered."""
+MAX_EVENT_DEPTH = 32
+"""Objects and arrays inside each other; an SES record needs 5."""
+_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,256})$")
 
 
 class SesEventType(StrEnum):
@@ -38,6 +52,7 @@ class SesEventType(StrEnum):
     REJECT = "Reject"
     DELIVERY_DELAY = "DeliveryDelay"
     SUBSCRIPTION = "Subscription"
+    RENDERING_FAILURE = "Rendering Failure"
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,9 @@ class SesEvent:
     at: datetime
     destination: tuple[str, ...]
     sending_account: str | None = None
+    """``mail.sendingAccountId``: compared, never trusted (the topic proves the account)."""
+    topic_arn: str | None = None
+    """The SNS topic the event came through (the envelope's ``TopicArn``); None for a raw record."""
     tags: Mapping[str, str] = field(default_factory=dict)
     bounce_type: str | None = None
     bounce_subtype: str | None = None
@@ -95,7 +113,71 @@ _OUTCOME = {
     SesEventType.COMPLAINT: DeliveryOutcome.COMPLAINED,
     SesEventType.REJECT: DeliveryOutcome.REJECTED,
     SesEventType.DELIVERY_DELAY: DeliveryOutcome.DELAYED,
+    SesEventType.RENDERING_FAILURE: DeliveryOutcome.REJECTED,
 }
+"""A rendering failure is recorded as ``rejected``: SES sent nothing (its detail says why)."""
+
+
+class UnprovenAccountError(InvalidInputError):
+    """An event whose topic does not prove which customer account published it: dead-letter it."""
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """A customer account whose SES events topic feeds the hub queue."""
+
+    customer: str
+    account_id: str
+    region: str
+    topic_arn: str | None = None
+    """config.json's ``ses_events_topic_arn`` (Terraform output); None: any ``*-ses-events``
+    topic of the account and region, when no other customer shares them."""
+
+
+def source_customer(event: SesEvent, sources: Sequence[EventSource]) -> str:
+    """The customer whose events topic ``event`` came through; ``UnprovenAccountError`` if none.
+
+    A configured topic ARN matches exactly. A customer without one is matched by the topic's
+    account and region (the queue policy admits only ``{prefix}-ses-events`` topics of the
+    customers' accounts), unless another customer without a topic shares them.
+    """
+    topic = event.topic_arn
+    if topic is None:
+        raise UnprovenAccountError(
+            f"SES message {event.message_id}: the event came without its SNS envelope (no "
+            "TopicArn), so the account that published it cannot be proven; the subscription "
+            "must not use raw message delivery",
+            message_id=event.message_id,
+        )
+    exact = [s.customer for s in sources if s.topic_arn == topic]
+    if len(exact) == 1:
+        return exact[0]
+    found = _TOPIC_ARN.match(topic)
+    candidates = (
+        [
+            s.customer
+            for s in sources
+            if s.topic_arn is None
+            and s.account_id == found.group(2)
+            and s.region == found.group(1)
+            and found.group(3).endswith("ses-events")
+        ]
+        if found and not exact
+        else exact
+    )
+    if len(candidates) == 1:
+        return candidates[0]
+    why = (
+        f"is shared by customers {', '.join(sorted(candidates))} (set each one's "
+        "ses_events_topic_arn)"
+        if candidates
+        else "is no customer's SES events topic"
+    )
+    raise UnprovenAccountError(
+        f"SES message {event.message_id}: topic {topic[:200]} {why}, so the account that "
+        "published the event cannot be proven",
+        message_id=event.message_id,
+    )
 
 
 def message_tags(key: DeliveryKey, channel: Channel) -> dict[str, str]:
@@ -158,30 +240,67 @@ def _tags(mail: Mapping[str, Any]) -> dict[str, str]:
     return tags
 
 
+def _bounded_json(text: str, where: str) -> Any:
+    """``text`` parsed, refused when it is too large or nests too deep (without recursing)."""
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_BODY_BYTES:
+        raise MalformedInputError(f"{where} is {size} bytes, more than {MAX_BODY_BYTES}")
+    try:
+        # pydantic-core refuses more than 200 levels itself, without recursing in Python
+        parsed = pydantic_core.from_json(text.encode("utf-8", errors="surrogatepass"))
+    except ValueError as exc:
+        problem = "nests too deep" if "recursion limit" in str(exc) else f"is not JSON: {exc}"
+        raise MalformedInputError(f"{where} {problem}"[:300]) from None
+    depth = json_depth(parsed, stop_at=MAX_EVENT_DEPTH)
+    if depth > MAX_EVENT_DEPTH:
+        raise MalformedInputError(f"{where} nests deeper than {MAX_EVENT_DEPTH} levels")
+    return parsed
+
+
 def unwrap(body: str) -> dict[str, Any]:
     """The SES record inside a queue body: an SNS ``Notification``, or the raw record itself.
 
     Any other SNS message (a ``SubscriptionConfirmation``) or non-JSON is malformed here.
     """
-    try:
-        outer = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MalformedInputError(f"the message body is not JSON: {exc}") from None
-    outer = _object(outer, "the message body")
+    return _unwrapped(body)[0]
+
+
+def _unwrapped(body: str) -> tuple[dict[str, Any], str | None]:
+    """The SES record and the topic it came through (None: a raw record, no envelope)."""
+    outer = _object(_bounded_json(body, "the message body"), "the message body")
     if "Type" in outer and "Message" in outer:
         if outer["Type"] != "Notification":
             raise MalformedInputError(f"unexpected SNS message type {str(outer['Type'])[:40]!r}")
-        try:
-            inner = json.loads(str(outer["Message"]))
-        except json.JSONDecodeError as exc:
-            raise MalformedInputError(f"the SNS Message is not JSON: {exc}") from None
-        return _object(inner, "the SNS Message")
-    return outer
+        topic = outer.get("TopicArn")
+        if not isinstance(topic, str) or not _TOPIC_ARN.match(topic):
+            raise MalformedInputError(
+                f"the SNS envelope's TopicArn is missing or not an SNS topic ARN: "
+                f"{str(topic)[:80]!r}"
+            )
+        if not isinstance(outer["Message"], str):
+            raise MalformedInputError("the SNS Message is not JSON: not a string")
+        inner = _bounded_json(outer["Message"], "the SNS Message")
+        return _object(inner, "the SNS Message"), topic
+    return outer, None
 
 
 def parse_event(body: str) -> SesEvent:
-    """One queue body as an ``SesEvent``; ``MalformedInputError`` names what is wrong."""
-    record = unwrap(body)
+    """One queue body as an ``SesEvent``; ``MalformedInputError`` names what is wrong.
+
+    Parsing is pure, so any failure is the body's: whatever it raises fails only this body.
+    """
+    try:
+        return _parse(body)
+    except InvalidInputError:
+        raise
+    except Exception as exc:  # a hostile body must fail only itself
+        raise MalformedInputError(
+            f"the SES event cannot be read: {type(exc).__name__}: {str(exc)[:200]}"
+        ) from None
+
+
+def _parse(body: str) -> SesEvent:
+    record, topic = _unwrapped(body)
     kind = record.get("eventType") or record.get("notificationType")
     try:
         event_type = SesEventType(str(kind))
@@ -200,6 +319,7 @@ def parse_event(body: str) -> SesEvent:
         if isinstance(mail.get("sendingAccountId"), str)
         else None,
         "tags": _tags(mail),
+        "topic_arn": topic,
     }
     return _SPECIFIC[event_type](record, sent_at, common)
 
@@ -283,6 +403,19 @@ def _subscription(record: Mapping[str, Any], sent_at: datetime, common: dict[str
     )
 
 
+def _rendering_failure(
+    record: Mapping[str, Any], sent_at: datetime, common: dict[str, Any]
+) -> SesEvent:
+    part = record.get("failure")
+    part = part if isinstance(part, dict) else {}
+    message = str(part.get("errorMessage") or "no error message")
+    template = part.get("templateName")
+    detail = f"rendering failure: {message}" + (
+        f" (template {str(template)[:80]})" if template else ""
+    )
+    return SesEvent(at=sent_at, detail=detail[:DETAIL_MAX], **common)
+
+
 _SPECIFIC = {
     SesEventType.SEND: _send,
     SesEventType.DELIVERY: _delivery,
@@ -291,4 +424,5 @@ _SPECIFIC = {
     SesEventType.REJECT: _reject,
     SesEventType.DELIVERY_DELAY: _delay,
     SesEventType.SUBSCRIPTION: _subscription,
+    SesEventType.RENDERING_FAILURE: _rendering_failure,
 }

@@ -18,6 +18,7 @@ import itertools
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -174,6 +175,30 @@ def simulated_events(sent: SentMessage) -> list[dict[str, Any]]:
             complaint = _complaint(sent, second)
             records.append({"eventType": "Complaint", "mail": mail, "complaint": complaint})
     return records
+
+
+def sns_notification(topic_arn: str, message: str, *, sns_message_id: str | None = None) -> str:
+    """The SQS body SNS delivers for ``message`` published on ``topic_arn``.
+
+    The subscription keeps SNS's envelope (no raw message delivery, on AWS as in ``local up``):
+    its ``TopicArn`` is how the events worker knows which customer account published the event.
+    For tests and benchmarks that feed the events worker without SNS; ``SesSimulator`` itself
+    publishes through SNS, which wraps the message the same way.
+    """
+    ident = sns_message_id or str(uuid.uuid5(uuid.NAMESPACE_URL, topic_arn + "\n" + message))
+    return json.dumps(
+        {
+            "Type": "Notification",
+            "MessageId": ident,
+            "TopicArn": topic_arn,
+            "Message": message,
+            "Timestamp": _stamp(datetime.now(UTC)),
+            "SignatureVersion": "1",
+            "Signature": "",
+            "SigningCertURL": "",
+            "UnsubscribeURL": "",
+        }
+    )
 
 
 Publish = Callable[[str, str], object]

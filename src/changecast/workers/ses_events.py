@@ -22,7 +22,7 @@ from changecast.bootstrap import Runtime, build_runtime
 from changecast.contacts.ports import SuppressionPort
 from changecast.delivery.event_apply import Applied, EventDeps, apply_batch, apply_event
 from changecast.delivery.sending import StopSignal
-from changecast.delivery.ses_events import SesEvent, parse_event
+from changecast.delivery.ses_events import EventSource, SesEvent, parse_event
 from changecast.errors import ChangecastError, InvalidInputError
 from changecast.logging import configure_logging
 from changecast.settings import load_settings
@@ -103,6 +103,7 @@ def event_deps(runtime: Runtime) -> EventDeps:
 
     dynamodb = runtime.aws.client("dynamodb")
     return EventDeps(
+        sources=event_sources(runtime),
         ledger=runtime.ledger,
         suppressions=DynamoDbSuppressions(dynamodb, ledger_table(runtime)),
         read_model=read_model_of(runtime),
@@ -111,6 +112,28 @@ def event_deps(runtime: Runtime) -> EventDeps:
             code: mapping.account_id for code, mapping in runtime.config.customer_mappings.items()
         },
     )
+
+
+def event_sources(runtime: Runtime) -> list[EventSource]:
+    """Each customer's events topic: config.json's ``ses_events_topic_arn``, else its account's.
+
+    Under ``local up`` the simulated SES publishes to one topic per customer in the hub account
+    (``local.provision.events_topic_arn``), which is then the customer's topic.
+    """
+    local_topic: Callable[[str], str] | None = None
+    if runtime.local is not None:  # only under ``local up``: the Lambda package has no moto
+        from changecast.local.provision import events_topic_arn
+
+        local_topic = functools.partial(events_topic_arn, runtime.config)
+    return [
+        EventSource(
+            code,
+            mapping.account_id,
+            mapping.region,
+            local_topic(code) if local_topic else mapping.ses_events_topic_arn,
+        )
+        for code, mapping in runtime.config.customer_mappings.items()
+    ]
 
 
 def events_queue_url(runtime: Runtime) -> str:

@@ -144,7 +144,8 @@ resource "aws_sns_topic_subscription" "ses_events_to_hub" {
   topic_arn            = aws_sns_topic.ses_events.arn
   protocol             = "sqs"
   endpoint             = var.ses_events_queue_arn
-  raw_message_delivery = true
+  # The SNS envelope is kept: its TopicArn is what proves which account published an event.
+  raw_message_delivery = false
 }
 
 # The hub's SES events worker puts hard bounces and complaints on this account's suppression
