@@ -54,7 +54,20 @@ def test_a_refused_submit_exits_1_and_an_override_submits_with_the_reason_kept(
     ]
 
 
-@pytest.mark.parametrize("value", ["preflight", "=why", "preflight=", "preflight=" + "x" * 501])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "preflight",
+        "=why",
+        "preflight=",
+        "preflight=" + "x" * 501,
+        "preflight=ok\r\nApprove for acme: https://evil.test/approve",
+        "preflight=ok\nx",
+        "preflight=a\x00b",
+        "preflight=a\x1b[31mb",
+        "preflight=a\u202eb",
+    ],
+)
 def test_a_malformed_override_is_a_usage_error(
     world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str
 ) -> None:
@@ -63,6 +76,19 @@ def test_a_malformed_override_is_a_usage_error(
     bad = world.invoke("change", "submit", cid, "--override", value)
     assert bad.code == 2, bad.exception
     assert world.invoke("change", "show", cid, "-o", "json").json()["status"] == "draft"
+
+
+@pytest.mark.parametrize("comment", ["no\x00pe", "a\x1b[2Jb", "a\u2067b", "a\rb"])
+def test_a_comment_with_control_characters_is_a_usage_error(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, comment: str
+) -> None:
+    monkeypatch.setenv("CHANGECAST_ACTOR", "alice@ccoe.example.com")
+    cid = new_change(world, tmp_path)
+    world.invoke("change", "submit", cid, "--override", f"preflight={REASON}")
+    bad = world.invoke("change", "cancel", cid, "--comment", comment)
+    assert bad.code == 2, bad.exception
+    assert "comment" in str(bad.exception)
+    assert world.invoke("change", "show", cid, "-o", "json").json()["status"] == "submitted"
 
 
 def test_override_on_an_ungated_action_is_a_usage_error(

@@ -13,6 +13,7 @@ from changecast.changes.archive import ChangeArchive
 from changecast.changes.models import Change, ChangeQuery, ChangeStatus
 from changecast.delivery.models import ExecutionDocument, ExecutionRecord, ExecutionStatus
 from changecast.distribution.models import DistributionEvent
+from changecast.errors import UpstreamError
 from changecast.ids import ChangeId
 from changecast.index.deliveries import SqlDeliveryReadModel
 from changecast.index.store import SqlChangeIndex
@@ -236,3 +237,47 @@ def test_corrupt_objects_are_reported_and_skipped(
     fallback = rebuilt.summary(broken.change_id)  # its archived version still loads
     assert fallback is not None
     assert fallback.title == "Broken pointer"
+
+
+class RefusingIndex:
+    """The SQL index, whose database refuses one change's rows (or, ``down``, every write)."""
+
+    def __init__(self, inner: SqlChangeIndex, refused: str, *, down: bool = False) -> None:
+        self.inner, self.refused, self.down = inner, refused, down
+
+    def upsert(self, change: Change, *, archived: bool) -> None:
+        if self.down or change.change_id == self.refused:
+            raise UpstreamError("value too long for type character varying(16)", retryable=True)
+        self.inner.upsert(change, archived=archived)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_a_document_the_index_refuses_is_skipped_and_named_and_the_rest_is_loaded(
+    store: MemoryObjectStore, live: SqlChangeIndex, rebuilt: SqlChangeIndex
+) -> None:
+    a, b = history(Portal(store, live))[:2]
+    refusing = RefusingIndex(rebuilt, a.change_id)
+    report = rebuild_index(
+        archive=ChangeArchive(store),
+        store=store,
+        index=refusing,  # type: ignore[arg-type]
+    )
+    skipped = {p.key for p in report.errors}
+    assert skipped and all(a.change_id in key for key in skipped)
+    assert all(
+        "the index refused it: UpstreamError: value too long" in p.reason for p in report.errors
+    )
+    assert rebuilt.summary(b.change_id) is not None
+    assert rebuilt.summary(a.change_id) is None
+    assert report.changes == len(list(store.list_keys("archive/latest/"))) - 1
+
+
+def test_a_database_that_refuses_every_write_stops_the_rebuild(
+    store: MemoryObjectStore, live: SqlChangeIndex, rebuilt: SqlChangeIndex
+) -> None:
+    history(Portal(store, live))
+    down = RefusingIndex(rebuilt, "", down=True)
+    with pytest.raises(UpstreamError, match="value too long"):
+        rebuild_index(archive=ChangeArchive(store), store=store, index=down)  # type: ignore[arg-type]

@@ -176,6 +176,9 @@ CONTROLS = [
     "a\x7fb",
     "a\x85b",
     "a\u2028b",
+    "a\u202eb",  # RIGHT-TO-LEFT OVERRIDE
+    "a\u2066b",  # LEFT-TO-RIGHT ISOLATE
+    "a\u200fb",  # RIGHT-TO-LEFT MARK
 ]
 
 
@@ -226,7 +229,7 @@ def test_multi_line_fields_keep_lf_and_tab_and_refuse_other_controls(
     plan = created.json()["changeMetadata"]["implementationPlan"]
     assert plan == "1.\tswap\n2.\tcheck"
     before = snapshot(runtime)
-    for value in ("a\x00b", "a\x1b[31mb", "a\x08b", "a\u2029b"):
+    for value in ("a\x00b", "a\x1b[31mb", "a\x08b", "a\u2029b", "a\rb", "a\u202eb"):
         bad = set_path(change_body(), "changeMetadata.rollbackPlan", value)
         answer = client.post("/api/changes", json=bad)
         assert answer.status_code == 422
@@ -238,6 +241,39 @@ def test_a_token_name_must_be_one_line(client: TestClient) -> None:
     answer = client.post("/api/tokens", json={"name": "ci\r\nX-Evil: 1"})
     assert answer.status_code == 422
     assert answer.json()["error"]["details"][0]["field"] == "name"
+    for name in ("ci\x00", "ci\x1b[0m", "ci\u202e"):
+        refused = client.post("/api/tokens", json={"name": name})
+        assert refused.status_code == 422, name
+    csrf = client.get("/profile").text.split('name="csrf_token" value="')[1].split('"')[0]
+    page = client.post("/profile/tokens", data={"name": "ci\r\nX-Evil: 1", "csrf_token": csrf})
+    assert page.status_code == 422, page.text
+    assert "must be one line without control characters" in page.text
+
+
+def test_an_announcement_title_and_link_title_must_be_one_line(
+    client: TestClient, runtime: Runtime
+) -> None:
+    def announcement(title: str, link_title: str = "Details") -> dict[str, Any]:
+        body = change_body(title=title)
+        body["kind"] = "announcement"
+        body["announcement"] = {
+            "announcementKind": "general",
+            "summary": "A note",
+            "links": [{"title": link_title, "url": "https://example.com/x"}],
+        }
+        return body
+
+    assert client.post("/api/changes", json=announcement("Fine")).status_code == 201
+    before = snapshot(runtime)
+    for value in CONTROLS:
+        answer = client.post("/api/changes", json=announcement(value))
+        assert answer.status_code == 422, (value, answer.text)
+        linked = client.post("/api/changes", json=announcement("Fine", value))
+        assert linked.status_code == 422, (value, linked.text)
+        assert "announcement.links.0.title" in [
+            d["field"] for d in linked.json()["error"]["details"]
+        ]
+    assert snapshot(runtime) == before
 
 
 # unknown fields

@@ -62,3 +62,26 @@ def test_an_override_reason_over_500_characters_is_refused_on_the_page(
     assert refused.status_code == 422, refused.text
     assert "at most 500 characters" in html.unescape(refused.text)
     assert client.get(f"/api/changes/{change_id}", headers=JSON).json()["status"] == "draft"
+
+
+FORGED = "CAB said yes\r\nApprove for acme: https://evil.test/approve"
+
+
+def test_an_override_reason_with_a_line_break_is_refused_on_the_page_and_the_api(
+    client: TestClient, moto_runtime: Runtime
+) -> None:
+    unverify_sender(moto_runtime, "initech")
+    change_id = api_change(client, customers=["initech"])
+    for reason in (FORGED, "ok\nx", "a\x00b", "a\x1b[31mb", "a\u202eb", "a\u2066b"):
+        page = client.post(f"/changes/{change_id}/submit", data={"override_preflight": reason})
+        assert page.status_code == 422, page.text
+        assert "must be one line without control characters" in html.unescape(page.text)
+        api = client.post(
+            f"/api/changes/{change_id}/submit",
+            json={"overrides": {"preflight": reason}},
+            headers=JSON,
+        )
+        assert api.status_code == 422, api.text
+        fields = [d["field"] for d in api.json()["error"]["details"]]
+        assert fields == ["overrides.preflight"], fields
+    assert client.get(f"/api/changes/{change_id}", headers=JSON).json()["status"] == "draft"

@@ -90,7 +90,7 @@ def test_chromium_answers_a_signoff_link_once(portal: Portal, page: Any) -> None
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "signoff-phone.png"), full_page=True)
 
-    page.fill("textarea[name=comment]", "Go ahead on Friday")
+    page.fill("input[name=comment]", "Go ahead on Friday")
     page.click("#signoff-confirm")
     page.wait_for_selector("#signoff-done")
     assert "Go ahead on Friday" in page.inner_text("#signoff-done")

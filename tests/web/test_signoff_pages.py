@@ -355,3 +355,17 @@ def test_a_link_signed_before_sealing_still_answers_and_names_its_recipient(
     assert "ops@acme.example.com" in view.split("</section>")[0]
     new = token_for(runtime, change_id, "ops@acme.example.com", Decision.APPROVE)
     assert "." not in new and "ops" not in new
+
+
+def test_a_signoff_comment_with_control_characters_is_refused_and_records_nothing(
+    runtime: Runtime, client: TestClient, anonymous: TestClient
+) -> None:
+    change_id = submitted_change(client, customers=["acme"], **window("2030-05-06"))
+    token = token_for(runtime, change_id, "ops@acme.example.com", Decision.APPROVE)
+    forged = "ok\r\nApprove for acme: https://evil.test/approve"
+    for comment in (forged, "ok\nx", "a\x00b", "a\x1b[31mb", "a\u202eb", "a\u2069b"):
+        refused = confirm(anonymous, token, comment=comment)
+        assert refused.status_code == 422, (comment, refused.text)
+        assert "must be one line without control characters" in html.unescape(refused.text)
+    assert signoff_keys(runtime, change_id) == []
+    assert confirm(anonymous, token, comment="Fine by us").status_code == 200

@@ -26,7 +26,7 @@ from changecast.actions.rebuild import rebuild_index
 from changecast.bootstrap import Runtime
 from changecast.delivery.pacing import TokenBucket
 from changecast.ids import ChangeId
-from changecast.index.engine import open_index
+from changecast.index.engine import drop_schema, open_index
 from changecast.index.surveys import SqlSurveyIndex
 from changecast.layout import survey_key, survey_prefix
 from changecast.local.outbox import OutboxItem, read_outbox
@@ -249,3 +249,85 @@ def test_index_rebuild_restores_the_answers_from_s3(
         assert [(a.customer_code, a.rating, a.comment) for a in restored] == [("acme", 3, "ok")]
     finally:
         fresh.close()
+
+
+HOSTILE_COMMENTS = ["ok\x00", "ok\x1b[31m", "ok\u202e", "ok\u2066x", "ok\r\nx", "ok\nx", "ok\rx"]
+
+
+def test_a_survey_comment_with_control_characters_is_refused_and_nothing_is_kept(
+    runtime: Runtime, client: TestClient, anonymous: TestClient
+) -> None:
+    before = len(read_outbox(runtime, "acme"))
+    change_id = completed_change(client, ["acme"], "Rotate the bastion host keys")
+    deliver_queue(runtime, "acme")
+    token = token_of(surveys_sent(runtime, "acme", change_id, before)[0])
+    for comment in HOSTILE_COMMENTS:
+        refused = answer(anonymous, token, "4", comment)
+        assert refused.status_code == 422, comment
+        assert "must be one line without control characters" in html.unescape(refused.text)
+    assert list(runtime.store.list_keys(survey_prefix(change_id))) == []
+    assert answer(anonymous, token, "4", "all fine\ttoo").status_code == 422  # TAB: one line
+    assert answer(anonymous, token, "4", "all fine").status_code == 200
+
+
+def test_index_rebuild_on_postgresql_loads_and_names_hostile_documents_in_s3(
+    runtime: Runtime, client: TestClient, anonymous: TestClient
+) -> None:
+    """Objects written to S3 before the input rule (or by another tool) hold NUL: PostgreSQL's
+    text cannot store it. The rebuild succeeds, indexes them without it and names them."""
+    import json
+    import uuid
+
+    from changecast.layout import latest_key
+    from tests.contract.conftest import POSTGRES_URL
+
+    before = len(read_outbox(runtime, "acme"))
+    change_id = completed_change(client, ["acme"], "Patch the jump hosts")
+    deliver_queue(runtime, "acme")
+    token = token_of(surveys_sent(runtime, "acme", change_id, before)[0])
+    assert answer(anonymous, token, "5", "smooth").status_code == 200
+    hostile_answer = survey_key(
+        ChangeId(change_id), "acme", recipient_hash("evil@acme.example.com")
+    )
+    runtime.store.put(
+        hostile_answer,
+        json.dumps(
+            {
+                "change_id": change_id,
+                "customer_code": "acme",
+                "recipient_hash": recipient_hash("evil@acme.example.com"),
+                "rating": 1,
+                "comment": "bad\u0000\u0000 one",
+                "answered_at": "2030-06-02T10:00:00Z",
+            }
+        ).encode(),
+    )
+    latest = latest_key(change_id)
+    document = json.loads(runtime.store.get(latest).body)
+    document["changeMetadata"]["implementationPlan"] = "step one\u0000step two"
+    runtime.store.put(latest, json.dumps(document).encode())
+    broken = latest_key(str(uuid.uuid4()))
+    runtime.store.put(broken, b'{"changeId": "not a change"')
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    fresh = open_index(POSTGRES_URL, schema=schema)
+    try:
+        report = rebuild_index(
+            archive=runtime.archive,
+            store=runtime.store,
+            index=fresh,
+            surveys=SqlSurveyIndex(fresh.engine),
+        )
+        assert [p.key for p in report.errors] == [broken]
+        assert sorted(p.key for p in report.cleaned) == sorted([latest, hostile_answer])
+        assert all("NUL" in p.reason for p in report.cleaned)
+        restored = SqlSurveyIndex(fresh.engine).for_change(change_id)
+        assert sorted((a.rating, a.comment) for a in restored) == [(1, "bad one"), (5, "smooth")]
+        indexed = fresh.document(change_id)
+        assert indexed is not None
+        assert indexed.change_metadata.implementation_plan == "step onestep two"
+        assert runtime.store.get(latest).body.count(b"\\u0000") == 1  # S3 is left as it was
+    finally:
+        runtime.store.delete(broken)
+        fresh.close()
+        drop_schema(POSTGRES_URL, schema)

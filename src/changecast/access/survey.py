@@ -28,6 +28,7 @@ from changecast.delivery.personal import SURVEY_PLACEHOLDER
 from changecast.errors import InvalidInputError
 from changecast.ids import parse_change_id, parse_customer_code
 from changecast.ports import ObjectStore
+from changecast.text_input import checked
 
 PURPOSE = "survey"
 TTL = timedelta(days=30)
@@ -78,7 +79,7 @@ def parse_answer(rating: str, comment: str) -> tuple[int, str]:
     """A form's rating (1-5) and comment, or an ``InvalidInputError`` a person can act on."""
     if not rating.strip().isdigit() or int(rating) not in RATINGS:
         raise InvalidInputError("choose a rating from 1 (bad) to 5 (very good)", field="rating")
-    text = comment.replace("\r\n", "\n").strip()
+    text = checked(comment.strip(), field="comment")  # one line: no control characters
     if len(text) > COMMENT_MAX:
         raise InvalidInputError(f"the comment is longer than {COMMENT_MAX} characters")
     return int(rating), text

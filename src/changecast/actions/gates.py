@@ -15,6 +15,7 @@ from typing import Protocol
 
 from changecast.changes.models import OVERRIDE_REASON_MAX, Action, Change, Override
 from changecast.errors import ConflictError, FieldProblem, InvalidInputError
+from changecast.text_input import one_line
 
 GATED_ACTIONS = frozenset({Action.SUBMIT, Action.APPROVE})
 """The actions gates run for; every other action ignores them."""
@@ -61,7 +62,10 @@ class GateRefusedError(ConflictError):
 
 
 def parse_overrides(raw: Mapping[str, str]) -> dict[str, str]:
-    """Gate name -> reason, each checked: a known-looking name and a reason of 1..500 chars."""
+    """Gate name -> reason, each checked: a known-looking name and a one-line reason.
+
+    A reason has 1..500 characters and no control characters (``text_input.one_line``).
+    """
     overrides: dict[str, str] = {}
     problems: list[FieldProblem] = []
     for gate, reason in raw.items():
@@ -76,7 +80,10 @@ def parse_overrides(raw: Mapping[str, str]) -> dict[str, str]:
                 FieldProblem(f"overrides.{name}", f"at most {OVERRIDE_REASON_MAX} characters")
             )
         else:
-            overrides[name] = text
+            try:  # one line: a reason is quoted in approval emails, where a line break forges
+                overrides[name] = one_line(text)
+            except ValueError as exc:
+                problems.append(FieldProblem(f"overrides.{name}", str(exc)))
     if problems:
         raise InvalidInputError(
             "bad override: " + "; ".join(f"{p.field}: {p.problem}" for p in problems),

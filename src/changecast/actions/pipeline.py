@@ -43,6 +43,7 @@ from changecast.distribution.service import ResultCallback, write_triggers
 from changecast.errors import ConflictError, NotFoundError
 from changecast.ids import ChangeId
 from changecast.layout import version_key
+from changecast.text_input import checked
 
 log = structlog.get_logger()
 
@@ -82,6 +83,9 @@ def perform(
 ) -> ActionResult:
     """Perform one action on a change: the only way any entry point changes a submitted change."""
     action = request.action
+    if request.comment is not None:  # a history comment (a cancel reason): lines, no controls
+        comment = checked(request.comment, field="comment", multi_line=True)
+        request = replace(request, comment=comment)
     if action == RETRY:
         return _retry(deps, actor=actor, change_id=change_id, on_result=request.on_result)
     decision = decide(  # authorize, load, decide (pure workflow)

@@ -1,6 +1,9 @@
 """Rebuild the derived change index from the object store alone (ports only: no SQL, no boto3).
 
-A document that does not validate is reported and skipped; it never stops the rebuild.
+A document that does not validate, or that the index refuses, is reported (by key) and skipped;
+it never stops the rebuild. Only a failing database stops it: ``MAX_WRITE_FAILURES`` refused
+writes in a row. A document holding what the index cannot store (NUL, which PostgreSQL's text
+refuses) is indexed without it and named under ``cleaned``; the S3 object is left as it is.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from changecast.access.survey import SurveyAnswer, SurveyAnswers
 from changecast.audit.models import AuditEvent
 from changecast.audit.ports import AuditIndex
-from changecast.changes.archive import ChangeArchive
+from changecast.changes.archive import ChangeArchive, decode
 from changecast.changes.models import Change
 from changecast.changes.ports import ChangeIndex
 from changecast.delivery.models import ExecutionDocument
@@ -34,10 +37,17 @@ from changecast.layout import (
     VERSION_KEY,
 )
 from changecast.ports import ObjectStore
+from changecast.text_input import storable_value
 
 log = structlog.get_logger()
 
 T = TypeVar("T")
+MAX_WRITE_FAILURES = 3
+"""Refused index writes in a row that mean the database, not a document, is failing."""
+CLEANED = (
+    "holds NUL characters, which the index cannot store: indexed without them "
+    "(the S3 object is unchanged)"
+)
 
 
 class RebuildProblem(BaseModel):
@@ -61,6 +71,9 @@ class RebuildReport(BaseModel):
     audit_events: int = Field(default=0, description="events reloaded from audit/ (idempotent)")
     skipped_drafts: int = Field(default=0, description="drafts shadowed by a latest pointer")
     errors: list[RebuildProblem] = Field(default_factory=list)
+    """Objects skipped: not loaded into the index (each named by its key, with the reason)."""
+    cleaned: list[RebuildProblem] = Field(default_factory=list)
+    """Objects indexed without the characters the index cannot store (NUL)."""
 
 
 class _DocumentError(Exception):
@@ -108,6 +121,7 @@ def rebuild_index(
         executions=report.executions,
         audit_events=report.audit_events,
         errors=len(report.errors),
+        cleaned=len(report.cleaned),
     )
     return report
 
@@ -123,6 +137,8 @@ class _Rebuild:
             ("changes", "drafts", "versions", "executions", "audit", "skipped"), 0
         )
         self.errors: list[RebuildProblem] = []
+        self.cleaned: list[RebuildProblem] = []
+        self._failures = 0
         self.latest_keys: dict[str, str] = {}
         self.version_keys: list[tuple[str, int, str]] = []
         self._list_archive()
@@ -137,6 +153,7 @@ class _Rebuild:
             audit_events=c["audit"],
             skipped_drafts=c["skipped"],
             errors=list(self.errors),
+            cleaned=list(self.cleaned),
         )
 
     def _list_archive(self) -> None:
@@ -152,8 +169,9 @@ class _Rebuild:
     def load_versions(self) -> None:
         for change_id, version, key in self.version_keys:
             change = self._read(key, change_id, version)
-            if change is not None:
-                self.index.upsert(change, archived=True)
+            if change is not None and self._write(
+                key, partial(self.index.upsert, change, archived=True)
+            ):
                 self.counts["versions"] += 1
 
     def load_drafts(self) -> None:
@@ -164,15 +182,17 @@ class _Rebuild:
                     self._skip(key, "the key does not follow the drafts layout")
             elif match.group(1) in self.latest_keys:
                 self.counts["skipped"] += 1
-            elif (change := self._read(key, match.group(1), None)) is not None:
-                self.index.upsert(change, archived=False)
+            elif (change := self._read(key, match.group(1), None)) is not None and self._write(
+                key, partial(self.index.upsert, change, archived=False)
+            ):
                 self.counts["drafts"] += 1
 
     def load_latest(self) -> None:
         for change_id, key in sorted(self.latest_keys.items()):
             change = self._read(key, change_id, None)
-            if change is not None:
-                self.index.upsert(change, archived=True)
+            if change is not None and self._write(
+                key, partial(self.index.upsert, change, archived=True)
+            ):
                 self.counts["changes"] += 1
 
     def load_executions(self, read_model: DeliveryReadModel) -> None:
@@ -186,8 +206,8 @@ class _Rebuild:
             if document is None:
                 continue
             for record in document.events.values():
-                read_model.record_execution(record)
-                self.counts["executions"] += 1
+                if self._write(key, partial(read_model.record_execution, record)):
+                    self.counts["executions"] += 1
 
     def load_audit(self, audit_index: AuditIndex) -> None:
         for key in self.store.list_keys(AUDIT):
@@ -196,8 +216,7 @@ class _Rebuild:
                     self._skip(key, "the key does not follow the audit layout")
                 continue
             event = self._attempt(key, partial(self._audit_event, key))
-            if event is not None:
-                audit_index.add(event)
+            if event is not None and self._write(key, partial(audit_index.add, event)):
                 self.counts["audit"] += 1
 
     def load_surveys(self, surveys: SurveyAnswers) -> None:
@@ -208,24 +227,62 @@ class _Rebuild:
                 continue
             answer = self._attempt(key, partial(self._survey_answer, key))
             if answer is not None:
-                surveys.record(answer)
+                self._write(key, partial(surveys.record, answer))
 
     def _survey_answer(self, key: str) -> SurveyAnswer:
+        body = self.store.get(key).body
         try:
-            return SurveyAnswer.model_validate_json(self.store.get(key).body)
+            answer = SurveyAnswer.model_validate_json(body)
         except ValidationError as exc:
             problems = problems_from_pydantic(exc.errors())
             raise _DocumentError("; ".join(f"{p.field}: {p.problem}" for p in problems)) from None
+        self._note_unstorable(key, body, answer)
+        return answer
 
     def _audit_event(self, key: str) -> AuditEvent:
+        body = self.store.get(key).body
         try:
-            return AuditEvent.model_validate_json(self.store.get(key).body)
+            event = AuditEvent.model_validate_json(body)
         except ValidationError as exc:
             problems = problems_from_pydantic(exc.errors())
             raise _DocumentError("; ".join(f"{p.field}: {p.problem}" for p in problems)) from None
+        self._note_unstorable(key, body, event)
+        return event
+
+    def _change(self, key: str) -> Change:
+        body = self.store.get(key).body
+        change = decode(key, body)
+        self._note_unstorable(key, body, change)
+        return change
+
+    def _note_unstorable(self, key: str, body: bytes, document: BaseModel) -> None:
+        """Name a document holding NUL (escaped in its JSON): the index stores it without."""
+        if b"\\u0000" not in body:
+            return
+        dumped = document.model_dump(mode="json")
+        if storable_value(dumped) != dumped:
+            log.warning("index_rebuild_cleaned", key=key)
+            self.cleaned.append(RebuildProblem(key=key, reason=CLEANED))
+
+    def _write(self, key: str, write: Callable[[], object]) -> bool:
+        """Write one document to the index; a refused write skips it (True: written).
+
+        ``MAX_WRITE_FAILURES`` refusals in a row re-raise: the database is failing.
+        """
+        try:
+            write()
+        except Exception as exc:  # the index's own errors (SQL) are not ours to name
+            self._failures += 1
+            if self._failures >= MAX_WRITE_FAILURES:
+                raise
+            text = str(exc).splitlines()[0] if str(exc) else ""
+            self._skip(key, f"the index refused it: {type(exc).__name__}: {text}"[:500])
+            return False
+        self._failures = 0
+        return True
 
     def _read(self, key: str, change_id: str, version: int | None) -> Change | None:
-        change = self._attempt(key, partial(self.archive.read, key))
+        change = self._attempt(key, partial(self._change, key))
         if change is None:
             return None
         if change.change_id != change_id or (version is not None and change.version != version):
@@ -247,6 +304,7 @@ class _Rebuild:
         }
         if found != expected or records - {expected}:
             raise _DocumentError(f"the document's records are not all for {expected}")
+        self._note_unstorable(key, body, document)
         return document
 
     def _attempt(self, key: str, load: Callable[[], T]) -> T | None:

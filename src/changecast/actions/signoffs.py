@@ -23,10 +23,11 @@ from changecast.audit.models import AuditAction
 from changecast.audit.ports import AuditSink
 from changecast.audit.service import new_event
 from changecast.changes.archive import ChangeArchive
-from changecast.changes.models import Change, ChangeStatus, single_line
+from changecast.changes.models import Change, ChangeStatus
 from changecast.errors import ConflictError, InvalidInputError, NotFoundError
 from changecast.ids import ChangeId
 from changecast.ports import Clock
+from changecast.text_input import checked
 
 
 class SignoffRefusedError(ConflictError):
@@ -124,14 +125,9 @@ def _current(deps: SignoffDeps, link: SignoffLink) -> Change:
 
 
 def _comment(comment: str) -> str:
-    text = comment.replace("\r\n", "\n").strip()
+    text = checked(comment.strip(), field="comment")  # one line: it is quoted in emails
     if len(text) > COMMENT_MAX:
         raise InvalidInputError(f"the comment is longer than {COMMENT_MAX} characters")
-    try:
-        for line in text.split("\n"):
-            single_line(line)
-    except ValueError as exc:
-        raise InvalidInputError(f"the comment {exc}") from None
     return text
 
 

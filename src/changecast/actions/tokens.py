@@ -17,8 +17,11 @@ from changecast.access.tokens import (
 from changecast.audit.models import AuditAction
 from changecast.audit.ports import AuditSink
 from changecast.audit.service import new_event
-from changecast.errors import ConflictError, NotFoundError
+from changecast.errors import ConflictError, InvalidInputError, NotFoundError
 from changecast.ports import Clock
+from changecast.text_input import checked
+
+TOKEN_NAME_MAX = 100
 
 
 def create_token(
@@ -31,6 +34,9 @@ def create_token(
     ttl_days: int | None = 90,
 ) -> tuple[ApiToken, str]:
     """A new token of ``actor``'s, capped at their role and customers now; returns its secret."""
+    name = checked(name.strip(), field="name")
+    if not 1 <= len(name) <= TOKEN_NAME_MAX:
+        raise InvalidInputError(f"name: 1 to {TOKEN_NAME_MAX} characters", field="name")
     active = [t for t in store.owned_by(actor.email) if t.active(clock.now())]
     if len(active) >= MAX_TOKENS_PER_USER:
         raise ConflictError(f"you have {MAX_TOKENS_PER_USER} active tokens; revoke one first")
@@ -38,7 +44,7 @@ def create_token(
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         token_id=str(uuid.uuid4()),
-        name=name.strip(),
+        name=name,
         email=actor.email,
         display_name=actor.display_name,
         role=actor.role,

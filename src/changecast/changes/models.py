@@ -6,7 +6,6 @@ round-trip); the input models used by the API and the CLI refuse unknown fields.
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -24,6 +23,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from changecast.ids import CUSTOMER_CODE_PATTERN
+from changecast.text_input import lines, one_line
 
 TITLE_MAX = 200
 SHORT_TEXT_MAX = 200
@@ -398,37 +398,20 @@ class Change(_Doc):
 
 # Input models: what the API, the portal's forms and the CLI accept. They refuse unknown fields at
 # every level and control characters in every field (a single-line field takes none at all; a
-# multi-line one takes LF and TAB, with CRLF read as LF). Stored documents keep the lenient
-# classes above, so documents written by other tools still load.
+# multi-line one takes LF and TAB, with CRLF read as LF: ``changecast.text_input``). Stored
+# documents keep the lenient classes above, so documents written by other tools still load.
 
 _STRICT = ConfigDict(extra="forbid")
-_LINE_BREAKS = frozenset("\u0085\u2028\u2029")
-
-
-def _bad_char(value: str, allowed: str) -> str | None:
-    for char in value:
-        if char in allowed:
-            continue
-        if unicodedata.category(char) in {"Cc", "Cs"} or char in _LINE_BREAKS:
-            return char
-    return None
 
 
 def single_line(value: str) -> str:
-    """Refuse CR, LF and every other control character (they would break mail headers)."""
-    found = _bad_char(value, "")
-    if found is not None:
-        raise ValueError(f"must be one line without control characters (found {found!r})")
-    return value
+    """Refuse line breaks and every other control character (``text_input.one_line``)."""
+    return one_line(value)
 
 
 def multi_line(value: str) -> str:
-    """Lines of text: LF and TAB are kept (CRLF and CR become LF), other control chars refused."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    found = _bad_char(value, "\n\t")
-    if found is not None:
-        raise ValueError(f"must not contain control characters other than LF and TAB ({found!r})")
-    return value
+    """Lines of text: LF and TAB kept, CRLF read as LF, other controls refused (``text_input``)."""
+    return lines(value)
 
 
 def _one_line_or_none(value: str | None) -> str | None:

@@ -9,6 +9,8 @@ from changecast.actions.rebuild import rebuild_index
 from changecast.cli.state import OutputFormat, OutputOpt, console, emit_json, state_of
 
 app = typer.Typer(help="The derived SQL index.", no_args_is_help=True)
+EXIT_PARTIAL = 3
+"""``index rebuild`` finished, but skipped documents it could not load (it names them)."""
 
 
 @app.command("migrate")
@@ -71,7 +73,10 @@ def optimize(ctx: typer.Context, output: OutputOpt = OutputFormat.TEXT) -> None:
 def rebuild(ctx: typer.Context, output: OutputOpt = OutputFormat.TEXT) -> None:
     """Empty the index and load it again from the bucket (latest, drafts, versions, executions).
 
-    The audit index is reloaded from ``audit/`` as well (events missing from it are added).
+    The audit index is reloaded from ``audit/`` as well (events missing from it are added). A
+    document that cannot be loaded is skipped and named; one holding NUL is indexed without it
+    and named. Exit 0: every document is in the index; 3: the rebuild finished but skipped the
+    documents it names (the index is usable without them); 1: it stopped (the database failed).
     """
     runtime = state_of(ctx).runtime()
     report = rebuild_index(
@@ -91,5 +96,9 @@ def rebuild(ctx: typer.Context, output: OutputOpt = OutputFormat.TEXT) -> None:
         console.print(table)
         for problem in report.errors:
             console.print(f"[red]skipped[/red] {problem.key}: {problem.reason}", highlight=False)
+        for problem in report.cleaned:
+            console.print(
+                f"[yellow]cleaned[/yellow] {problem.key}: {problem.reason}", highlight=False
+            )
     if report.errors:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_PARTIAL)

@@ -32,6 +32,7 @@ from changecast.index.tables import (
     change_versions,
     changes,
 )
+from changecast.text_input import storable_json, storable_value
 
 _TS = DateTime(timezone=True)
 _STAGING = Table(
@@ -84,9 +85,10 @@ def copy_load(conn: Connection, batch: Sequence[Change], *, archived: bool) -> N
 
 
 def _staging_row(change: Change, *, is_latest: bool) -> list[Any]:
-    row = change_row(change) | search_texts(change)
+    row = storable_value(change_row(change) | search_texts(change))  # COPY skips the engine's hook
     row["customer_codes"] = json.dumps(row["customer_codes"])
-    row["document"] = change.model_dump_json(by_alias=True, exclude_none=True)
+    document = change.model_dump(mode="json", by_alias=True, exclude_none=True)
+    row["document"] = storable_json(document)
     row["is_latest"] = is_latest
     return [row[name] for name in _COLUMNS]
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from changecast.errors import InvalidInputError, UpstreamError
 from changecast.index.store import SqlChangeIndex
 from changecast.ports import DatabaseCredentials
+from changecast.text_input import storable_json, storable_value
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SCHEMA_HEAD = "0012_delivery_outcomes"
@@ -119,8 +120,9 @@ def create_index_engine(
         if schema is not None:
             raise InvalidInputError("a schema can only be given for PostgreSQL", schema=schema)
         _make_parent(parsed.database)
-        engine = create_engine(parsed, echo=echo)
+        engine = create_engine(parsed, echo=echo, json_serializer=storable_json)
         _configure_sqlite(engine)
+        _keep_storable(engine)
         return engine
     if backend != "postgresql":
         raise InvalidInputError(
@@ -137,7 +139,14 @@ def create_index_engine(
     if schema is not None:
         options.append(f"-csearch_path={_checked_schema(schema)}")
     connect_args: dict[str, Any] = {"options": " ".join(options)}
-    engine = create_engine(parsed, echo=echo, connect_args=connect_args, pool_pre_ping=True)
+    engine = create_engine(
+        parsed,
+        echo=echo,
+        connect_args=connect_args,
+        pool_pre_ping=True,
+        json_serializer=storable_json,
+    )
+    _keep_storable(engine)
     if credentials is not None:
         _log_in_with(engine, credentials)
     if schema is not None:
@@ -178,6 +187,21 @@ def _auth_reason(exc: BaseException) -> str:
         r"(password authentication failed for user \"[^\"]{0,63}\"|no password supplied)", text_
     )
     return found.group(1) if found else "authentication failed"
+
+
+def _keep_storable(engine: Engine) -> None:
+    """Every bound string loses what PostgreSQL's text cannot hold, whoever wrote the statement.
+
+    Input is refused at every boundary (``text_input``); this is the last defence, for documents
+    that other tools wrote to S3 and ``index rebuild`` reloads.
+    """
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _storable(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> tuple[str, Any]:
+        del conn, cursor, context, executemany
+        return statement, storable_value(parameters)
 
 
 def run_migrations(engine: Engine) -> str:

@@ -25,6 +25,7 @@ from changecast.changes.models import (
     Statistics,
     VersionSummary,
     multi_line,
+    single_line,
 )
 from changecast.changes.replacement import ChangeReplacement, check_replacement
 from changecast.customers.directory import CustomerDirectory
@@ -51,9 +52,9 @@ class ActionBody(BaseModel):
     comment: Annotated[str, AfterValidator(multi_line)] | None = Field(
         default=None, max_length=2_000
     )
-    overrides: dict[str, Annotated[str, Field(max_length=OVERRIDE_REASON_MAX)]] = Field(
-        default_factory=dict, max_length=10
-    )
+    overrides: dict[
+        str, Annotated[str, Field(max_length=OVERRIDE_REASON_MAX), AfterValidator(single_line)]
+    ] = Field(default_factory=dict, max_length=10)
     """Gate name -> reason: act past that gate's blocking findings (kept and audited)."""
 
 
