@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from changecast.changes.wall_clock import fold_note, gap_message, with_offset
 from changecast.ids import CUSTOMER_CODE_PATTERN
 from changecast.text_input import lines, one_line
 
@@ -197,11 +198,25 @@ class Schedule(_Doc):
 
     @property
     def start_utc(self) -> datetime:
-        return self.implementation_start.replace(tzinfo=self.zone).astimezone(UTC)
+        """The start instant; a time in a DST fold is its first occurrence (``wall_clock``)."""
+        return self.implementation_start.replace(tzinfo=self.zone, fold=0).astimezone(UTC)
 
     @property
     def end_utc(self) -> datetime:
-        return self.implementation_end.replace(tzinfo=self.zone).astimezone(UTC)
+        return self.implementation_end.replace(tzinfo=self.zone, fold=0).astimezone(UTC)
+
+    @property
+    def fold_notes(self) -> list[str]:
+        """How each time that happens twice (a DST fold) was resolved: its first occurrence."""
+        found = (
+            fold_note(t, self.zone) for t in (self.implementation_start, self.implementation_end)
+        )
+        return [note for note in found if note]
+
+    def shown(self, which: str = "start") -> str:
+        """``2027-11-07 01:30 (UTC-04:00)``: the wall time with its offset (folds say which)."""
+        local = self.implementation_start if which == "start" else self.implementation_end
+        return with_offset(local, self.zone)
 
 
 class ChangeMetadata(_Doc):
@@ -440,6 +455,23 @@ class ScheduleInput(Schedule):
     def _one_line(cls, value: Any) -> Any:
         return single_line(value) if isinstance(value, str) else value
 
+    @model_validator(mode="after")
+    def _times_exist(self) -> ScheduleInput:
+        """A time in a DST gap is refused, naming the gap; the window must run forward in UTC."""
+        for name, local in (
+            ("implementationStart", self.implementation_start),
+            ("implementationEnd", self.implementation_end),
+        ):
+            message = gap_message(local, self.zone)
+            if message is not None:
+                raise ValueError(f"{name}: {message}")
+        if self.end_utc <= self.start_utc:
+            raise ValueError(
+                f"implementationEnd ({self.shown('end')}) must be after implementationStart "
+                f"({self.shown('start')})"
+            )
+        return self
+
 
 class ChangeMetadataInput(ChangeMetadata):
     model_config = _STRICT
@@ -500,6 +532,16 @@ class ChangeInput(BaseModel):
     meeting_invite: MeetingInviteInput | None = None
     kind: NoticeKind = NoticeKind.CHANGE
     announcement: AnnouncementInput | None = None
+
+    @model_validator(mode="after")
+    def _invite_time_exists(self) -> ChangeInput:
+        schedule = self.change_metadata.schedule
+        invite = self.meeting_invite
+        if schedule is not None and invite is not None and invite.start_time is not None:
+            message = gap_message(invite.start_time, schedule.zone)
+            if message is not None:
+                raise ValueError(f"meetingInvite.startTime: {message}")
+        return self
 
     @model_validator(mode="after")
     def _announcement_matches_kind(self) -> ChangeInput:
@@ -628,7 +670,7 @@ def invite_window(change: Change) -> tuple[datetime, datetime] | None:
     invite = change.meeting_invite
     if invite is None or invite.start_time is None:
         return schedule.start_utc, schedule.end_utc
-    start = invite.start_time.replace(tzinfo=schedule.zone).astimezone(UTC)
+    start = invite.start_time.replace(tzinfo=schedule.zone, fold=0).astimezone(UTC)
     if invite.duration is None:
         return start, start + (schedule.end_utc - schedule.start_utc)
     return start, start + timedelta(minutes=invite.duration)

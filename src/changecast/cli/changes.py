@@ -99,11 +99,7 @@ def _print_change(change: Change) -> None:
     table.add_row("customers", ", ".join(meta.customer_codes) or "-")
     if meta.schedule is not None:
         s = meta.schedule
-        table.add_row(
-            "window",
-            f"{s.implementation_start:%Y-%m-%d %H:%M} → {s.implementation_end:%Y-%m-%d %H:%M}"
-            f" {s.timezone}",
-        )
+        table.add_row("window", f"{s.shown('start')} → {s.shown('end')} {s.timezone}")
     table.add_row("modified", f"{change.modified_at:%Y-%m-%d %H:%M}Z by {change.modified_by}")
     console.print(table)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from changecast.customers.models import AppConfig, Blackout
 
@@ -22,8 +22,13 @@ class BlackoutHit:
 
 
 def touches(blackout: Blackout, start: datetime, end: datetime) -> bool:
-    """Whether ``[start, end]`` touches ``[blackout.start, blackout.end]`` (shared ends count)."""
-    return start <= blackout.end and end >= blackout.start
+    """Whether ``[start, end]`` touches ``[blackout.start, blackout.end]`` (shared ends count).
+
+    Compared as UTC instants: Python compares two times of one zone by their wall clocks, which
+    a DST fold makes wrong.
+    """
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    return start <= blackout.end.astimezone(UTC) and end >= blackout.start.astimezone(UTC)
 
 
 def blackouts_touching(
