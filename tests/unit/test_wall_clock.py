@@ -89,3 +89,27 @@ def test_every_time_exists_and_round_trips_or_is_in_a_gap(zone: str, instant: da
         )
         assert later > moment
         assert later.astimezone(tz).replace(tzinfo=None) == local
+
+
+def test_a_stored_window_in_a_gap_is_read_wide_and_runs_forward() -> None:
+    """Documents written before the gap rule: 02:30-03:15 on the spring-forward day."""
+    from changecast.changes.models import Schedule
+
+    stored = Schedule.model_validate(
+        {
+            "implementationStart": "2027-03-14T02:30",
+            "implementationEnd": "2027-03-14T03:15",
+            "timezone": "America/New_York",
+        }
+    )
+    assert stored.start_utc == datetime(2027, 3, 14, 6, 30, tzinfo=UTC)  # 01:30 EST
+    assert stored.end_utc == datetime(2027, 3, 14, 7, 15, tzinfo=UTC)  # 03:15 EDT
+    assert stored.end_utc > stored.start_utc
+    ends_in_gap = Schedule.model_validate(
+        {
+            "implementationStart": "2027-03-14T01:00",
+            "implementationEnd": "2027-03-14T02:30",
+            "timezone": "America/New_York",
+        }
+    )
+    assert ends_in_gap.end_utc == datetime(2027, 3, 14, 7, 30, tzinfo=UTC)  # 03:30 EDT

@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from changecast.changes.wall_clock import fold_note, gap_message, with_offset
+from changecast.changes.wall_clock import fold_note, gap_message, instant, with_offset
 from changecast.ids import CUSTOMER_CODE_PATTERN
 from changecast.text_input import lines, one_line
 
@@ -199,11 +199,11 @@ class Schedule(_Doc):
     @property
     def start_utc(self) -> datetime:
         """The start instant; a time in a DST fold is its first occurrence (``wall_clock``)."""
-        return self.implementation_start.replace(tzinfo=self.zone, fold=0).astimezone(UTC)
+        return instant(self.implementation_start, self.zone)
 
     @property
     def end_utc(self) -> datetime:
-        return self.implementation_end.replace(tzinfo=self.zone, fold=0).astimezone(UTC)
+        return instant(self.implementation_end, self.zone, end=True)
 
     @property
     def fold_notes(self) -> list[str]:

@@ -80,6 +80,19 @@ def to_utc(local: datetime, zone: ZoneInfo) -> datetime:
     return local.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
+def instant(local: datetime, zone: ZoneInfo, *, end: bool = False) -> datetime:
+    """The instant of a stored wall-clock time, which may predate the gap rule.
+
+    A time that exists: ``to_utc``. A time in a gap (only in documents written before it was
+    refused) takes the reading that widens its window: a start the earlier instant, an end the
+    later one, so a stored window always runs forward and never slips past a blackout.
+    """
+    local = local.replace(tzinfo=None)
+    before, after = _offsets(local, zone)
+    fold = 1 if after > before and not end else 0
+    return local.replace(tzinfo=zone, fold=fold).astimezone(UTC)
+
+
 def offset_label(offset: timedelta) -> str:
     """``UTC-04:00`` (a minus sign, never an abbreviation)."""
     total = int(offset.total_seconds()) // 60
