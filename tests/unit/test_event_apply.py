@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +21,13 @@ from changecast.delivery.event_apply import (
 )
 from changecast.delivery.ledger import Channel, DeliveryKey, LedgerKey
 from changecast.delivery.outcomes import DeliveryOutcome, OutcomeMark, merge
-from changecast.delivery.ses_events import EventSource, SesEvent, message_tags, parse_event
+from changecast.delivery.ses_events import (
+    EventSource,
+    SesEvent,
+    UnprovenAccountError,
+    message_tags,
+    parse_event,
+)
 from changecast.distribution.models import DistributionEvent
 from changecast.errors import UpstreamError
 from changecast.local.ses_simulator import (
@@ -260,3 +266,28 @@ def test_an_event_from_another_account_than_the_customers_is_refused() -> None:
     with pytest.raises(ForeignEventError, match="came from account 999999999999"):
         apply_event(foreign, deps=world.deps())
     assert world.ledger.entries(KEY.partition)[0].outcome == "sent"
+
+
+def test_an_event_on_another_accounts_topic_changes_nothing() -> None:
+    """Without configured topics, each customer owns its account's ``*-ses-events`` topics."""
+    world = World()
+    bodies = world.send_all()
+    deps = replace(
+        world.deps(), sources=(), accounts={"initech": ACCOUNT, "globex": "210000000009"}
+    )
+    complaint = record_of(next(b for b in bodies if kind(b) == "Complaint"))
+    del complaint["mail"]["sendingAccountId"]
+    foreign = "arn:aws:sns:us-east-1:210000000009:changecast-ses-events"
+    with pytest.raises(ForeignEventError, match="came through customer globex's events topic"):
+        apply_event(parse_event(sns(complaint, foreign)), deps=deps)
+    stranger = "arn:aws:sns:us-east-1:999999999999:changecast-ses-events"
+    with pytest.raises(UnprovenAccountError, match="is no customer's SES events topic"):
+        apply_event(parse_event(sns(complaint, stranger)), deps=deps)
+    with pytest.raises(UnprovenAccountError, match="no TopicArn"):
+        apply_event(parse_event(json.dumps(complaint)), deps=deps)
+    assert world.suppressions.suppressed("initech") == []
+    assert {e.outcome for e in world.ledger.entries(KEY.partition)} == {"sent"}
+    apply_event(parse_event(sns(complaint)), deps=deps)  # its own topic: applied
+    assert [r.reason for r in world.suppressions.suppressed("initech")] == [
+        SuppressionReason.COMPLAINT
+    ]

@@ -53,7 +53,8 @@ class EventDeps:
     """Customer code -> AWS account id; an event from another account is refused."""
     sources: Sequence[EventSource] = ()
     """Each customer's events topic: an event applies only to messages of the customer whose
-    topic it came through (``source_customer``); without a match it is dead-lettered."""
+    topic it came through (``source_customer``); without a match it is dead-lettered. Empty:
+    each customer of ``accounts`` owns the ``*-ses-events`` topics of its account."""
 
 
 @dataclass(frozen=True)
@@ -125,9 +126,10 @@ def apply_batch(events: Sequence[SesEvent], *, deps: EventDeps) -> BatchResult:
     results: list[Applied | ChangecastError | None] = [None] * len(events)
     marks = [event.mark() for event in events]
     origin: dict[int, str] = {}
+    sources = deps.sources or [EventSource(c, a, None) for c, a in deps.accounts.items()]
     for i, event in enumerate(events):
         try:
-            origin[i] = source_customer(event, deps.sources)
+            origin[i] = source_customer(event, sources)
         except ChangecastError as exc:
             results[i] = exc
     tagged = {

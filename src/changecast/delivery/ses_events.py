@@ -128,7 +128,8 @@ class EventSource:
 
     customer: str
     account_id: str
-    region: str
+    region: str | None
+    """None: any region."""
     topic_arn: str | None = None
     """config.json's ``ses_events_topic_arn`` (Terraform output); None: any ``*-ses-events``
     topic of the account and region, when no other customer shares them."""
@@ -159,7 +160,7 @@ def source_customer(event: SesEvent, sources: Sequence[EventSource]) -> str:
             for s in sources
             if s.topic_arn is None
             and s.account_id == found.group(2)
-            and s.region == found.group(1)
+            and s.region in (None, found.group(1))
             and found.group(3).endswith("ses-events")
         ]
         if found and not exact
