@@ -51,7 +51,7 @@ def test_my_changes_tabs_have_counts_and_only_my_changes(runtime: Runtime) -> No
         api_change(other, title="Somebody else's draft")
         drafts = me.get("/mine").text
         assert tab_counts(drafts) == {"drafts": 2, "submitted": 1, "all": 3}
-        assert 'aria-selected="true" class="active">Drafts' in drafts
+        assert 'aria-current="page" class="active">Drafts' in drafts
         assert "My draft one" in drafts
         assert "My submitted one" not in drafts
         assert "Somebody else" not in drafts

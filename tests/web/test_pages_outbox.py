@@ -42,7 +42,7 @@ def test_outbox_shows_each_sent_email_with_its_invite(client: TestClient, runtim
     deliver_queue(runtime, "acme")
     page = client.get("/outbox?customer=acme")
     assert page.status_code == 200
-    assert 'class="active" aria-selected="true">Acme Corporation' in page.text
+    assert 'class="active" aria-current="page">Acme Corporation' in page.text
     subjects = re.findall(r'<strong class="outbox-subject">(.*?)</strong>', page.text)
     assert "[Approval requested] Change notification: Outbox window (version 1)" in subjects
     assert "[Approved] Change notification: Outbox window (version 1)" in subjects

@@ -21,8 +21,15 @@ from changecast.web.deps import RuntimeDep
 router = APIRouter(include_in_schema=False)
 
 
+NOT_FOUND = (
+    '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+    "<title>Not found · changecast</title></head>\n<body><p>not found</p></body></html>\n"
+)
+"""A calendar client reads the status alone; a person who opens the link reads a page."""
+
+
 def _not_found() -> Response:
-    return Response("not found\n", status_code=404, media_type="text/plain")
+    return Response(NOT_FOUND, status_code=404, media_type="text/html; charset=utf-8")
 
 
 def feed_tokens(runtime: Runtime) -> FeedTokens:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from changecast.web.pages import (
@@ -34,6 +35,7 @@ def install_pages(app: FastAPI) -> None:
     app.state.templates = build_templates()
     install_page_errors(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_api_route("/favicon.ico", favicon, methods=["GET"], include_in_schema=False)
     for module in (signin, dashboard, changes, preview, change_view, search, mine, approvals):
         app.include_router(module.router)
     app.include_router(announcements.router)
@@ -47,3 +49,9 @@ def install_pages(app: FastAPI) -> None:
     if app.state.runtime.settings.mode == "local":
         app.include_router(outbox.router)
     app.add_middleware(SecurityHeadersMiddleware)
+
+
+def favicon() -> FileResponse:
+    """Browsers ask for /favicon.ico on pages that name no icon (the feed's 404, raw files)."""
+    headers = {"cache-control": "public, max-age=86400"}
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml", headers=headers)

@@ -31,6 +31,14 @@ def when(value: datetime | None, tz: str, fmt: str = "%Y-%m-%d %H:%M %Z") -> str
     return aware.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
+def iso(value: datetime | None) -> str:
+    """An instant as a machine-readable ``<time datetime>`` value (UTC; naive values are UTC)."""
+    if value is None:
+        return ""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def asset_version() -> str:
     """A short hash of the static files, appended to their URLs so browsers refetch on change."""
     digest = hashlib.sha256()
@@ -57,6 +65,7 @@ def build_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters["when"] = when
+    env.filters["iso"] = iso
     env.filters["markdown"] = markdown_html  # announcement bodies: raw HTML off, links allow-listed
     env.globals["csrf_field"] = csrf_field
     env.globals["asset_version"] = asset_version()
