@@ -209,7 +209,7 @@ def test_a_submit_that_crashed_is_completed_by_submitting_again(
     summary = sql.summary(cid)
     assert summary is not None and summary.status is ChangeStatus.SUBMITTED
     assert audit_actions(sql, cid) == [AuditAction.CREATE, AuditAction.SUBMIT]
-    with pytest.raises(Exception, match="no draft"):  # done now: a third submit is refused
+    with pytest.raises(Exception, match="not a draft"):  # done now: a third submit is refused
         pipeline.perform(
             deps=deps, actor=AUTHOR, change_id=cid, request=ActionRequest(Action.SUBMIT)
         )

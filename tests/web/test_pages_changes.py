@@ -171,7 +171,7 @@ def test_saving_an_edit_streams_results_and_makes_the_next_version(client: TestC
     assert saved.status_code == 200
     assert "Saving version 2" in saved.text
     assert saved.text.count('class="result outcome-written"') == 2
-    assert "All 2 triggers written." in saved.text
+    assert "Emails queued for all 2 customers." in saved.text
     view = client.get(f"/changes/{change_id}").text
     assert 'id="change-version">2<' in view
 
@@ -216,5 +216,5 @@ def test_where_answers_are_buffered_the_results_come_as_one_page(runtime: Runtim
     assert saved.headers.get("content-length") == str(len(saved.content))
     assert "transfer-encoding" not in saved.headers
     assert saved.text.count('class="result outcome-written"') == 2
-    assert "All 2 triggers written." in saved.text
+    assert "Emails queued for all 2 customers." in saved.text
     assert saved.text.rstrip().endswith("</html>")

@@ -49,9 +49,11 @@ def test_profile_creates_a_token_shows_it_once_and_revokes_it(runtime: Runtime) 
             "/profile/tokens",
             data={"name": "sync job", "expires_in_days": "30", "csrf_token": form_token(profile)},
         )
-        assert created.status_code == 201
-        assert created.headers["cache-control"] == "no-store"
-        found = re.search(r'id="new-token-secret">(cc_[A-Za-z0-9_-]{43})<', created.text)
+        assert created.status_code == 303  # post/redirect/get: a reload creates nothing
+        assert created.headers["location"] == "/profile#api-tokens"
+        shown = me.get("/profile")
+        assert shown.headers["cache-control"] == "no-store"
+        found = re.search(r'id="new-token-secret">(cc_[A-Za-z0-9_-]{43})<', shown.text)
         assert found is not None
         secret = found.group(1)
         again = me.get("/profile").text

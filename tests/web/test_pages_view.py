@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from changecast.bootstrap import Runtime
+from changecast.ids import ChangeId
 from tests.web.test_pages_support import (
     api_change,
     browser,
@@ -152,8 +153,34 @@ def test_approve_streams_each_customers_trigger_result(client: TestClient) -> No
     assert re.findall(r'data-customer="(\w+)"', page.text) == ["acme", "initech"] or sorted(
         re.findall(r'data-customer="(\w+)"', page.text)
     ) == ["acme", "initech"]
-    assert "All 2 triggers written." in page.text
+    assert "Emails queued for all 2 customers." in page.text
+    assert "trigger" not in page.text.split("<main")[1]  # said as what happens for customers
+    assert f'data-result-url="/changes/{change_id}?done=approve#result"' in page.text
     assert 'The change is now <span class="status status-approved">approved</span>' in page.text
+
+
+def test_reloading_an_approval_shows_its_result_and_repeats_nothing(runtime: Runtime) -> None:
+    with browser(runtime) as author, browser(runtime) as approver:
+        sign_in(author, email="writer@ccoe.example.com")
+        sign_in(approver, email="reviewer@ccoe.example.com")
+        change_id = submitted_change(author, customers=["acme", "initech"])
+        form = {"version": "1"}  # the version the button was shown with
+        first = approver.post(f"/changes/{change_id}/actions/approve", data=form)
+        assert first.status_code == 200 and "Emails queued" in first.text
+        again = approver.post(f"/changes/{change_id}/actions/approve", data=form)  # a reload
+        assert again.status_code == 303
+        assert again.headers["location"] == f"/changes/{change_id}?done=approve#result"
+        result = approver.get(again.headers["location"]).text
+        third = author.post(f"/changes/{change_id}/actions/approve", data=form)
+    section = result.split('id="result"')[1].split("</section>")[0]
+    assert "You approved version 1" in section
+    assert "to 2 customers" in section
+    assert "your role does not allow" not in result and "you wrote" not in result
+    change = runtime.archive.get_latest(ChangeId(change_id)).change
+    assert [e.by for e in change.history if e.action.value == "approve"] == [
+        "reviewer@ccoe.example.com"
+    ]  # approved once
+    assert third.status_code in {403, 409}  # anyone else is refused as before
 
 
 def test_unknown_action_is_404(client: TestClient) -> None:
@@ -170,7 +197,10 @@ def test_version_history_names_each_versions_author_not_its_approver(runtime: Ru
         assert approved.status_code == 200, approved.text
         page = approver.get(f"/changes/{change_id}").text
     history = page.split('id="versions"')[1].split("</table>")[0]
-    assert re.findall(r'<td data-label="By">([^<]*)</td>', history) == ["writer@ccoe.example.com"]
+    assert re.findall(r'<td data-label="Saved by">([^<]*)</td>', history) == [
+        "writer@ccoe.example.com"
+    ]
+    assert '<span class="muted small status-by">by reviewer@ccoe.example.com</span>' in history
 
 
 def test_a_read_only_user_is_not_offered_a_change_form(runtime: Runtime) -> None:

@@ -94,7 +94,14 @@ def confirm(client: TestClient, token: str, comment: str = "") -> Any:
     assert page.status_code == 200, page.text
     nonce = NONCE.search(page.text)
     assert nonce is not None
-    return client.post(f"/signoff/{token}", data={"nonce": nonce.group(1), "comment": comment})
+    posted = client.post(f"/signoff/{token}", data={"nonce": nonce.group(1), "comment": comment})
+    if posted.status_code != 303:
+        return posted
+    # post/redirect/get: the answer's page is a GET, and reloading it shows the same answer
+    assert posted.headers["location"] == f"/signoff/{token}?answered=1"
+    shown = client.get(posted.headers["location"])
+    assert client.get(posted.headers["location"]).text == shown.text
+    return shown
 
 
 def test_the_emailed_link_approves_once_and_the_change_view_shows_it(

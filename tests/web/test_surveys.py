@@ -98,9 +98,16 @@ def answer(anonymous: TestClient, token: str, rating: str, comment: str = "") ->
     assert page.status_code == 200, page.text
     nonce = NONCE.search(page.text)
     assert nonce is not None
-    return anonymous.post(
+    posted = anonymous.post(
         f"/survey/{token}", data={"nonce": nonce.group(1), "rating": rating, "comment": comment}
     )
+    if posted.status_code != 303:
+        return posted
+    # post/redirect/get: the thank-you page is a GET, and reloading it says the same
+    assert posted.headers["location"] == f"/survey/{token}?answered=1"
+    shown = anonymous.get(posted.headers["location"])
+    assert anonymous.get(posted.headers["location"]).text == shown.text
+    return shown
 
 
 def test_completing_sends_one_link_per_recipient_and_each_answers_once(

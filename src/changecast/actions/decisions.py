@@ -83,11 +83,27 @@ def decide(
     raise ValueError(f"{action} is not an action on a change")
 
 
+def _refuse_submit_of_archived(deps: ChangeDeps, actor: Actor, change_id: ChangeId) -> None:
+    """A submit of a change past its draft says where the change is (not "no draft")."""
+    try:
+        latest = deps.archive.get_latest(change_id).change
+    except NotFoundError:
+        return
+    require_visible(actor, latest)
+    raise ConflictError(
+        f"change {change_id} is {latest.status.value} (version {latest.version}), not a draft: "
+        "only a draft is submitted",
+        change_id=change_id,
+        status=latest.status.value,
+    )
+
+
 def _decide_submit(deps: ChangeDeps, *, actor: Actor, change_id: ChangeId) -> Decision:
     """A draft becomes version 1, submitted; a draft beside latest is an interrupted submit."""
     try:
         draft = deps.archive.get_draft(change_id).change
     except NotFoundError:
+        _refuse_submit_of_archived(deps, actor, change_id)
         raise NotFoundError(f"no draft {change_id}", change_id=change_id) from None
     require_change_action(actor, Action.SUBMIT, draft)
     try:

@@ -1,4 +1,4 @@
-"""Approvals: the changes awaiting approval, grouped by customer."""
+"""Approvals: the changes awaiting approval, soonest first, each once with its customers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from changecast.access.policy import may_act, wrote_latest
 from changecast.actions import service
-from changecast.changes.models import Action, ChangeQuery, ChangeStatus, ChangeSummary
+from changecast.changes.models import Action, ChangeQuery, ChangeStatus
 from changecast.errors import NotFoundError
 from changecast.web.deps import ChangesDep, CurrentActor
 from changecast.web.pages.signoff_view import answers_by_change
@@ -22,12 +22,9 @@ LIMIT = 200
 def approvals(request: Request, deps: ChangesDep, actor: CurrentActor) -> HTMLResponse:
     query = ChangeQuery(status=ChangeStatus.SUBMITTED, page_size=LIMIT)
     page = service.find(deps=deps, actor=actor, query=query)
-    groups: dict[str, list[ChangeSummary]] = {}
-    for item in sorted(page.items, key=lambda i: (i.start_utc is None, i.start_utc)):
-        for code in item.customer_codes or ["(none)"]:
-            groups.setdefault(code, []).append(item)
+    items = sorted(page.items, key=lambda i: (i.start_utc is None, i.start_utc))
     names = {}
-    for code in groups:
+    for code in {code for item in items for code in item.customer_codes}:
         try:
             names[code] = deps.directory.get(code).customer_name
         except NotFoundError:
@@ -39,7 +36,7 @@ def approvals(request: Request, deps: ChangesDep, actor: CurrentActor) -> HTMLRe
         for item in page.items
     }
     context = {
-        "groups": sorted(groups.items()),
+        "items": items,
         "names": names,
         "total": page.total,
         "shown": len(page.items),

@@ -9,7 +9,7 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from changecast.access.models import Actor
@@ -18,16 +18,25 @@ from changecast.actions import drafts, pipeline, service
 from changecast.actions.context import ChangeDeps
 from changecast.actions.gates import GateFinding, GateRefusedError
 from changecast.actions.pipeline import RETRY, ActionRequest, Retry, parse_action
-from changecast.changes.models import Action, Change, ChangeStatus, VersionSummary
+from changecast.changes.models import (
+    Action,
+    Change,
+    ChangeStatus,
+    HistoryEntry,
+    VersionSummary,
+    invite_window,
+)
 from changecast.changes.workflow import allowed_actions
 from changecast.delivery.models import DeliveryRecord
 from changecast.delivery.ports import DeliveryReadModel
+from changecast.errors import NotFoundError
 from changecast.ids import ChangeId
 from changecast.web.deps import ChangeIdPath, ChangesDep, CurrentActor, DeliveriesDep
-from changecast.web.pages.deliveries import deliveries_of, grid_context, history_of
+from changecast.web.pages.deliveries import deliveries_of, grid_context, history_of, state_word
 from changecast.web.pages.diff import FieldDiff, diff_documents
 from changecast.web.pages.forms import FormDep
 from changecast.web.pages.gate_preview import FindingGroup
+from changecast.web.pages.results import done_entry, repeated, result_url
 from changecast.web.pages.signoff_view import signoff_context
 from changecast.web.pages.streaming import stream_action
 from changecast.web.pages.survey_results import survey_context
@@ -77,7 +86,9 @@ def timeline(change: Change, deliveries: list[DeliveryRecord]) -> list[TimelineE
             at=record.finished_at or record.updated_at,
             kind=f"delivery-{record.status.value if record.status else 'pending'}",
             text=(
-                f"{record.event.value} email {record.status} to {record.customer_code} "
+                f"{record.event.value} email "
+                f"{state_word(record.status.value if record.status else 'pending', record)} "
+                f"to {record.customer_code} "
                 f"(version {record.version}): {record.sent} sent, {record.already_sent} already "
                 f"sent, {record.filtered} filtered, {record.failed} failed"
             ),
@@ -179,7 +190,17 @@ def view_context(
         "timeline_total": len(events),
         "archived": archived,
         "metadata_json": json.dumps(doc, indent=2, ensure_ascii=False),
+        "status_by": status_by(change),
+        "meeting_window": invite_window(change) if change.meeting_invite else None,
     }
+
+
+def status_by(change: Change) -> dict[int, HistoryEntry]:
+    """Per version, the entry that gave it its status (who approved it, not who saved it)."""
+    found: dict[int, HistoryEntry] = {}
+    for entry in change.history:
+        found[entry.version] = entry
+    return found
 
 
 @router.get("/changes/{change_id}", response_class=HTMLResponse)
@@ -203,6 +224,7 @@ def view_change(
     context = view_context(deps, read_model, actor, change, compare, whole_timeline=whole, to=to)
     context.update(signoff_context(runtime, change))
     context.update(survey_context(runtime, change))
+    context["result"] = done_entry(change, actor, request.query_params.get("done", ""))
     return render(request, "pages/change_view.html", actor, context)
 
 
@@ -210,8 +232,14 @@ def view_change(
 def submit_change(
     request: Request, change_id: ChangeIdPath, form: FormDep, deps: ChangesDep, actor: CurrentActor
 ) -> Response:
-    """Submit a draft; each customer's trigger result is shown as it is written."""
-    draft = drafts.get_draft(deps=deps, actor=actor, change_id=change_id)
+    """Submit a draft; each customer's result is shown as its email is queued."""
+    try:
+        draft = drafts.get_draft(deps=deps, actor=actor, change_id=change_id)
+    except NotFoundError:
+        change = service.get(deps=deps, actor=actor, change_id=change_id)
+        if repeated(change, actor, Action.SUBMIT, form):
+            return RedirectResponse(result_url(change.change_id, Action.SUBMIT), status_code=303)
+        raise
     return perform_page(request, deps, actor, draft, Action.SUBMIT, form)
 
 
@@ -221,7 +249,7 @@ HEADINGS: dict[Action | Retry, str] = {
     Action.REJECT: "Rejecting",
     Action.COMPLETE: "Marking complete",
     Action.CANCEL: "Cancelling",
-    RETRY: "Writing the missing triggers",
+    RETRY: "Queuing the missing emails again",
 }
 
 
@@ -234,9 +262,14 @@ def act(
     deps: ChangesDep,
     actor: CurrentActor,
 ) -> Response:
-    """approve, reject, complete, cancel, or retry (write the missing triggers)."""
+    """approve, reject, complete, cancel, or retry (write the missing triggers).
+
+    A form posted again (reloading its result) shows that result: it repeats nothing.
+    """
     chosen = parse_action(action)
     change = service.get(deps=deps, actor=actor, change_id=change_id)
+    if repeated(change, actor, chosen, form):
+        return RedirectResponse(result_url(change.change_id, chosen), status_code=303)
     return perform_page(request, deps, actor, change, chosen, form)
 
 
@@ -261,6 +294,7 @@ def perform_page(
             actor,
             change=change,
             heading=HEADINGS[action],
+            result_url=result_url(change.change_id, action),
             run=lambda on_result: pipeline.perform(
                 deps=deps,
                 actor=actor,

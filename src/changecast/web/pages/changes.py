@@ -19,6 +19,7 @@ from changecast.ids import ChangeId
 from changecast.web.deps import ChangeIdPath, ChangesDep, CurrentActor
 from changecast.web.pages.diff import changed_only, diff_documents
 from changecast.web.pages.forms import ChangeForm, ChangeFormError, field_errors
+from changecast.web.pages.results import repeated, result_url
 from changecast.web.pages.streaming import stream_action
 from changecast.web.pages.templating import render
 from changecast.web.pages.viewer import ViewerTz
@@ -123,6 +124,8 @@ async def save_change(
     change = service.get(deps=deps, actor=actor, change_id=change_id)
     if change.status is ChangeStatus.DRAFT:
         return _save_draft(request, deps, actor, change, form, intent)
+    if repeated(change, actor, Action.EDIT, raw):
+        return RedirectResponse(result_url(change.change_id, Action.EDIT), status_code=303)
     return _save_version(request, deps, actor, change, form, intent)
 
 
@@ -189,6 +192,7 @@ def _save_version(
             actor,
             change=change,
             heading=f"Saving version {change.version + 1}",
+            result_url=result_url(change.change_id, Action.EDIT),
             run=lambda on_result: pipeline.perform(
                 deps=deps,
                 actor=actor,

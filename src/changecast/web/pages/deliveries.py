@@ -55,6 +55,47 @@ class DeliveryRow:
     """Set for an event of an older version than the change's current one."""
     superseded_by: str | None = None
 
+    @property
+    def word(self) -> str:
+        """The one word the portal uses for this state (the API's ``state`` says less)."""
+        return state_word(self.state, self.record)
+
+    @property
+    def retryable(self) -> bool:
+        """A retry can help: the worker reported a failure, or the trigger is dead-lettered
+        (never a superseded one: a newer version's email replaced it)."""
+        if self.superseded_by or self.state == "superseded":
+            return False
+        return self.dead_lettered or self.state in {"failed", "partial"}
+
+
+STATE_WORDS = {
+    "pending": "queued",
+    "failed": "failed",
+    "partial": "partly failed",
+    "superseded": "superseded",
+}
+
+
+def state_word(state: str, record: DeliveryRecord | None) -> str:
+    """Pure: queued, sent, delivered, bounced, complained, failed, partly failed, superseded.
+
+    The worker's ``delivered`` state means it handed every message to SES: that is *sent*; the
+    message is *delivered* once SES says every one arrived, *bounced* or *complained* once SES
+    says so of any.
+    """
+    if state != "delivered" or record is None:
+        return STATE_WORDS.get(state, state)
+    if record.complained:
+        return "complained"
+    if record.bounced:
+        return "bounced"
+    if record.sent == 0:
+        return "already sent" if record.already_sent else "nothing to send"
+    if record.delivered >= record.sent:
+        return "delivered"
+    return "sent"
+
 
 def _name(deps: ChangeDeps, code: str) -> str:
     try:

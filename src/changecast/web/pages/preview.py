@@ -56,6 +56,22 @@ class CustomerPreview:
     """Whether the customer's SES account can send these emails now (cached briefly)."""
 
 
+EVENT_LABELS = {
+    DistributionEvent.SUBMITTED: "Approval request",
+    DistributionEvent.APPROVED: "Approved",
+    DistributionEvent.UPDATED: "Updated",
+    DistributionEvent.WITHDRAWN: "Withdrawn",
+    DistributionEvent.COMPLETED: "Completed",
+    DistributionEvent.CANCELLED: "Cancelled",
+    DistributionEvent.REMINDER: "Reminder",
+    DistributionEvent.WINDOW_OPEN: "Window opens",
+    DistributionEvent.WINDOW_CLOSED: "Window closed",
+    DistributionEvent.NUDGE: "Nudge to the author",
+    DistributionEvent.SURVEY: "Survey",
+}
+"""The preview's tab for each email (the event ids are for machines)."""
+
+
 def template_source(request: Request, runtime: Runtime) -> TemplateSource:
     """The worker's templates, with the same per-customer overrides (built once per app)."""
     source: TemplateSource | None = getattr(request.app.state, "email_templates", None)
@@ -165,7 +181,7 @@ def preview_page(
     context: dict[str, Any] = {
         "change": change,
         "event": chosen.value,
-        "events": [e.value for e in DistributionEvent],
+        "events": [(e.value, EVENT_LABELS[e]) for e in DistributionEvent],
         "metadata_json": json.dumps(change.to_json_dict(), indent=2, ensure_ascii=False),
         "previews": previews(
             Renderer.of(request, runtime), recipient_counter(request, runtime), change, chosen

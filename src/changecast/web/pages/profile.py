@@ -11,7 +11,7 @@ from changecast.access.models import Actor, Role
 from changecast.access.policy import WRITERS, may_see_all_customers
 from changecast.actions.tokens import create_token, revoke_token
 from changecast.bootstrap import Runtime
-from changecast.web.deps import CurrentActor, RuntimeDep
+from changecast.web.deps import CurrentActor, RuntimeDep, get_codec
 from changecast.web.pages.signoff_view import feed_links
 from changecast.web.pages.templating import render
 
@@ -54,9 +54,24 @@ def profile_context(runtime: Runtime, actor: Actor) -> dict[str, Any]:
     }
 
 
+NEW_TOKEN_COOKIE = "changecast_new_token"
+"""The token just created, for the one page that shows its secret (post/redirect/get)."""
+
+
 @router.get("/profile", response_class=HTMLResponse)
 def profile(request: Request, runtime: RuntimeDep, actor: CurrentActor) -> HTMLResponse:
-    return render(request, "pages/profile.html", actor, profile_context(runtime, actor))
+    """The profile; right after a token is created, its secret, once (the cookie is cleared)."""
+    context = profile_context(runtime, actor)
+    shown = request.cookies.get(NEW_TOKEN_COOKIE, "")
+    token_id, _, secret = shown.partition(" ")
+    new = [t for t in context["tokens"] if shown and t.token_id == token_id]
+    if new and secret.startswith("cc_"):
+        context |= {"new_token": new[0], "new_secret": secret}
+    response = render(request, "pages/profile.html", actor, context)
+    if shown:
+        response.delete_cookie(NEW_TOKEN_COOKIE, path="/profile", httponly=True)
+        response.headers["cache-control"] = "no-store"
+    return response
 
 
 @router.post("/profile/tokens", response_class=HTMLResponse)
@@ -66,8 +81,12 @@ def create_api_token(
     actor: CurrentActor,
     name: Annotated[str, Form(min_length=1, max_length=100)],
     expires_in_days: Annotated[int, Form(ge=1, le=365)] = 90,
-) -> HTMLResponse:
-    """Create a token and show its secret on this one page, never again."""
+) -> Response:
+    """Create a token; the profile page it redirects to shows its secret once, never again.
+
+    The secret rides in a short-lived cookie for that one page, so reloading the page (or going
+    back) neither creates a second token nor shows the secret again.
+    """
     token, secret = create_token(
         store=runtime.tokens,
         actor=actor,
@@ -76,9 +95,16 @@ def create_api_token(
         audit=runtime.audit,
         ttl_days=expires_in_days,
     )
-    context = profile_context(runtime, actor) | {"new_token": token, "new_secret": secret}
-    response = render(request, "pages/profile.html", actor, context, status=201)
-    response.headers["cache-control"] = "no-store"
+    response = RedirectResponse("/profile#api-tokens", status_code=303)
+    response.set_cookie(
+        NEW_TOKEN_COOKIE,
+        f"{token.token_id} {secret}",
+        max_age=300,
+        httponly=True,
+        secure=get_codec(request).secure,
+        samesite="strict",
+        path="/profile",
+    )
     return response
 
 

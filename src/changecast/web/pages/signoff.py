@@ -15,10 +15,10 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from changecast.access.links import LinkError, LinkExpiredError, LinkSigner, LinkUsedError
-from changecast.access.signoff import Decision, SignoffLinks
+from changecast.access.signoff import Decision, SignoffLinks, SignoffRecord, signoff_key
 from changecast.actions.signoffs import SignoffDeps, SignoffRefusedError, answer, look
 from changecast.bootstrap import Runtime
 from changecast.errors import ChangecastError, InvalidInputError, NotFoundError
@@ -100,7 +100,14 @@ def _refused(request: Request, exc: ChangecastError) -> HTMLResponse:
 
 @router.get("/signoff/{token}", response_class=HTMLResponse)
 def signoff_page(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
-    """Show the version and ask to confirm; never changes anything."""
+    """Show the version and ask to confirm; never changes anything.
+
+    ``?answered=1`` (where an answer redirects) shows the recorded answer of this link.
+    """
+    if request.query_params.get("answered"):
+        done = _answered(request, runtime, token)
+        if done is not None:
+            return done
     try:
         deps = _deps(runtime)
         view = look(deps, token)
@@ -121,17 +128,38 @@ def signoff_page(request: Request, token: str, runtime: RuntimeDep) -> HTMLRespo
     return response
 
 
+def _answered(request: Request, runtime: Runtime, token: str) -> HTMLResponse | None:
+    """The page of a link's recorded answer; None when the link has none (or is not genuine)."""
+    try:
+        link = _links(runtime).read(token, now=runtime.clock.now())
+        key = signoff_key(link.change_id, link.version, link.customer_code, link.recipient)
+        record = SignoffRecord.model_validate_json(runtime.archive.store.get(key).body)
+    except (LinkError, NotFoundError):
+        return None
+    return _done(request, runtime, record)
+
+
+def _done(request: Request, runtime: Runtime, record: SignoffRecord) -> HTMLResponse:
+    context: dict[str, Any] = {
+        "state": "done",
+        "record": record,
+        "customer_name": _customer_name(runtime, record.customer_code),
+        "heading": "Approved" if record.decision is Decision.APPROVE else "Rejected",
+    }
+    response = render(request, "pages/signoff.html", None, context)
+    response.headers["referrer-policy"] = "no-referrer"
+    return response
+
+
 @router.post("/signoff/{token}", response_class=HTMLResponse)
-def signoff_answer(
-    request: Request, token: str, form: FormDep, runtime: RuntimeDep
-) -> HTMLResponse:
+def signoff_answer(request: Request, token: str, form: FormDep, runtime: RuntimeDep) -> Response:
     """Record the link's decision once, with the comment; a refusal changes nothing."""
     address = client_address(request, runtime.settings.web.trusted_proxy_hops)
     try:
         deps = _deps(runtime)
         look(deps, token)  # a link that cannot be used gets its page, whatever the form holds
         _check_nonce(deps.links.signer, runtime, token, str(form.get("nonce") or ""))
-        record = answer(deps, token, comment=str(form.get("comment") or ""), source_ip=address)
+        answer(deps, token, comment=str(form.get("comment") or ""), source_ip=address)
     except InvalidInputError as exc:
         if isinstance(exc, LinkError):
             return _refused(request, exc)
@@ -139,13 +167,7 @@ def signoff_answer(
         return render(request, "pages/signoff.html", None, bad, status=422)
     except (LinkUsedError, SignoffRefusedError, NotFoundError) as exc:
         return _refused(request, exc)
-    context: dict[str, Any] = {
-        "state": "done",
-        "record": record,
-        "customer_name": _customer_name(runtime, record.customer_code),
-        "heading": "Approved" if record.decision is Decision.APPROVE else "Rejected",
-    }
-    return render(request, "pages/signoff.html", None, context)
+    return RedirectResponse(f"/signoff/{token}?answered=1", status_code=303)
 
 
 def _customer_name(runtime: Runtime, code: str) -> str:

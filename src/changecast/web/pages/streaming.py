@@ -57,9 +57,12 @@ def _start(run: Run) -> queue.Queue[CustomerResult | Finished]:
 
 
 def stream_action(
-    request: Request, actor: Actor, *, change: Change, heading: str, run: Run
+    request: Request, actor: Actor, *, change: Change, heading: str, run: Run, result_url: str
 ) -> StreamingResponse | HTMLResponse:
     """Run ``run`` and stream its results; an error before the first result is raised here.
+
+    Once complete, the page replaces its own history entry with ``result_url`` (app.js), a GET
+    showing the outcome from state: reloading it repeats nothing (post/redirect/get, streamed).
 
     Where the host buffers whole answers (Lambda behind API Gateway or an ALB), the same page is
     sent complete, once the last trigger is written (``CHANGECAST_WEB__STREAMING=false``).
@@ -77,6 +80,7 @@ def stream_action(
         "heading": heading,
         "results_marker": ROWS,
         "names": _names(request),
+        "result_url": result_url,
     }
     chunks = _chunks(request, context, first, events)
     if not request.app.state.runtime.settings.web.streaming:
@@ -122,6 +126,8 @@ def _summary(finished: Finished) -> dict[str, object]:
         return {"ok": True, "message": "No emails are due for this action.", "failed": []}
     failed = report.failed_customers
     if failed:
-        return {"ok": False, "message": "Some triggers were not written.", "failed": failed}
+        message = "Emails could not be queued for some customers; nothing was sent to them yet."
+        return {"ok": False, "message": message, "failed": failed}
     count = len(report.results)
-    return {"ok": True, "message": f"All {count} triggers written.", "failed": []}
+    customers = "the customer" if count == 1 else f"all {count} customers"
+    return {"ok": True, "message": f"Emails queued for {customers}.", "failed": []}

@@ -14,10 +14,16 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from changecast.access.links import LinkError, LinkExpiredError, LinkSigner, LinkUsedError
-from changecast.access.survey import SurveyLink, SurveyLinks, parse_answer
+from changecast.access.survey import (
+    SurveyAnswer,
+    SurveyLink,
+    SurveyLinks,
+    parse_answer,
+    survey_key,
+)
 from changecast.bootstrap import Runtime
 from changecast.errors import ChangecastError, InvalidInputError, NotFoundError, UpstreamError
 from changecast.ids import ChangeId
@@ -118,7 +124,14 @@ def _form(
 
 @router.get("/survey/{token}", response_class=HTMLResponse)
 def survey_page(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
-    """The form: a 1-5 rating and a comment; never changes anything."""
+    """The form: a 1-5 rating and a comment; never changes anything.
+
+    ``?answered=1`` (where an answer redirects) thanks the recipient for the stored answer.
+    """
+    if request.query_params.get("answered"):
+        done = _answered(request, runtime, token)
+        if done is not None:
+            return done
     try:
         _, link = _open(runtime, token)
     except (LinkError, LinkUsedError, NotFoundError) as exc:
@@ -126,8 +139,23 @@ def survey_page(request: Request, token: str, runtime: RuntimeDep) -> HTMLRespon
     return _form(request, runtime, token, link)
 
 
+def _answered(request: Request, runtime: Runtime, token: str) -> HTMLResponse | None:
+    """The thank-you page of a link's stored answer; None when there is none."""
+    try:
+        link = _links(runtime).read(token, now=runtime.clock.now())
+        key = survey_key(link.change_id, link.customer_code, link.recipient)
+        answer = SurveyAnswer.model_validate_json(runtime.store.get(key).body)
+    except (LinkError, NotFoundError):
+        return None
+    context = {"state": "done", "answer": answer, "heading": "Thank you"}
+    context["customer_name"] = _customer_name(runtime, answer.customer_code)
+    response = render(request, "pages/survey.html", None, context)
+    response.headers["referrer-policy"] = "no-referrer"
+    return response
+
+
 @router.post("/survey/{token}", response_class=HTMLResponse)
-def survey_answer(request: Request, token: str, form: FormDep, runtime: RuntimeDep) -> HTMLResponse:
+def survey_answer(request: Request, token: str, form: FormDep, runtime: RuntimeDep) -> Response:
     """Record the answer once; a refusal changes nothing."""
     rating, comment = str(form.get("rating") or ""), str(form.get("comment") or "")
     try:
@@ -153,9 +181,7 @@ def survey_answer(request: Request, token: str, form: FormDep, runtime: RuntimeD
             runtime.surveys.record(answer)
         except UpstreamError:  # S3 holds the answer; `index rebuild` restores the index
             log.warning("survey_index_write_failed", change_id=answer.change_id)
-    context = {"state": "done", "answer": answer, "heading": "Thank you"}
-    context["customer_name"] = _customer_name(runtime, answer.customer_code)
-    return render(request, "pages/survey.html", None, context)
+    return RedirectResponse(f"/survey/{token}?answered=1", status_code=303)
 
 
 def _customer_name(runtime: Runtime, code: str) -> str:

@@ -157,7 +157,17 @@
     });
   }
 
+  // An action's page (a POST answer, streamed) becomes its result page, a GET: reloading it
+  // shows the outcome again instead of posting the form a second time.
+  function settleResult() {
+    var done = document.querySelector("[data-result-url]");
+    if (done && window.history && window.history.replaceState) {
+      window.history.replaceState(null, "", done.dataset.resultUrl);
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    settleResult();
     rememberTimezone();
     defaultTimezoneSelect();
     customerGrid();
