@@ -61,6 +61,23 @@ def test_outbox_shows_each_sent_email_with_its_invite(client: TestClient, runtim
     assert b"METHOD:REQUEST" in ics.content
 
 
+def test_outbox_shows_when_each_was_sent_and_filters_by_change(
+    client: TestClient, runtime: Runtime
+) -> None:
+    first = submitted_change(client, customers=["acme"], title="Filter me first")
+    second = submitted_change(client, customers=["acme"], title="Filter me second")
+    deliver_queue(runtime, "acme")
+    everything = client.get("/outbox?customer=acme").text
+    assert f'<option value="{first}">' in everything and f'<option value="{second}">' in everything
+    sent = re.findall(r'<dt>Sent</dt><dd><time datetime="(\d{4}-\d\d-\d\dT[\d:]{8}Z)">', everything)
+    assert len(sent) == everything.count('class="card outbox-item"')
+    one = client.get(f"/outbox?customer=acme&change={first}").text
+    subjects = re.findall(r'<strong class="outbox-subject">(.*?)</strong>', one)
+    assert subjects and all("Filter me first" in s for s in subjects)
+    assert "Filter me second" not in "".join(subjects)
+    assert '<span class="address">' in one  # an address wraps whole, never at its hyphen
+
+
 def test_outbox_of_a_quiet_customer_says_nothing_was_sent(client: TestClient) -> None:
     page = client.get("/outbox?customer=initech").text
     assert "Nothing sent yet" in page

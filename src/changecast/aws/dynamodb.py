@@ -439,12 +439,13 @@ class DynamoDbLedger:
                 return found
             request["ExclusiveStartKey"] = last
 
-    def sent_topics(self, customer: str) -> dict[str, tuple[str, Channel]]:
-        """SES message id -> (topic, channel) of every sent item of ``customer`` (a full scan).
+    def sent_entries(self, customer: str) -> dict[str, LedgerEntry]:
+        """SES message id -> the ledger entry of every sent item of ``customer`` (a full scan).
 
-        Only the local outbox uses this; it is not part of the ``Ledger`` port.
+        Only the local outbox uses this (topic, change, when); it is not part of the ``Ledger``
+        port.
         """
-        found: dict[str, tuple[str, Channel]] = {}
+        found: dict[str, LedgerEntry] = {}
         paginator = self.client.get_paginator("scan")
         with aws_call(f"Scan {self.table}"):
             for page in paginator.paginate(
@@ -455,7 +456,7 @@ class DynamoDbLedger:
                 for item in page.get("Items", []):
                     entry = entry_of(item)
                     if entry.message_id:
-                        found[entry.message_id] = (entry.topic, entry.channel)
+                        found[entry.message_id] = entry
         return found
 
 

@@ -64,17 +64,31 @@ def _find(runtime: Runtime, code: str, message_id: str) -> OutboxItem:
 
 @router.get("/outbox", response_class=HTMLResponse)
 def outbox_page(
-    request: Request, runtime: RuntimeDep, actor: CurrentActor, customer: str = ""
+    request: Request,
+    runtime: RuntimeDep,
+    actor: CurrentActor,
+    customer: str = "",
+    change: str = "",
 ) -> HTMLResponse:
+    """One customer's sent mail, newest first; ``change`` keeps one change's messages."""
     codes = [c for c in runtime.directory.codes if may_read_outbox(actor, c)]
     if not codes:
         raise PermissionDeniedError("you manage no customer, so no outbox is yours to read")
     code = customer if customer in codes else codes[0]
     items = list(reversed(read_outbox(runtime, code)))
+    changes: dict[str, str] = {}
+    for item in reversed(items):  # each change named by its first message's subject
+        if item.change_id:
+            changes.setdefault(item.change_id, item.subject)
+    chosen = change if change in changes else ""
+    shown = [item for item in items if not chosen or item.change_id == chosen]
     context = {
         "customers": [(c, runtime.directory.get(c).customer_name) for c in codes],
         "customer": code,
-        "items": [(item, mail_parts(item)) for item in items],
+        "changes": sorted(changes.items(), key=lambda pair: pair[1].lower()),
+        "change": chosen,
+        "total": len(items),
+        "items": [(item, mail_parts(item)) for item in shown],
     }
     return render(request, "pages/outbox.html", actor, context)
 
