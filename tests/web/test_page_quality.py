@@ -278,3 +278,19 @@ def test_reloading_an_approval_in_the_browser_repeats_nothing(browser: Any, site
     assert "You approved version 1" in page.inner_text("#result")
     assert "your role does not allow" not in page.content()
     context.close()
+
+
+def test_every_email_fits_a_phone(browser: Any, site: Site) -> None:
+    """The HTML part is fluid (at most 640 px wide): nothing overflows a 390 px screen."""
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    sign_in(context, site.base, "ChangeManager")
+    page = context.new_page()
+    findings: list[Finding] = []
+    for code, message_id in site.messages[::2][:12]:
+        page.goto(f"{site.base}/outbox/{code}/{message_id}/message.html")
+        findings += layout_findings(page, f"email {code}/{message_id[:12]}")
+    page.set_viewport_size({"width": 1366, "height": 800})
+    card = page.evaluate("document.querySelector('table table').getBoundingClientRect().width")
+    assert card == 640  # and no wider on a desktop
+    context.close()
+    assert not findings, "\n".join(str(f) for f in findings)
