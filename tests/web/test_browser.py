@@ -35,6 +35,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 HOSTILE = '<script>alert(1)</script> "><img src=x onerror=alert(1)>'
 DELIVERY_WAIT_MS = 45_000
+APPROVER = "change.approver@ccoe.example.com"
 
 
 @dataclass
@@ -44,6 +45,23 @@ class Portal:
     base: str
     page: Any
     dialogs: list[str] = field(default_factory=list)
+    browser: Any = None
+
+    def approve_as_someone_else(self, change_id: str) -> None:
+        """Four eyes: a second ChangeManager approves what this page's user wrote."""
+        context = self.browser.new_context()
+        try:
+            signed = context.request.post(
+                self.base + "/auth/dev-login", form={"email": APPROVER, "role": "ChangeManager"}
+            )
+            assert signed.ok, signed.text()
+            csrf = {"X-CSRF-Token": signed.json()["csrfToken"]}
+            done = context.request.post(
+                f"{self.base}/api/changes/{change_id}/approve", headers=csrf
+            )
+            assert done.ok, done.text()
+        finally:
+            context.close()
 
     def go(self, path: str) -> None:
         self.page.goto(self.base + path)
@@ -65,9 +83,8 @@ def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     system = LocalUp(data_dir=root / "data", port=free_port())
     system.data_dir.mkdir()
     try:
-        # one person creates and approves here; four eyes are tested in tests/web/test_four_eyes.py
-        relaxed = {"CHANGECAST_ALLOW_SELF_APPROVAL": "true"}
-        local = system.start("--customers", "3", "--no-demo", env=relaxed)
+        # four eyes on, as for a real user: a second ChangeManager approves (the screenshots too)
+        local = system.start("--customers", "3", "--no-demo")
         yield local.portal_url
         assert system.stop() == 0
     finally:
@@ -90,11 +107,11 @@ def browser(local_system: str) -> Iterator[Any]:
 @pytest.fixture
 def portal(browser: Any, local_system: str) -> Iterator[Portal]:
     context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, timezone_id="Europe/Paris", locale="en-GB"
+        viewport={"width": 1366, "height": 900}, timezone_id="Europe/Paris", locale="en-GB"
     )
     page = context.new_page()
     page.set_default_timeout(20_000)
-    portal = Portal(base=local_system, page=page)
+    portal = Portal(base=local_system, page=page, browser=browser)
 
     def on_dialog(dialog: Any) -> None:
         portal.dialogs.append(dialog.message)
@@ -159,6 +176,9 @@ def seed(portal: Portal) -> None:
         assert created.ok, created.text()
         change_id = created.json()["changeId"]
         for action in actions:
+            if action == "approve":
+                portal.approve_as_someone_else(change_id)
+                continue
             done = portal.page.request.post(
                 f"{portal.base}/api/changes/{change_id}/{action}", headers=csrf
             )
@@ -178,18 +198,38 @@ def test_create_preview_submit_approve_delivers_to_both_customers(portal: Portal
     page.wait_for_selector("#distribution-summary[data-complete=true]")
     assert page.locator("li.result.outcome-written").count() == 2
     page.click("#view-change")
-    page.click("button[data-action=approve]")
-    page.wait_for_selector("#distribution-summary[data-complete=true]")
-    page.click("#view-change")
+    assert "Approve" not in page.inner_text(".action-bar")  # four eyes: the author may not
+    approver = approver_portal(portal)
+    approver.go(page.url.split(portal.base)[1].split("?")[0])
+    approver.page.click("button[data-action=approve]")
+    approver.page.wait_for_selector("#distribution-summary[data-complete=true]")
+    approver.page.reload()  # the result page is a GET: reloading approves nothing twice
+    assert "You approved version 1" in approver.page.inner_text("#result")
     for code in ("acme", "globex"):
-        page.wait_for_selector(
+        approver.page.wait_for_selector(
             f"#deliveries tr[data-customer={code}][data-event=approved][data-state=delivered]",
             timeout=DELIVERY_WAIT_MS,
         )
-    assert page.inner_text("#change-status") == "approved"
-    portal.shot("view")
+    assert approver.page.inner_text("#change-status") == "approved"
+    approver.shot("view")
+    approver.page.context.close()
     more_screenshots(portal)
     assert portal.dialogs == []
+
+
+def approver_portal(portal: Portal) -> Portal:
+    """A second ChangeManager (four eyes) in their own browser context, as a person would be."""
+    context = portal.browser.new_context(
+        viewport={"width": 1366, "height": 900}, timezone_id="Europe/Paris", locale="en-GB"
+    )
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(portal.base + "/signin")
+    page.fill("input[name=email]", APPROVER)
+    page.select_option("select[name=role]", "ChangeManager")
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_url(portal.base + "/")
+    return Portal(base=portal.base, page=page, browser=portal.browser)
 
 
 def check_preview(portal: Portal) -> None:
@@ -284,9 +324,9 @@ def test_phone_layouts_of_the_change_view_and_the_audit_trail(
     created = page.request.post(portal.base + "/api/changes", data=body, headers=csrf)
     assert created.ok, created.text()
     change_id = created.json()["changeId"]
-    for action in ("submit", "approve"):
-        done = page.request.post(f"{portal.base}/api/changes/{change_id}/{action}", headers=csrf)
-        assert done.ok, done.text()
+    done = page.request.post(f"{portal.base}/api/changes/{change_id}/submit", headers=csrf)
+    assert done.ok, done.text()
+    portal.approve_as_someone_else(change_id)
     page.set_viewport_size({"width": 390, "height": 844})
     portal.go(f"/changes/{change_id}")
     page.wait_for_selector("#deliveries tr[data-customer=acme][data-event=approved]")

@@ -147,6 +147,11 @@ def site(browser: Any, local_system: str) -> Iterator[Site]:
         assert made.ok, made.text()
         made_ids.append(made.json()["changeId"])
         for action in actions:
+            if action == "cancel":  # a second version first: the view shows the two's diff
+                edit = {**body, "version": 1}
+                edit["changeMetadata"]["rollbackPlan"] = "Swap the previous listeners back."
+                edited = request.put(f"{base}/api/changes/{made_ids[-1]}", data=edit, headers=csrf)
+                assert edited.ok, edited.text()
             done = request.post(f"{base}/api/changes/{made_ids[-1]}/{action}", headers=csrf)
             assert done.ok, done.text()
     listed = request.get(f"{base}/api/changes?pageSize=50").json()["items"]
@@ -270,7 +275,7 @@ def test_reloading_an_approval_in_the_browser_repeats_nothing(browser: Any, site
     page.click("button[data-action=approve]")
     page.wait_for_selector("#distribution-summary[data-complete=true]")
     assert not axe_findings(page, "the approval's streamed page")
-    assert page.url == f"{site.base}/changes/{site.to_approve}?done=approve#result"
+    assert page.url == f"{site.base}/changes/{site.to_approve}?done=approve"
     posted: list[str] = []
     page.on("request", lambda r: posted.append(r.url) if r.method == "POST" else None)
     page.reload()

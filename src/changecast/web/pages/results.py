@@ -26,7 +26,7 @@ def done_entry(change: Change, actor: Actor, done: str) -> HistoryEntry | None:
 def result_url(change_id: str, action: Action | Retry) -> str:
     """The page that shows an action's outcome from state (a GET: reloading it is harmless)."""
     if isinstance(action, Action):
-        return f"/changes/{change_id}?done={action.value}#result"
+        return f"/changes/{change_id}?done={action.value}"
     return f"/changes/{change_id}#deliveries"  # a retry: the grid shows it
 
 
