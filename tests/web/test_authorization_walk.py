@@ -595,6 +595,7 @@ API: dict[tuple[str, str], Plan] = {
 
 PAGES: dict[str, Plan] = {
     "/signin": public("/signin"),
+    "/favicon.ico": anything("/favicon.ico"),  # the portal's icon, the same for everyone
     "/docs": anything("/docs"),
     "/redoc": anything("/redoc"),
     "/saml/login": anything("/saml/login"),
