@@ -43,7 +43,7 @@ ROLES = {
 }
 ANONYMOUS = "anonymous"
 OURS = "Approved in the browser by the page check"
-LINK = re.compile(r"/(signoff|survey)/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)")
+LINK = re.compile(r"/(signoff|survey)/([A-Za-z0-9_.-]{20,})")
 
 
 @dataclass
