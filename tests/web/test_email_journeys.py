@@ -107,7 +107,9 @@ def test_an_edit_of_only_the_expected_impact_is_listed_in_the_updated_email(
     assert edited.status_code == 200, edited.text
     deliver_queue(runtime, "acme")
     preview = client.get(f"/changes/{change_id}/preview").text  # by default: the update
-    shown = html.unescape(preview.split('<pre class="email-text">')[1].split("</pre>")[0])
+    shown = html.unescape(
+        preview.split('<pre class="email-text"')[1].split(">", 1)[1].split("</pre>")[0]
+    )
     assert "Expected customer impact: [-None.-] {+SSH sessions drop once, for a minute.+}" in shown
     before = len(read_outbox(runtime, "acme"))
     approved = client.post(f"/api/changes/{change_id}/approve", headers=JSON)
