@@ -62,8 +62,10 @@ class DeliveryRow:
 
     @property
     def retryable(self) -> bool:
-        """A retry can help: the worker reported a failure, or the trigger is dead-lettered
-        (never a superseded one: a newer version's email replaced it)."""
+        """A retry can help: the worker reported a failure, or the trigger is dead-lettered.
+
+        Never a superseded one: a newer version's email replaced it.
+        """
         if self.superseded_by or self.state == "superseded":
             return False
         return self.dead_lettered or self.state in {"failed", "partial"}
