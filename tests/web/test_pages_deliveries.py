@@ -202,4 +202,5 @@ def test_a_failed_approval_request_the_approval_superseded_settles_at_delivered(
     grid = client.get(f"/changes/{change_id}/deliveries").text
     request = row(grid, "acme")
     assert 'data-state="superseded"' in request and "superseded by approve of v1" in request
+    assert 'data-word="superseded"' in request and "data-retry=" not in request
     assert 'data-state="delivered"' in row(grid, "acme", "approved")
