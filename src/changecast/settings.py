@@ -46,7 +46,7 @@ class WebSettings(BaseModel):
     SP defaults, links in emails, calendar feeds): the host name is a deployment fact."""
     streaming: bool = True
     api_docs: bool | None = None
-    """``/docs`` and ``/redoc``; unset means on in local mode, off elsewhere."""
+    """``/docs`` (Swagger UI); unset means on in local mode, off elsewhere."""
     """Stream per-customer submit results; off where the host buffers whole answers (Lambda)."""
 
     @field_validator("forwarded_allow_ips", mode="before")

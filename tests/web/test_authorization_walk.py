@@ -597,7 +597,6 @@ PAGES: dict[str, Plan] = {
     "/signin": public("/signin"),
     "/favicon.ico": anything("/favicon.ico"),  # the portal's icon, the same for everyone
     "/docs": anything("/docs"),
-    "/redoc": anything("/redoc"),
     "/saml/login": anything("/saml/login"),
     "/saml/metadata": anything("/saml/metadata"),
     "/": listing("/", exact=False),

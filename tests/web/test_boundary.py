@@ -424,22 +424,6 @@ def test_every_answer_but_static_assets_is_no_store(client: TestClient) -> None:
     assert "no-store" not in static.headers.get("cache-control", "")
 
 
-def test_api_docs_in_local_mode_pin_their_assets_under_a_csp(client: TestClient) -> None:
-    for url, marker in (("/docs", "SwaggerUIBundle"), ("/redoc", "Redoc.init")):
-        page = client.get(url)
-        assert page.status_code == 200
-        csp = page.headers["content-security-policy"]
-        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
-        nonce = csp.split("'nonce-", 1)[1].split("'", 1)[0]
-        assert f'<script nonce="{nonce}">' in page.text and marker in page.text
-        assert page.text.count('integrity="sha384-') >= 1
-        assert 'crossorigin="anonymous"' in page.text
-        assert "@5/" not in page.text and "@2/" not in page.text  # exact versions only
-        assert page.headers["cache-control"] == "no-store"
-    again = client.get("/docs").headers["content-security-policy"]
-    assert again != client.get("/docs").headers["content-security-policy"]  # a nonce per answer
-
-
 def test_api_docs_are_off_in_aws_mode_unless_enabled(tmp_path: Path) -> None:
     def settings(mode: str, docs: bool | None) -> Settings:
         return Settings(mode=mode, data_dir=tmp_path, web=WebSettings(api_docs=docs))
@@ -456,7 +440,6 @@ def test_api_docs_can_be_turned_off(runtime: Runtime) -> None:
     off.local = runtime.local
     with TestClient(create_app(off)) as anonymous:
         assert anonymous.get("/docs").status_code == 404
-        assert anonymous.get("/redoc").status_code == 404
         assert anonymous.get("/openapi.json").status_code == 200
 
 

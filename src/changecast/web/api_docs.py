@@ -1,56 +1,76 @@
-"""``/docs`` (Swagger UI) and ``/redoc``: on in local mode, off elsewhere unless enabled.
+"""``/docs`` (Swagger UI): on in local mode, off elsewhere unless enabled.
 
-The pages load one pinned version of each viewer with Subresource Integrity, so a changed file on
-the CDN is refused by the browser, and send a Content-Security-Policy that allows that CDN's
-scripts only, this origin for everything else, and the one inline start-up script by its nonce.
+Swagger UI is served from the package (``web/static/docs/``, vendored from a pinned npm
+release), so the page works without internet. Each ``<script>`` and stylesheet carries its
+file's sha384 (Subresource Integrity), so a changed file is refused by the browser; the page's
+Content-Security-Policy allows scripts from this origin only: no inline script, no CDN. (ReDoc
+was dropped: its bundle always loads a logo from its CDN.)
 """
 
 from __future__ import annotations
 
-import json
-import secrets
+import base64
+import hashlib
 from dataclasses import dataclass
 from html import escape
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-CDN = "https://cdn.jsdelivr.net"
+STATIC_DOCS = Path(__file__).parent / "static" / "docs"
+"""Where the vendored viewer is on disk (see its README.md for the pinned versions)."""
+URL_PREFIX = "/static/docs"
+
+SWAGGER_UI_VERSION = "5.17.14"  # npm swagger-ui-dist
 
 
 @dataclass(frozen=True)
 class Asset:
-    url: str
+    """A vendored file and the sha384 its pinned release has."""
+
+    name: str
     integrity: str
+
+    @property
+    def url(self) -> str:
+        return f"{URL_PREFIX}/{self.name}"
+
+    @property
+    def path(self) -> Path:
+        return STATIC_DOCS / self.name
+
+    def actual_integrity(self) -> str:
+        """The file's sha384 as an SRI value (tests compare it with ``integrity``)."""
+        digest = hashlib.sha384(self.path.read_bytes()).digest()
+        return "sha384-" + base64.b64encode(digest).decode("ascii")
 
 
 SWAGGER_JS = Asset(
-    f"{CDN}/npm/swagger-ui-dist@5.17.14/swagger-ui-bundle.js",
+    "swagger-ui-bundle.js",
     "sha384-wmyclcVGX/WhUkdkATwhaK1X1JtiNrr2EoYJ+diV3vj4v6OC5yCeSu+yW13SYJep",
 )
 SWAGGER_CSS = Asset(
-    f"{CDN}/npm/swagger-ui-dist@5.17.14/swagger-ui.css",
+    "swagger-ui.css",
     "sha384-wxLW6kwyHktdDGr6Pv1zgm/VGJh99lfUbzSn6HNHBENZlCN7W602k9VkGdxuFvPn",
 )
-REDOC_JS = Asset(
-    f"{CDN}/npm/redoc@2.1.5/bundles/redoc.standalone.js",
-    "sha384-0GrsyTQc9Oqd8h+b2dbc4XdR2T/DYpy0tLNNstyx+LBMUyiBbcWPbEs9aRmUcaxD",
+SWAGGER_START = Asset(
+    "swagger-start.js",
+    "sha384-YuL7GNVjrR/Hzej3ygWR+ndpjE/EDxDXC0s84k0hJe/EY1baCJk+enwpkvLUP7R8",
 )
+ASSETS = (SWAGGER_JS, SWAGGER_CSS, SWAGGER_START)
+
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src blob:; "
+    "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+"""Scripts from this origin only (Swagger UI injects its own styles)."""
 
 
-def docs_csp(nonce: str) -> str:
-    """The policy of both pages: pinned CDN scripts, the nonce'd start-up, nothing framed."""
-    return (
-        f"default-src 'none'; script-src {SWAGGER_JS.url} {REDOC_JS.url} 'nonce-{nonce}'; "
-        f"style-src 'self' {SWAGGER_CSS.url} 'unsafe-inline'; img-src 'self' data:; "
-        "font-src 'self' data:; connect-src 'self'; worker-src blob:; object-src 'none'; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    )
-
-
-def _headers(nonce: str) -> dict[str, str]:
+def _headers() -> dict[str, str]:
     return {
-        "content-security-policy": docs_csp(nonce),
+        "content-security-policy": DOCS_CSP,
         "cache-control": "no-store",
         "x-content-type-options": "nosniff",
         "referrer-policy": "same-origin",
@@ -58,45 +78,23 @@ def _headers(nonce: str) -> dict[str, str]:
 
 
 def _script(asset: Asset) -> str:
-    return (
-        f'<script src="{asset.url}" integrity="{asset.integrity}" '
-        'crossorigin="anonymous" referrerpolicy="no-referrer"></script>'
-    )
+    return f'<script src="{asset.url}" integrity="{asset.integrity}"></script>'
 
 
 def swagger_page(title: str, openapi_url: str) -> HTMLResponse:
-    nonce = secrets.token_urlsafe(16)
-    start = json.dumps({"url": openapi_url, "dom_id": "#swagger-ui", "deepLinking": True})
     html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)} - Swagger UI</title>
-<link rel="stylesheet" href="{SWAGGER_CSS.url}" integrity="{SWAGGER_CSS.integrity}"
- crossorigin="anonymous" referrerpolicy="no-referrer"></head>
-<body><div id="swagger-ui"></div>
+<link rel="stylesheet" href="{SWAGGER_CSS.url}" integrity="{SWAGGER_CSS.integrity}"></head>
+<body><div id="swagger-ui" data-openapi-url="{escape(openapi_url)}"></div>
 {_script(SWAGGER_JS)}
-<script nonce="{nonce}">window.ui = SwaggerUIBundle({start});</script>
+{_script(SWAGGER_START)}
 </body></html>"""
-    return HTMLResponse(html, headers=_headers(nonce))
-
-
-def redoc_page(title: str, openapi_url: str) -> HTMLResponse:
-    nonce = secrets.token_urlsafe(16)
-    html = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{escape(title)} - ReDoc</title></head>
-<body><div id="redoc"></div>
-{_script(REDOC_JS)}
-<script nonce="{nonce}">Redoc.init({json.dumps(openapi_url)}, {{}},
- document.getElementById("redoc"));</script>
-</body></html>"""
-    return HTMLResponse(html, headers=_headers(nonce))
+    return HTMLResponse(html, headers=_headers())
 
 
 def install_api_docs(app: FastAPI, *, openapi_url: str) -> None:
-    """Add ``/docs`` and ``/redoc`` (left out of the OpenAPI document)."""
+    """Add ``/docs`` (left out of the OpenAPI document)."""
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return swagger_page(app.title, openapi_url)
-
-    @app.get("/redoc", include_in_schema=False)
-    def redoc() -> HTMLResponse:
-        return redoc_page(app.title, openapi_url)

@@ -85,7 +85,7 @@ def api_version() -> str:
 
 
 def docs_enabled(settings: Settings) -> bool:
-    """``/docs`` and ``/redoc``: as ``CHANGECAST_WEB__API_DOCS`` says, else only in local mode."""
+    """``/docs``: as ``CHANGECAST_WEB__API_DOCS`` says, else only in local mode."""
     configured = settings.web.api_docs
     return configured if configured is not None else settings.mode == "local"
 
