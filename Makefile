@@ -16,8 +16,10 @@ bootstrap:
 	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || scripts/install-uv.sh
 	@$(UV) sync --frozen --quiet --extra local
 
+# `make up PORT=8001 DATA_DIR=/tmp/cc` chooses the port and the data directory. The log goes to
+# $(DATA_DIR)/local-up.log; the terminal ends with a banner. `./changecast …` is the CLI.
 up: bootstrap
-	$(UV) run changecast --data-dir "$(DATA_DIR)" local up --customers $(CUSTOMERS) --port $(PORT)
+	@$(UV) run --frozen --quiet --extra local changecast --data-dir "$(DATA_DIR)" local up --via make --customers $(CUSTOMERS) --port $(PORT)
 
 lint: bootstrap
 	$(UV) run ruff check src tests bench

@@ -67,7 +67,20 @@ def provisioned(endpoint: str, root: Path) -> Runtime:
     return runtime
 
 
-def start_worker(endpoint: str, root: Path) -> subprocess.Popen[bytes]:
+@pytest.fixture
+def started() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Every worker process a test starts: killed if still running, and always waited for."""
+    processes: list[subprocess.Popen[bytes]] = []
+    yield processes
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def start_worker(
+    endpoint: str, root: Path, started: list[subprocess.Popen[bytes]]
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "CHANGECAST_MODE": "local",
@@ -77,7 +90,7 @@ def start_worker(endpoint: str, root: Path) -> subprocess.Popen[bytes]:
         "CHANGECAST_DELIVERY__LEASE_SECONDS": "2",
     }
     with (root / "worker.log").open("ab") as log:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -93,6 +106,8 @@ def start_worker(endpoint: str, root: Path) -> subprocess.Popen[bytes]:
             stderr=log,
             env=env,
         )
+    started.append(process)
+    return process
 
 
 def wait_for(condition: object, process: subprocess.Popen[bytes] | None, root: Path) -> None:
@@ -106,7 +121,7 @@ def wait_for(condition: object, process: subprocess.Popen[bytes] | None, root: P
 
 
 def test_sigkill_mid_send_then_restart_loses_nothing_and_duplicates_only_sends_in_flight(
-    moto_server: str, tmp_path: Path
+    moto_server: str, tmp_path: Path, started: list[subprocess.Popen[bytes]]
 ) -> None:
     runtime = provisioned(moto_server, tmp_path)
     account = runtime.directory.get("acme").account_id
@@ -124,19 +139,19 @@ def test_sigkill_mid_send_then_restart_loses_nothing_and_duplicates_only_sends_i
     def count() -> int:
         return len(sent_messages(account, "us-east-1"))
 
-    first = start_worker(moto_server, tmp_path)
+    first = start_worker(moto_server, tmp_path, started)
     wait_for(lambda: count() >= 40, first, tmp_path)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
     killed_at = count()
     assert killed_at < len(expected)
 
-    second = start_worker(moto_server, tmp_path)
+    second = start_worker(moto_server, tmp_path, started)
     wait_for(lambda: count() >= killed_at + 40, second, tmp_path)
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=30) == 0
 
-    third = start_worker(moto_server, tmp_path)
+    third = start_worker(moto_server, tmp_path, started)
     key = execution_key(change.change_id, 1, "acme")
     wait_for(lambda: runtime.store.exists(key), third, tmp_path)
     third.send_signal(signal.SIGTERM)

@@ -76,14 +76,17 @@ def running_portal(tmp_path_factory: pytest.TempPathFactory, name: str) -> Itera
     root = tmp_path_factory.mktemp(name)
     up = LocalUp(data_dir=root / "data", port=free_port())
     up.data_dir.mkdir()
-    local = up.start("--customers", "3", "--no-demo")
-    portal = Portal(up, local.portal_url)
     try:
-        yield portal
-    finally:
-        portal.close()
+        local = up.start("--customers", "3", "--no-demo")
+        portal = Portal(up, local.portal_url)
+        try:
+            yield portal
+        finally:
+            portal.close()
         if up.process is not None:
             assert up.stop() == 0
+    finally:
+        up.close()
 
 
 @pytest.fixture(scope="module")

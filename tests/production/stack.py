@@ -144,5 +144,9 @@ def serving(hub: Hub, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Pop
         yield url, process
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
         log.close()

@@ -88,9 +88,7 @@ def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield local.portal_url
         assert system.stop() == 0
     finally:
-        if system.process is not None:
-            system.process.kill()
-            system.process.wait()
+        system.close()
 
 
 @pytest.fixture(scope="module")

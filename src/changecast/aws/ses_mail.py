@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
-from changecast.aws.errors import error_code, permanent_send_error, translate
+from changecast.aws.errors import error_code, permanent_send_error, translate, unsupported
 from changecast.delivery.ports import RecipientRejectedError
 
 if TYPE_CHECKING:
@@ -122,8 +122,15 @@ class SesMailAdapter:
         """``GetAccount``'s SendQuota.MaxSendRate; None where the API is missing (moto)."""
         try:
             answer = self.account_client.get_account()
-        except (ClientError, BotoCoreError, NotImplementedError) as exc:
-            log.info("ses_send_rate_unavailable", error=str(exc)[:200])
+        except (ClientError, BotoCoreError) as exc:  # an emulator's HTML page is not shown
+            log.info(
+                "ses_send_rate_unavailable", error=translate(exc, operation="GetAccount").message
+            )
+            return None
+        except NotImplementedError:  # moto in-process
+            log.info(
+                "ses_send_rate_unavailable", error=unsupported("GetAccount", "GetAccount").message
+            )
             return None
         rate = answer.get("SendQuota", {}).get("MaxSendRate")
         return float(rate) if rate else None

@@ -51,7 +51,9 @@ class CliState:
 
     def runtime(self) -> Runtime:
         if self._runtime is None:
-            self._runtime = build_runtime(self.settings())
+            settings = self.settings()
+            require_a_target(settings)
+            self._runtime = build_runtime(settings)
         return self._runtime
 
     def actor(self) -> Actor:
@@ -65,6 +67,28 @@ class CliState:
                 "set CHANGECAST_ACTOR to your email address so your actions are attributed to you"
             )
         return Actor(email=email, display_name=email, role=Role.CHANGE_MANAGER)
+
+
+def no_local_up(data_dir: Path) -> str:
+    """What the CLI says when it has neither a running ``local up`` nor a config.json to use."""
+    return (
+        f"no local up is running on {data_dir}: start one with `make up` in the changecast "
+        "clone (or `changecast local up`), or point at a running one with CHANGECAST_DATA_DIR "
+        "or --data-dir; to act on real AWS instead, give --config or CHANGECAST_CONFIG"
+    )
+
+
+def require_a_target(settings: Settings) -> None:
+    """Refuse to guess: without a ``local up`` and without any AWS setting, say so plainly.
+
+    A command given no mode, no config.json and no endpoint would otherwise fall through to
+    real AWS with whatever a stopped ``local up`` left in the data directory.
+    """
+    from changecast.local_runtime import read_running
+
+    explicit = settings.mode or settings.config or settings.aws_endpoint_url
+    if not explicit and read_running(settings.data_dir) is None:
+        raise InvalidInputError(no_local_up(settings.data_dir))
 
 
 def state_of(ctx: typer.Context) -> CliState:

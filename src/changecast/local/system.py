@@ -55,6 +55,29 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+class PortInUseError(ConflictError):
+    """The portal's port is taken; ``context["port"]`` names it (callers say how to choose)."""
+
+
+def claim_port(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, held until the API serves on it.
+
+    Claimed before anything is provisioned, so a busy port is said at once; as uvicorn does,
+    ``SO_REUSEADDR`` lets a port left in TIME_WAIT by an earlier run be taken again.
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise PortInUseError(
+            f"port {port} on {host} is in use ({exc.strerror or exc})", port=port, host=host
+        ) from None
+    return sock
+
+
 @dataclass
 class LocalOptions:
     """What ``local up`` was asked for."""
@@ -85,6 +108,7 @@ class LocalSystem:
     _state: StateMirror | None = None
     _server: uvicorn.Server | None = None
     _server_thread: threading.Thread | None = None
+    _listener: socket.socket | None = None
 
     def _write_config(self, portal_url: str) -> Settings:
         data_dir = self.options.data_dir
@@ -136,8 +160,20 @@ class LocalSystem:
     def start(self) -> LocalRuntime:
         opts = self.options
         opts.data_dir.mkdir(parents=True, exist_ok=True)
-        if read_running(opts.data_dir) is not None:
-            raise ConflictError(f"changecast local is already running on {opts.data_dir}")
+        running = read_running(opts.data_dir)
+        if running is not None:
+            raise ConflictError(
+                f"changecast local is already running on {opts.data_dir} ({running.portal_url})",
+                portal_url=running.portal_url,
+            )
+        self._listener = claim_port(opts.host, opts.port)  # before anything is provisioned
+        try:
+            return self._start(opts)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, opts: LocalOptions) -> LocalRuntime:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         if not opts.aws_port:
             opts.aws_port = free_port()
@@ -222,19 +258,22 @@ class LocalSystem:
             host=self.options.host,
             port=self.options.port,
             log_level="warning",
+            log_config=None,  # uvicorn's loggers go where the process's logging goes
             access_log=False,
             **proxy_options(runtime.settings.web),  # never uvicorn's default trust of 127.0.0.1
         )
         self._server = uvicorn.Server(config)
-        self._server_thread = threading.Thread(target=self._server.run, name="api", daemon=True)
+        sockets = [self._listener] if self._listener is not None else None
+        self._server_thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": sockets}, name="api", daemon=True
+        )
         self._server_thread.start()
         for _ in range(200):
             if self._server.started:
                 return
             if not self._server_thread.is_alive():
                 raise ConflictError(
-                    f"the API could not listen on {self.options.host}:{self.options.port}; "
-                    "is the port in use? choose another with --port"
+                    f"the API could not start on {self.options.host}:{self.options.port}"
                 )
             threading.Event().wait(0.05)
 
@@ -253,4 +292,7 @@ class LocalSystem:
             self._state.stop()
         if self._moto is not None:
             self._moto.stop()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         log.info("local_down", data_dir=str(self.options.data_dir))
