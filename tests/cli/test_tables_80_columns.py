@@ -14,7 +14,13 @@ import pytest
 from rich.console import Console
 from rich.table import Table
 
-from changecast.changes.models import ChangePage, ChangeStatus, ChangeSummary
+from changecast.changes.models import (
+    Action,
+    ChangePage,
+    ChangeStatus,
+    ChangeSummary,
+    HistoryEntry,
+)
 from changecast.cli import changes as change_commands
 from changecast.cli import state
 from changecast.cli.alt_contacts import changes_table
@@ -159,3 +165,92 @@ def test_contacts_list_and_add_at_80_columns(world: World, monkeypatch: pytest.M
     listed = world.invoke("ses", "contacts", "list", "-c", "acme")
     assert listed.code == 0
     assert_whole(listed.stdout, *LONG_EMAILS)
+
+
+# --- every width: prose wraps first, headers never split, ids whole ---
+
+TITLE = "Rotate the bastion host keys in every production account before the audit"
+OTHER_ID = "5b7c1137-fbc0-4f41-9461-065bd61dc9e4"
+
+
+def header_lines(text: str) -> list[str]:
+    """The lines of a table's header: those before the rule under it."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    block: list[str] = []
+    for line in lines:
+        if set(line.strip()) <= set("┏┓┳━─┡┩╇ "):
+            if block:
+                return block
+            continue
+        block.append(line)
+    return block
+
+
+def assert_fits(text: str, width: int, headers: tuple[str, ...], *values: str) -> None:
+    assert "…" not in text, text
+    assert max(len(line) for line in text.splitlines()) <= width, text
+    for value in values:
+        assert any(value in line for line in text.splitlines()), (value, text)
+    top = header_lines(text)
+    for header in headers:
+        assert any(header in line for line in top), (header, top)
+
+
+def summaries() -> list[ChangeSummary]:
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    return [
+        ChangeSummary(
+            change_id=change_id,
+            version=3,
+            status=ChangeStatus.SUBMITTED,
+            title=title,
+            customer_codes=["acme", "globex", "initech", "umbrella"],
+            created_by=LONG_EMAILS[0],
+            modified_by=LONG_EMAILS[1],
+            created_at=at,
+            modified_at=at,
+        )
+        for change_id, title in ((CHANGE_ID, TITLE), (OTHER_ID, "Enable GuardDuty"))
+    ]
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_change_list_fits_with_the_title_wrapping_first(
+    width: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(state.console, "_width", width)
+    page = ChangePage(items=summaries(), total=2, page=1, page_size=25)
+    change_commands._print_page(page)
+    text = capsys.readouterr().out
+    headers = ("id", "status", "v", "title", "customers")
+    assert_fits(text, width, (*headers, *(("modified",) if width >= 100 else ())))
+    assert_fits(text, width, (), CHANGE_ID, OTHER_ID, "submitted", "umbrella")
+    if width >= 120:  # room enough: the title gets the room, the time stays on one line
+        assert "Rotate the bastion host" in text, text
+        assert "2026-12-01 09:30" in text
+
+
+@pytest.mark.parametrize(
+    ("width", "emails"), [(80, ("alice.example@ccoe.example.com",)), (120, LONG_EMAILS)]
+)
+def test_the_history_table_never_splits_a_header_or_an_address(
+    width: int, emails: tuple[str, ...]
+) -> None:
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    entries = [
+        HistoryEntry(
+            at=at,
+            action=Action.APPROVE,
+            by=email,
+            version=12,
+            status=ChangeStatus.APPROVED,
+            comment="CAB approved after the rollback plan was reviewed by the platform team",
+        )
+        for email in emails
+    ]
+    out = io.StringIO()
+    Console(width=width, file=out).print(change_commands.history_table(entries, wide=width >= 100))
+    text = out.getvalue()
+    wide = ("status", "version") if width >= 100 else ("v",)
+    headers = ("at (UTC)", "action", *wide, "by", "comment")
+    assert_fits(text, width, headers, *emails, "approved", "2026-12-01", "12")

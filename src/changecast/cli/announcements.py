@@ -26,7 +26,7 @@ from changecast.changes.models import (
 )
 from changecast.cli.changes import finish_action, parse_override_options, read_input
 from changecast.cli.state import OutputFormat, OutputOpt, console, emit_json, state_of
-from changecast.cli.tables import folding_table, whole
+from changecast.cli.tables import WIDE, folding_table, list_style, whole
 from changecast.errors import InvalidInputError, problems_from_pydantic
 from changecast.ids import ChangeId, parse_change_id
 
@@ -290,7 +290,9 @@ def list_announcements(
     if output is OutputFormat.JSON:
         emit_json(result)
         return
-    table = folding_table(whole("id", width=36), "kind", "status", "v", "title", "customers")
+    wide = console.width >= WIDE
+    columns = (whole("id", width=36), "kind", "status", "v", "title", "customers")
+    table = folding_table(*columns, **list_style(wide))
     for item in result.items:
         table.add_row(
             item.change_id,
@@ -298,7 +300,7 @@ def list_announcements(
             item.status.value,
             str(item.version),
             item.title,
-            ",".join(item.customer_codes),
+            ", ".join(item.customer_codes),
         )
     console.print(table)
     console.print(f"{result.total} announcement(s); page {result.page}")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 from pydantic import ValidationError
-from rich.table import Table
+from rich.table import Column, Table
 
 from changecast.actions import drafts, pipeline, service
 from changecast.actions.context import ActionResult
@@ -22,9 +23,10 @@ from changecast.changes.models import (
     ChangePage,
     ChangeQuery,
     ChangeStatus,
+    HistoryEntry,
 )
 from changecast.cli.state import OutputFormat, OutputOpt, console, emit_json, state_of
-from changecast.cli.tables import folding_table, whole
+from changecast.cli.tables import WIDE, folding_table, list_style, whole
 from changecast.distribution.models import DistributionReport, TriggerOutcome
 from changecast.errors import FieldProblem, InvalidInputError, problems_from_pydantic
 from changecast.ids import parse_change_id
@@ -277,16 +279,18 @@ def show(
 
 
 def _print_page(page: ChangePage) -> None:
-    whole_id = whole("id", width=36)  # never cut: it is pasted into commands
-    table = folding_table(whole_id, "status", "v", "title", "customers", "modified")
+    wide = console.width >= WIDE
+    columns: list[str | Column] = [whole("id", width=36), "status", "v", "title", "customers"]
+    table = folding_table(*columns, *([whole("modified")] if wide else []), **list_style(wide))
     for item in page.items:
+        modified = [f"{item.modified_at:%Y-%m-%d %H:%M}"] if wide else []
         table.add_row(
             item.change_id,
             item.status.value,
             str(item.version),
             item.title,
-            ",".join(item.customer_codes),
-            f"{item.modified_at:%Y-%m-%d %H:%M}",
+            ", ".join(item.customer_codes),
+            *modified,
         )
     console.print(table)
     console.print(f"{page.total_label} change(s); page {page.page}")
@@ -338,14 +342,21 @@ def history(ctx: typer.Context, change_id: IdArg, output: OutputOpt = OutputForm
     if output is OutputFormat.JSON:
         emit_json([entry.model_dump(mode="json", by_alias=True) for entry in change.history])
         return
-    table = folding_table("at (UTC)", "action", "status", "version", whole("by"), "comment")
-    for entry in change.history:
+    console.print(history_table(change.history, wide=console.width >= WIDE))
+
+
+def history_table(entries: Sequence[HistoryEntry], *, wide: bool) -> Table:
+    """Every event; on a narrow terminal the status column goes (the action says it)."""
+    status = ["status"] if wide else []
+    columns = ("at (UTC)", "action", *status, "version" if wide else "v", whole("by"), "comment")
+    table = folding_table(*columns, **list_style(wide))
+    for entry in entries:
         table.add_row(
             f"{entry.at:%Y-%m-%d %H:%M:%S}",
             entry.action.value,
-            entry.status.value,
+            *([entry.status.value] if wide else []),
             str(entry.version),
             entry.by,
             entry.comment or "",
         )
-    console.print(table)
+    return table

@@ -6,7 +6,14 @@ import typer
 from rich.table import Table
 
 from changecast.actions.rebuild import rebuild_index
-from changecast.cli.state import OutputFormat, OutputOpt, console, emit_json, state_of
+from changecast.cli.state import (
+    OutputFormat,
+    OutputOpt,
+    console,
+    emit_json,
+    said_by_the_output,
+    state_of,
+)
 
 app = typer.Typer(help="The derived SQL index.", no_args_is_help=True)
 EXIT_PARTIAL = 3
@@ -78,15 +85,17 @@ def rebuild(ctx: typer.Context, output: OutputOpt = OutputFormat.TEXT) -> None:
     and named. Exit 0: every document is in the index; 3: the rebuild finished but skipped the
     documents it names (the index is usable without them); 1: it stopped (the database failed).
     """
-    runtime = state_of(ctx).runtime()
-    report = rebuild_index(
-        archive=runtime.archive,
-        store=runtime.store,
-        index=runtime.index,
-        audit_index=runtime.audit_index,
-        read_model=runtime.deliveries,
-        surveys=runtime.surveys,
-    )
+    state = state_of(ctx)
+    runtime = state.runtime()
+    with said_by_the_output(state):  # the table (or JSON) below is the report, not a log line
+        report = rebuild_index(
+            archive=runtime.archive,
+            store=runtime.store,
+            index=runtime.index,
+            audit_index=runtime.audit_index,
+            read_model=runtime.deliveries,
+            surveys=runtime.surveys,
+        )
     if output is OutputFormat.JSON:
         emit_json(report)
     else:

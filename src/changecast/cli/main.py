@@ -44,6 +44,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
 Modules are imported only when their command runs, so ``changecast --help`` loads neither boto3
 nor the domain models."""
 
+PANELS: dict[str, str] = {  # the root --help's panels; the others are "Running in production"
+    "change": "Notices",
+    "announcement": "Notices",
+    "local": "The embedded system",
+    "ses": "Every customer's AWS",
+    "identity": "Every customer's AWS",
+    "alt-contacts": "Every customer's AWS",
+    "calendar": "Every customer's AWS",
+    "users": "Every customer's AWS",
+}
+
 
 SINGLE = frozenset({"serve", "doctor"})
 
@@ -75,9 +86,11 @@ class LazyGroup(TyperGroup):
         return command
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from changecast.cli.root_help import render
+
         self._listing = True
         try:
-            super().format_help(ctx, formatter)
+            formatter.write(render(ctx, self, PANELS, "Running in production"))
         finally:
             self._listing = False
 
@@ -89,7 +102,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
     cls=LazyGroup,
-    rich_markup_mode=None,  # the root's help in plain click: rich's import alone takes 0.3 s
+    rich_markup_mode=None,  # the root's help is cli.root_help (typer's rich help is slow)
 )
 
 
@@ -115,7 +128,7 @@ def root(
     from changecast.logging import configure_logging
 
     configure_logging(debug=verbose, stream=sys.stderr)
-    ctx.obj = CliState(config=config, data_dir=data_dir)
+    ctx.obj = CliState(config=config, data_dir=data_dir, verbose=verbose)
 
 
 def exit_code_for(error: ChangecastError) -> int:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -39,6 +42,7 @@ class CliState:
 
     config: str | None = None
     data_dir: Path | None = None
+    verbose: bool = False
     _runtime: Runtime | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
@@ -89,6 +93,25 @@ def require_a_target(settings: Settings) -> None:
     explicit = settings.mode or settings.config or settings.aws_endpoint_url
     if not explicit and read_running(settings.data_dir) is None:
         raise InvalidInputError(no_local_up(settings.data_dir))
+
+
+@contextmanager
+def said_by_the_output(state: CliState) -> Iterator[None]:
+    """Inside, info and warning log lines are dropped: the command prints the same facts.
+
+    Errors still show, and so does everything with ``--verbose``.
+    """
+    if state.verbose:
+        yield
+        return
+    import structlog
+
+    before = structlog.get_config()["wrapper_class"]
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+    try:
+        yield
+    finally:
+        structlog.configure(wrapper_class=before)
 
 
 def state_of(ctx: typer.Context) -> CliState:
