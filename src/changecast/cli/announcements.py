@@ -24,11 +24,12 @@ from changecast.changes.models import (
     ChangeStatus,
     NoticeKind,
 )
+from changecast.cli.change_ids import resolve_change_id
 from changecast.cli.changes import finish_action, parse_override_options, read_input
 from changecast.cli.state import OutputFormat, OutputOpt, console, emit_json, state_of
 from changecast.cli.tables import WIDE, folding_table, list_style, whole
 from changecast.errors import InvalidInputError, problems_from_pydantic
-from changecast.ids import ChangeId, parse_change_id
+from changecast.ids import ChangeId
 
 app = typer.Typer(help="Create, submit, approve and follow announcements.", no_args_is_help=True)
 
@@ -177,7 +178,7 @@ def new(
 def _announcement_id(ctx: typer.Context, change_id: str) -> ChangeId:
     """The id, once it is known to name an announcement the actor may see."""
     state = state_of(ctx)
-    cid = parse_change_id(change_id)
+    cid = resolve_change_id(state.runtime(), change_id)
     found = service.get(deps=state.runtime().changes, actor=state.actor(), change_id=cid)
     if not found.is_announcement:
         raise NotAnAnnouncementError(

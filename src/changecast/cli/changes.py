@@ -25,16 +25,18 @@ from changecast.changes.models import (
     ChangeStatus,
     HistoryEntry,
 )
+from changecast.cli.change_ids import resolve_change_id
 from changecast.cli.state import OutputFormat, OutputOpt, console, emit_json, state_of
 from changecast.cli.tables import WIDE, folding_table, list_style, whole
 from changecast.distribution.models import DistributionReport, TriggerOutcome
 from changecast.errors import FieldProblem, InvalidInputError, problems_from_pydantic
-from changecast.ids import parse_change_id
 from changecast.json_depth import MAX_JSON_DEPTH, too_deep
 
 app = typer.Typer(help="Create, submit, approve and follow changes.", no_args_is_help=True)
 
-IdArg = Annotated[str, typer.Argument(help="the change id (a UUID)")]
+IdArg = Annotated[
+    str, typer.Argument(help="the change id, or a unique start of it (8 hex digits or more)")
+]
 CommentOpt = Annotated[
     str | None,
     typer.Option(
@@ -176,7 +178,7 @@ def edit(
     result = pipeline.perform(
         deps=runtime.changes,
         actor=state.actor(),
-        change_id=parse_change_id(change_id),
+        change_id=resolve_change_id(runtime, change_id),
         request=ActionRequest(action=Action.EDIT, edit=data),
     )
     finish_action(result, output)
@@ -196,7 +198,7 @@ def submit(
     result = pipeline.perform(
         deps=runtime.changes,
         actor=state.actor(),
-        change_id=parse_change_id(change_id),
+        change_id=resolve_change_id(runtime, change_id),
         request=request,
     )
     finish_action(result, output)
@@ -218,7 +220,7 @@ def _status_command(action: Action, help_text: str) -> None:
         result = pipeline.perform(
             deps=runtime.changes,
             actor=state.actor(),
-            change_id=parse_change_id(change_id),
+            change_id=resolve_change_id(runtime, change_id),
             request=ActionRequest(action=action, comment=comment, overrides=overrides),
         )
         finish_action(result, output)
@@ -241,7 +243,7 @@ def retry(ctx: typer.Context, change_id: IdArg, output: OutputOpt = OutputFormat
     result = pipeline.perform(
         deps=runtime.changes,
         actor=state.actor(),
-        change_id=parse_change_id(change_id),
+        change_id=resolve_change_id(runtime, change_id),
         request=ActionRequest(action=RETRY),
     )
     report = result.distribution
@@ -265,7 +267,7 @@ def show(
     """Show the latest version of a change, or one archived version."""
     state = state_of(ctx)
     runtime = state.runtime()
-    cid = parse_change_id(change_id)
+    cid = resolve_change_id(runtime, change_id)
     if version is None:
         change = service.get(deps=runtime.changes, actor=state.actor(), change_id=cid)
     else:
@@ -337,7 +339,7 @@ def history(ctx: typer.Context, change_id: IdArg, output: OutputOpt = OutputForm
     state = state_of(ctx)
     runtime = state.runtime()
     change = service.get(
-        deps=runtime.changes, actor=state.actor(), change_id=parse_change_id(change_id)
+        deps=runtime.changes, actor=state.actor(), change_id=resolve_change_id(runtime, change_id)
     )
     if output is OutputFormat.JSON:
         emit_json([entry.model_dump(mode="json", by_alias=True) for entry in change.history])
