@@ -371,7 +371,12 @@ class Runtime:
     def gates(self) -> list[Gate]:
         """The action gates, in the order they run (submit, approve, preview): add yours here."""
         from changecast.actions.preflight_gate import PreflightGate
-        from changecast.actions.window_gates import BlackoutGate, ConflictGate, SignoffGate
+        from changecast.actions.window_gates import (
+            BlackoutGate,
+            ConflictGate,
+            PastWindowGate,
+            SignoffGate,
+        )
         from changecast.delivery.router import Topics
 
         gates: list[Gate] = []
@@ -383,6 +388,7 @@ class Runtime:
             )
         )
         gates += [
+            PastWindowGate(clock=self.clock),
             BlackoutGate(config=self.config),
             ConflictGate(windows=self.windows),
             SignoffGate(config=self.config, store=self.store),

@@ -77,6 +77,8 @@ class ActionResult(BaseModel):
 
     change: Change
     distribution: DistributionReport | None = None
+    warnings: list[str] = []
+    """What the person should know though nothing was refused (a window already over)."""
 
 
 def now(deps: ChangeDeps) -> datetime:

@@ -37,6 +37,7 @@ from changecast.actions.resume import (
 from changecast.actions.service import latest_of
 from changecast.audit.models import AuditAction
 from changecast.changes.models import Action, Change, ChangeEdit, ChangeStatus
+from changecast.changes.past_window import window_over
 from changecast.distribution.models import DistributionReport
 from changecast.distribution.planner import plan_triggers
 from changecast.distribution.service import ResultCallback, write_triggers
@@ -114,7 +115,17 @@ def perform(
     )
     if decision.action is Action.SUBMIT:
         delete_submitted_draft(deps, change_id)
-    return ActionResult(change=decision.current, distribution=report)
+    return ActionResult(
+        change=decision.current, distribution=report, warnings=_warnings(deps, decision)
+    )
+
+
+def _warnings(deps: ChangeDeps, decision: Decision) -> list[str]:
+    """A window already over, said after a submit, an edit or an (overridden) approval."""
+    if decision.action not in {Action.SUBMIT, Action.EDIT, Action.APPROVE}:
+        return []
+    over = window_over(decision.current, now(deps))
+    return [over] if over else []
 
 
 def gate_findings(*, deps: ChangeDeps, change: Change, action: Action) -> list[GateFinding]:

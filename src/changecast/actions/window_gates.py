@@ -5,7 +5,10 @@
 - blackout (blocks): a global or per-customer blackout window of config.json that the change's
   window touches (shared ends count);
 - signoff (blocks an approval, only when config.json sets ``require_customer_signoff``): a
-  customer that has not signed off the version by signed link, or rejected it.
+  customer that has not signed off the version by signed link, or rejected it;
+- past-window (warns on submit, blocks an approval): the window has already ended, so the
+  approval would send notices and invites for a time that is over; an override with a reason
+  (a change recorded after the fact) lets it through.
 """
 
 from __future__ import annotations
@@ -16,13 +19,29 @@ from dataclasses import dataclass
 from changecast.access.signoff import CustomerAnswer, answers, read_signoffs
 from changecast.actions.gates import GateFinding
 from changecast.changes.models import Action, Change, window_of
+from changecast.changes.past_window import window_over
 from changecast.changes.windows import WindowIndex
 from changecast.customers.blackouts import blackouts_touching
 from changecast.customers.models import AppConfig
 from changecast.delivery.view import when
-from changecast.ports import ObjectStore
+from changecast.ports import Clock, ObjectStore
 
 CONFLICT, BLACKOUT, SIGNOFF = "conflict", "blackout", "signoff"
+PAST_WINDOW = "past-window"
+
+
+@dataclass(frozen=True)
+class PastWindowGate:
+    """A window already over: a warning on submit, a blocking finding on approval."""
+
+    clock: Clock
+    name: str = PAST_WINDOW
+
+    def check(self, change: Change, action: Action) -> Sequence[GateFinding]:
+        message = window_over(change, self.clock.now())
+        if message is None:
+            return []
+        return [GateFinding(gate=PAST_WINDOW, message=message, blocking=action is Action.APPROVE)]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 from rich.table import Column, Table
 
 from changecast.actions import drafts, pipeline, service
@@ -25,8 +26,16 @@ from changecast.changes.models import (
     ChangeStatus,
     HistoryEntry,
 )
+from changecast.changes.past_window import window_over
 from changecast.cli.change_ids import resolve_change_id
-from changecast.cli.state import OutputFormat, OutputOpt, console, emit_json, state_of
+from changecast.cli.state import (
+    OutputFormat,
+    OutputOpt,
+    console,
+    emit_json,
+    err_console,
+    state_of,
+)
 from changecast.cli.tables import WIDE, folding_table, list_style, whole
 from changecast.distribution.models import DistributionReport, TriggerOutcome
 from changecast.errors import FieldProblem, InvalidInputError, problems_from_pydantic
@@ -137,13 +146,21 @@ def finish_action(result: ActionResult, output: OutputFormat) -> None:
                 "change": result.change,
                 "distribution": result.distribution,
                 "complete": result.distribution.complete if result.distribution else True,
+                "warnings": result.warnings,
             }
         )
     else:
         _print_change(result.change)
         _print_report(result.distribution)
+    warn(result.warnings)
     if result.distribution is not None and not result.distribution.complete:
         raise typer.Exit(1)
+
+
+def warn(warnings: list[str]) -> None:
+    """Each warning as a line on stderr (stdout stays the result, JSON or not)."""
+    for text in warnings:
+        err_console.print(f"[yellow]warning[/yellow]: {escape(text)}", highlight=False)
 
 
 @app.command("new")
@@ -162,6 +179,8 @@ def new(
     else:
         _print_change(change)
         console.print(f"draft saved; submit it with `changecast change submit {change.change_id}`")
+    over = window_over(change, runtime.clock.now())
+    warn([over] if over else [])
 
 
 @app.command("edit")

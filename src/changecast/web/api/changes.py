@@ -27,6 +27,7 @@ from changecast.changes.models import (
     multi_line,
     single_line,
 )
+from changecast.changes.past_window import window_over
 from changecast.changes.replacement import ChangeReplacement, check_replacement
 from changecast.customers.directory import CustomerDirectory
 from changecast.distribution.models import DistributionReport
@@ -58,10 +59,16 @@ class ActionBody(BaseModel):
     """Gate name -> reason: act past that gate's blocking findings (kept and audited)."""
 
 
+WARNING_HEADER = "Changecast-Warning"
+
+
 def _result(result: ActionResult) -> ActionOutcome:
     report = result.distribution
     return ActionOutcome(
-        change=result.change, distribution=report, complete=report.complete if report else True
+        change=result.change,
+        distribution=report,
+        complete=report.complete if report else True,
+        warnings=result.warnings,
     )
 
 
@@ -74,9 +81,17 @@ def _names_of(directory: CustomerDirectory) -> Callable[[list[str]], list[str] |
 
 
 @router.post("/changes", status_code=status.HTTP_201_CREATED, **DOCUMENT)
-def create(body: ChangeInput, deps: ChangesDep, actor: CurrentActor) -> Change:
-    """Save a new draft. Drafts never send mail."""
-    return drafts.create_draft(deps=deps, actor=actor, data=body)
+def create(body: ChangeInput, deps: ChangesDep, actor: CurrentActor, response: Response) -> Change:
+    """Save a new draft. Drafts never send mail.
+
+    A window already over is said in the ``Changecast-Warning`` header (submit and approve
+    answers say it in ``warnings``).
+    """
+    change = drafts.create_draft(deps=deps, actor=actor, data=body)
+    over = window_over(change, deps.clock.now())
+    if over:
+        response.headers[WARNING_HEADER] = over
+    return change
 
 
 @router.get("/changes")

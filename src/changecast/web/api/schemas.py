@@ -118,6 +118,8 @@ class ActionOutcome(_WithChange):
     change: Change
     distribution: DistributionReport | None = None
     complete: bool
+    warnings: list[str] = []
+    """What the person should know though nothing was refused (a window already over)."""
 
 
 class RetryOutcome(ApiModel):
