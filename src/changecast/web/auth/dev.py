@@ -46,7 +46,10 @@ def dev_login(
             raise InvalidInputError(
                 "invalid sign-in", details=problems_from_pydantic(exc.errors())
             ) from None
-        raise MalformedInputError(f"unknown role {role[:40]!r}") from None
+        valid = ", ".join(r.value for r in Role)
+        raise MalformedInputError(
+            f"unknown role {role[:40]!r}: choose one of {valid}", field="role"
+        ) from None
     codec = get_codec(request)
     session = codec.new_session(actor)
     target = safe_path(next_url)
