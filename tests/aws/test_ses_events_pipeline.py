@@ -347,3 +347,38 @@ def test_a_10_kb_nested_record_fails_only_itself_in_the_lambda_and_in_the_loop(
     assert len(reasons) == 3
     assert all("nest" in r for r in reasons), reasons
     assert pipeline.outcomes(change.change_id) == outcomes
+
+
+def test_an_event_quoting_characters_sqs_refuses_is_dead_lettered_with_an_escaped_reason(
+    pipeline: Pipeline,
+) -> None:
+    """A stranger's event whose message id holds NUL, ESC or BS: the reason quotes the id, and
+    SQS refuses those characters in an attribute (moto does not), so they are written escaped."""
+    stranger = provision.events_topic_arn(pipeline.runtime.config, CODE).replace(CODE, "nobody")
+    sqs = pipeline.runtime.aws.client("sqs")
+    ids = ["m\x00x", "m\x1b[31mx", "m\x08x"]
+    for message_id in ids:
+        record = {
+            "eventType": "Complaint",
+            "mail": {
+                "messageId": message_id,
+                "timestamp": "2031-01-01T00:00:00.000Z",
+                "destination": ["a@acme.example.com"],
+            },
+            "complaint": {
+                "complainedRecipients": [{"emailAddress": "a@acme.example.com"}],
+                "timestamp": "2031-01-01T00:00:00.000Z",
+            },
+        }
+        sqs.send_message(
+            QueueUrl=pipeline.events_url, MessageBody=sns_notification(stranger, json.dumps(record))
+        )
+    answer = events_lambda(pipeline.runtime).handle_batch(lambda_event(pipeline))
+    assert answer == {"batchItemFailures": []}
+    reasons = sorted(reason for _, reason in pipeline.dead_letters())
+    assert len(reasons) == 3
+    assert all("is no customer's SES events topic" in r for r in reasons), reasons
+    assert all(not any(c in r for c in "\x00\x1b\x08") for r in reasons), reasons
+    assert sorted(r.split(":")[0] for r in reasons) == sorted(
+        ["SES message m\\x00x", "SES message m\\x1b[31mx", "SES message m\\x08x"]
+    )

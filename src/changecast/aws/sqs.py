@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,18 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 MAX_VISIBILITY = 12 * 3600
+_NOT_SQS_TEXT = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""What SQS refuses in a body or a String attribute (outside XML's characters): NUL, ESC, other
+C0 controls, lone surrogates, U+FFFE and U+FFFF."""
+
+
+def sqs_text(value: str) -> str:
+    """``value`` with each character SQS refuses written as its Python escape (NUL as x00).
+
+    A dead letter's reason can quote a hostile event (a message id with NUL); SQS would refuse
+    the whole SendMessage, so the record could never be dead-lettered with its reason.
+    """
+    return _NOT_SQS_TEXT.sub(lambda found: repr(found.group(0))[1:-1], value)
 
 
 @dataclass(frozen=True)
@@ -84,7 +97,7 @@ class SqsQueue:
         extra: dict[str, Any] = {}
         if attributes:
             extra["MessageAttributes"] = {
-                name: {"DataType": "String", "StringValue": value[:1_000] or "-"}
+                name: {"DataType": "String", "StringValue": sqs_text(value)[:1_000] or "-"}
                 for name, value in attributes.items()
             }
         with aws_call("SendMessage"):
