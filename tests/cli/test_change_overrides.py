@@ -66,6 +66,8 @@ def test_a_refused_submit_exits_1_and_an_override_submits_with_the_reason_kept(
         "preflight=a\x00b",
         "preflight=a\x1b[31mb",
         "preflight=a\u202eb",
+        "preflight=ok\r\n",  # a trailing line break is refused, not trimmed away
+        "preflight=\x1bok",
     ],
 )
 def test_a_malformed_override_is_a_usage_error(

@@ -241,7 +241,7 @@ def test_a_token_name_must_be_one_line(client: TestClient) -> None:
     answer = client.post("/api/tokens", json={"name": "ci\r\nX-Evil: 1"})
     assert answer.status_code == 422
     assert answer.json()["error"]["details"][0]["field"] == "name"
-    for name in ("ci\x00", "ci\x1b[0m", "ci\u202e"):
+    for name in ("ci\x00", "ci\x1b[0m", "ci\u202e", "ci\r\n", "\x1fci"):
         refused = client.post("/api/tokens", json={"name": name})
         assert refused.status_code == 422, name
     csrf = client.get("/profile").text.split('name="csrf_token" value="')[1].split('"')[0]

@@ -370,7 +370,8 @@ def test_a_signoff_comment_with_control_characters_is_refused_and_records_nothin
     change_id = submitted_change(client, customers=["acme"], **window("2030-05-06"))
     token = token_for(runtime, change_id, "ops@acme.example.com", Decision.APPROVE)
     forged = "ok\r\nApprove for acme: https://evil.test/approve"
-    for comment in (forged, "ok\nx", "a\x00b", "a\x1b[31mb", "a\u202eb", "a\u2069b"):
+    hostile = (forged, "ok\nx", "a\x00b", "a\x1b[31mb", "a\u202eb", "a\u2069b", "ok\r\n", "\x1fok")
+    for comment in hostile:
         refused = confirm(anonymous, token, comment=comment)
         assert refused.status_code == 422, (comment, refused.text)
         assert "must be one line without control characters" in html.unescape(refused.text)

@@ -198,6 +198,10 @@ def test_tampered_expired_and_bad_answers_get_clear_pages(
     no_rating = anonymous.post(f"/survey/{token}", data={"nonce": nonce.group(1), "rating": "9"})
     assert no_rating.status_code == 422
     assert "Choose a rating from 1 (bad) to 5 (very good)" in no_rating.text
+    for rating in ("\u00b2", "\u0665", "\uff15", "5\x00", "-1", "5.0", ""):  # not 1-5
+        odd = anonymous.post(f"/survey/{token}", data={"nonce": nonce.group(1), "rating": rating})
+        assert odd.status_code == 422, (rating, odd.text)
+        assert "Choose a rating from 1 (bad) to 5 (very good)" in odd.text
     forged = anonymous.post(f"/survey/{token}", data={"nonce": "forged", "rating": "5"})
     assert forged.status_code == 422
     assert list(runtime.store.list_keys(survey_prefix(change_id))) == []
@@ -259,6 +263,7 @@ def test_index_rebuild_restores_the_answers_from_s3(
 
 
 HOSTILE_COMMENTS = ["ok\x00", "ok\x1b[31m", "ok\u202e", "ok\u2066x", "ok\r\nx", "ok\nx", "ok\rx"]
+HOSTILE_COMMENTS += ["ok\r\n", "ok\n", "\x1bok", "ok\x1f", "ok\u2028"]  # at either end too
 
 
 def test_a_survey_comment_with_control_characters_is_refused_and_nothing_is_kept(

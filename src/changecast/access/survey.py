@@ -77,9 +77,12 @@ def survey_key(change_id: str, customer_code: str, recipient: str) -> str:
 
 def parse_answer(rating: str, comment: str) -> tuple[int, str]:
     """A form's rating (1-5) and comment, or an ``InvalidInputError`` a person can act on."""
-    if not rating.strip().isdigit() or int(rating) not in RATINGS:
+    choice = rating.strip()
+    # only the ASCII digits: str.isdigit() also takes U+00B2 (int() refuses it) and U+0665
+    if not (choice.isascii() and choice.isdigit()) or int(choice) not in RATINGS:
         raise InvalidInputError("choose a rating from 1 (bad) to 5 (very good)", field="rating")
-    text = checked(comment.strip(), field="comment")  # one line: no control characters
+    # one line, checked before trimming: a trailing line break or control is refused too
+    text = checked(comment, field="comment").strip()
     if len(text) > COMMENT_MAX:
         raise InvalidInputError(f"the comment is longer than {COMMENT_MAX} characters")
     return int(rating), text

@@ -64,26 +64,29 @@ class GateRefusedError(ConflictError):
 def parse_overrides(raw: Mapping[str, str]) -> dict[str, str]:
     """Gate name -> reason, each checked: a known-looking name and a one-line reason.
 
-    A reason has 1..500 characters and no control characters (``text_input.one_line``).
+    A reason has 1..500 characters and no control characters (``text_input.one_line``), checked
+    before trimming: a trailing line break is refused, not trimmed away.
     """
     overrides: dict[str, str] = {}
     problems: list[FieldProblem] = []
     for gate, reason in raw.items():
         name = gate.strip().lower()
-        text = reason.strip()
         if not name or len(name) > GATE_NAME_MAX or not name.replace("-", "").isalnum():
             problems.append(FieldProblem("overrides", f"{gate[:GATE_NAME_MAX]!r} is not a gate"))
-        elif not text:
+            continue
+        try:  # one line: a reason is quoted in approval emails, where a line break forges
+            text = one_line(reason).strip()
+        except ValueError as exc:
+            problems.append(FieldProblem(f"overrides.{name}", str(exc)))
+            continue
+        if not text:
             problems.append(FieldProblem(f"overrides.{name}", "give a reason for the override"))
         elif len(text) > OVERRIDE_REASON_MAX:
             problems.append(
                 FieldProblem(f"overrides.{name}", f"at most {OVERRIDE_REASON_MAX} characters")
             )
         else:
-            try:  # one line: a reason is quoted in approval emails, where a line break forges
-                overrides[name] = one_line(text)
-            except ValueError as exc:
-                problems.append(FieldProblem(f"overrides.{name}", str(exc)))
+            overrides[name] = text
     if problems:
         raise InvalidInputError(
             "bad override: " + "; ".join(f"{p.field}: {p.problem}" for p in problems),

@@ -125,7 +125,8 @@ def _current(deps: SignoffDeps, link: SignoffLink) -> Change:
 
 
 def _comment(comment: str) -> str:
-    text = checked(comment.strip(), field="comment")  # one line: it is quoted in emails
+    # one line (it is quoted in emails), checked before trimming: a trailing CR/LF is refused
+    text = checked(comment, field="comment").strip()
     if len(text) > COMMENT_MAX:
         raise InvalidInputError(f"the comment is longer than {COMMENT_MAX} characters")
     return text

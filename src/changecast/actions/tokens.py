@@ -34,7 +34,7 @@ def create_token(
     ttl_days: int | None = 90,
 ) -> tuple[ApiToken, str]:
     """A new token of ``actor``'s, capped at their role and customers now; returns its secret."""
-    name = checked(name.strip(), field="name")
+    name = checked(name, field="name").strip()  # checked first: a trailing CR/LF is refused
     if not 1 <= len(name) <= TOKEN_NAME_MAX:
         raise InvalidInputError(f"name: 1 to {TOKEN_NAME_MAX} characters", field="name")
     active = [t for t in store.owned_by(actor.email) if t.active(clock.now())]
