@@ -468,3 +468,31 @@ def test_cli_input_files_are_bounded_and_strict(tmp_path: Path) -> None:
     fine = tmp_path / "fine.json"
     fine.write_text(json.dumps(change_body()))
     assert read_input(fine, ChangeInput).change_metadata.title == "Rotate TLS certificates"
+
+
+def test_numbers_in_urls_and_forms_take_only_ascii_digits(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """``str.isdigit()`` is true for U+00B2 (superscript two), which ``int()`` refuses: each
+    number a person can type (a version, a page, a compare pair) is a clear answer, not a 500."""
+    change_id = new_draft(client)
+    for odd in ("\u00b2", "\u2460", "1\u00b2"):
+        api = client.get(f"/api/changes/{change_id}/versions/{odd}")
+        assert api.status_code == 400, (odd, api.text)
+        assert "is not a positive whole number" in api.json()["error"]["message"]
+        page = client.get(
+            f"/changes/{change_id}",
+            params={"compare": odd, "to": odd},
+            headers={"accept": "text/html"},
+        )
+        assert page.status_code == 200, (odd, page.text[:300])
+        found = client.get("/search", params={"page": odd}, headers={"accept": "text/html"})
+        assert found.status_code == 200, (odd, found.text[:300])
+        csrf = client.get(f"/changes/{change_id}/edit", headers={"accept": "text/html"})
+        token = csrf.text.split('name="csrf_token" value="')[1].split('"')[0]
+        edit = client.post(
+            f"/changes/{change_id}/edit",
+            data={"version": odd, "title": "Edited", "csrf_token": token},
+            headers={"accept": "text/html"},
+        )
+        assert edit.status_code < 500, (odd, edit.text[:300])  # a draft's form has no version

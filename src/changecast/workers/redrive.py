@@ -117,7 +117,9 @@ def _dead_letter(
         triggers=tuple(ref.key for ref in parsed.objects),
         reason=message.attributes.get("changecast-reason", "")
         or "moved by SQS after maxReceiveCount receives",
-        receives=int(receives) if receives.isdigit() else message.receive_count,
+        receives=int(receives)
+        if receives.isascii() and receives.isdigit()
+        else message.receive_count,
         checks=checks,
         selected=change is None or (bool(checks) and ids == {change}),
     )

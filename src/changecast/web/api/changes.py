@@ -241,7 +241,7 @@ def versions(
 @router.get("/changes/{change_id}/versions/{version}", **DOCUMENT)
 def version(change_id: ChangeIdPath, version: str, deps: ChangesDep, actor: CurrentActor) -> Change:
     """One archived version, exactly as written."""
-    if not version.isdigit() or not 1 <= int(version) <= 1_000_000:
+    if not (version.isascii() and version.isdigit()) or not 1 <= int(version) <= 1_000_000:
         raise MalformedInputError(f"version {version[:20]!r} is not a positive whole number")
     return service.get_version(deps=deps, actor=actor, change_id=change_id, version=int(version))
 

@@ -216,9 +216,10 @@ def view_change(
         summary = {"summary": change_summary(actor, change), "change": change}
         return render(request, "pages/change_summary.html", actor, summary)
     raw = request.query_params.get("compare", "")
-    compare = int(raw) if raw.isdigit() and len(raw) < 8 else 0
+    # ASCII digits only: str.isdigit() also takes U+00B2, which int() refuses
+    compare = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 8 else 0
     raw_to = request.query_params.get("to", "")
-    to = int(raw_to) if raw_to.isdigit() and len(raw_to) < 8 else 0
+    to = int(raw_to) if raw_to.isascii() and raw_to.isdigit() and len(raw_to) < 8 else 0
     runtime = request.app.state.runtime
     whole = request.query_params.get("timeline") == "all"
     context = view_context(deps, read_model, actor, change, compare, whole_timeline=whole, to=to)

@@ -164,7 +164,8 @@ class ChangeForm:
                 values["meeting"] = form.get("meeting") in {"on", "1", "true"}
             elif item.name == "version":
                 raw = str(form.get("version") or "0")
-                values["version"] = int(raw) if raw.isdigit() and len(raw) < 8 else 0
+                ascii_digits = raw.isascii() and raw.isdigit()  # isdigit alone takes U+00B2
+                values["version"] = int(raw) if ascii_digits and len(raw) < 8 else 0
             else:
                 values[item.name] = str(form.get(item.name) or "")[:25_000]
         return cls(**values)

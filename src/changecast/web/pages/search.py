@@ -74,7 +74,9 @@ class SearchForm:
             date_from=params.get("from", "").strip(),
             date_to=params.get("to", "").strip(),
             creator=params.get("creator", "").strip().lower()[:200],
-            page=int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) <= 100_000 else 1,
+            page=int(raw_page)
+            if raw_page.isascii() and raw_page.isdigit() and 0 < int(raw_page) <= 100_000
+            else 1,
         )
 
     def params(self, **override: Any) -> str:
