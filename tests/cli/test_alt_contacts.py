@@ -141,6 +141,10 @@ def test_a_denied_customer_fails_alone(world: World, monkeypatch: pytest.MonkeyP
         json.dumps({"billing": {**BILLING, "email": "not-an-address"}}),
         json.dumps({"payroll": BILLING}),
         json.dumps({"billing": {"name": "x"}}),
+        json.dumps({"billing": {**BILLING, "name": "Ana\r\nBcc: x"}}),
+        json.dumps({"billing": {**BILLING, "title": "CFO\u202e"}}),
+        json.dumps({"billing": {**BILLING, "name": "Ana\x00"}}),
+        json.dumps({"billing": {**BILLING, "phone": "+1 555\n0100"}}),  # \s took line breaks
     ],
 )
 def test_bad_contact_files_are_usage_errors(world: World, text: str) -> None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from changecast.contacts.models import AlternateContact, AlternateContactType, OrgAccount
 from changecast.customers.models import is_email
 from changecast.errors import InvalidInputError, problems_from_pydantic
+from changecast.text_input import one_line
 
 AccountContacts = Mapping[AlternateContactType, AlternateContact | None]
 
@@ -25,10 +27,15 @@ class ContactFileError(InvalidInputError):
 class _Person(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    name: str = Field(alias="Name", min_length=1, max_length=64)
-    title: str = Field(alias="Title", min_length=1, max_length=50)
+    # one line, no control characters (the input rule of every free-text field)
+    name: Annotated[str, AfterValidator(one_line)] = Field(
+        alias="Name", min_length=1, max_length=64
+    )
+    title: Annotated[str, AfterValidator(one_line)] = Field(
+        alias="Title", min_length=1, max_length=50
+    )
     email: str = Field(alias="EmailAddress", min_length=3, max_length=254)
-    phone: str = Field(alias="PhoneNumber", min_length=1, max_length=25, pattern=r"^[\s0-9()+-]+$")
+    phone: str = Field(alias="PhoneNumber", min_length=1, max_length=25, pattern=r"^[ 0-9()+-]+$")
 
     @field_validator("email")
     @classmethod
