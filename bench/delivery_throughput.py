@@ -205,6 +205,7 @@ class Run:
     metrics: MemoryMetrics
     rates: list[tuple[float, float]] = field(default_factory=list)
     """(monotonic time, the bucket's pacing rate), sampled every 10 ms."""
+    ledger: SlowLedger | None = None
 
     @property
     def once_each(self) -> bool:
@@ -231,7 +232,18 @@ def max_in_any_second(starts: list[float]) -> int:
     return max((bisect_left(ordered, t + 1.0) - i for i, t in enumerate(ordered)), default=0)
 
 
-def run(ses: TimedSes, recipients: int, *, sample: bool = False) -> Run:
+def run(
+    ses: TimedSes,
+    recipients: int,
+    *,
+    sample: bool = False,
+    source: ContactSource | None = None,
+    before: Callable[[], None] | None = None,
+) -> Run:
+    """Deliver to ``recipients`` contacts (``source``, else an in-memory list of that many).
+
+    ``before`` is called just before ``deliver`` (after every fake is built).
+    """
     config = demo_config(1, portal_url="http://portal.test")
     mapping = config.customer_mappings["acme"]
     ledger = SlowLedger()
@@ -240,7 +252,7 @@ def run(ses: TimedSes, recipients: int, *, sample: bool = False) -> Run:
         customer=mapping,
         email_config=config.email_config,
         store=MemoryObjectStore(),
-        ses=Account(ses, many_contacts(mapping, recipients)),
+        ses=Account(ses, source or many_contacts(mapping, recipients)),
         ledger=ledger,
         clock=SystemClock(),
         owner="bench",
@@ -261,6 +273,8 @@ def run(ses: TimedSes, recipients: int, *, sample: bool = False) -> Run:
         stored_change(status=ChangeStatus.COMPLETED), DistributionEvent.COMPLETED
     )
     record, error = None, None
+    if before is not None:
+        before()
     started = time.monotonic()
     try:
         record = deliver(request, deps=deps, stop=threading.Event())
@@ -272,7 +286,7 @@ def run(ses: TimedSes, recipients: int, *, sample: bool = False) -> Run:
     partition = delivery_key(request, "acme").partition
     sent = sum(1 for e in ledger.entries(partition) if e.state is LedgerState.SENT)
     rate = deps.bucket.max_rate if deps.bucket else 0.0
-    return Run(rate, recipients, ses, record, error, wall, sent, metrics, rates)
+    return Run(rate, recipients, ses, record, error, wall, sent, metrics, rates, ledger)
 
 
 Row = tuple[str, str, str, str, bool]

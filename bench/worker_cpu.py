@@ -25,6 +25,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -83,6 +84,9 @@ class ListContacts:
         found = self.info.topic(topic)
         assert found is not None
         return subscribers(self.contacts, topic, found.default_status)
+
+    def iter_contacts(self, list_name: str, *, topic: str | None = None) -> Iterator[Contact]:
+        return iter(self.list_contacts(list_name, topic=topic))
 
 
 @dataclass

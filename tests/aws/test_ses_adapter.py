@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from changecast.aws.ses import SesContactListAdapter
+from changecast.aws.ses import PAGE_SIZE, SesContactListAdapter
 from changecast.aws.ses_domain import SesDomainAdapter
 from changecast.contacts.models import (
     Contact,
@@ -179,6 +179,32 @@ def test_adapter_filters_pages_and_asks_ses_to_filter_too() -> None:
         "TopicName": "aws-approval",
         "UseDefaultIfPreferenceUnavailable": True,
     }
+
+
+def test_a_10000_contact_list_is_read_page_by_page_as_the_caller_goes() -> None:
+    contacts = [mixed_contact(i) for i in range(10_000)]
+    fake = PagedSesClient(contacts, page=PAGE_SIZE)
+    stream = _adapter(fake).iter_contacts("l", topic="aws-announce")
+    assert fake.requests == []  # nothing read until the caller asks
+    first = next(stream)
+    assert first.email == "c0000@example.com"
+    assert len(fake.requests) == 1  # one page held, not the list
+    found = [first.email, *(c.email for c in stream)]
+    expected = [c.email for c in contacts if is_subscribed(c, "aws-announce", "OPT_IN")]
+    assert found == expected  # every subscriber once, in list order
+    assert len(set(found)) == len(found) == 5000
+    assert [r.get("NextToken") for r in fake.requests] == [
+        None,
+        *(str(n * PAGE_SIZE) for n in range(1, 10)),
+    ]
+    assert {r["PageSize"] for r in fake.requests} == {PAGE_SIZE}
+
+
+def test_an_unknown_topic_is_refused_before_any_page_is_read() -> None:
+    fake = PagedSesClient([mixed_contact(i) for i in range(10)], page=3)
+    with pytest.raises(NotFoundError):
+        _adapter(fake).iter_contacts("l", topic="no-such-topic")
+    assert fake.requests == []
 
 
 def test_a_repeated_page_token_stops_the_loop() -> None:

@@ -6,7 +6,7 @@ Behaves like SESv2 where moto does not implement it (suppression, MAIL FROM, ...
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from changecast.contacts.domain import DomainStatus, EventDestination
 from changecast.contacts.models import (
@@ -55,14 +55,18 @@ class FakeSes:
         )
 
     def list_contacts(self, list_name: str, *, topic: str | None = None) -> list[Contact]:
+        return list(self.iter_contacts(list_name, topic=topic))
+
+    def iter_contacts(self, list_name: str, *, topic: str | None = None) -> Iterator[Contact]:
+        """Every contact, or ``topic``'s subscribers, as a snapshot taken at the call."""
         info = self.get_contact_list(list_name)
         everyone = list(self.contacts[list_name].values())
         if topic is None:
-            return everyone
+            return iter(everyone)
         found = info.topic(topic)
         if found is None:
             raise NotFoundError(f"no topic {topic}")
-        return subscribers(everyone, topic, found.default_status)
+        return iter(subscribers(everyone, topic, found.default_status))
 
     def get_contact(self, list_name: str, email: str) -> Contact:
         self.get_contact_list(list_name)

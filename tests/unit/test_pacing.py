@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
+from changecast.aws.sessions import AwsClients
 from changecast.delivery.pacing import (
     HEADROOM,
     MAX_CONCURRENCY,
@@ -310,6 +311,13 @@ def test_the_pool_is_sized_from_rate_and_latency_and_bounded() -> None:
     assert concurrency_for(14) == 4
     assert concurrency_for(200) == 22
     assert concurrency_for(1_000_000) == MAX_CONCURRENCY
+
+
+def test_a_1000_per_second_account_keeps_enough_sends_in_flight() -> None:
+    # SES answering in 40 ms and two 5 ms ledger writes: 50 ms a recipient, 50 in flight at least
+    assert concurrency_for(1000) >= 1000 * 0.050 * 1.5
+    # every sending thread gets a connection of the shared SES and DynamoDB clients
+    assert AwsClients().max_pool_connections > MAX_CONCURRENCY
 
 
 def test_the_rate_comes_from_ses_then_config_then_the_default() -> None:

@@ -19,7 +19,7 @@ from changecast.contacts.models import (
     SuppressionReason,
     TopicPreference,
 )
-from changecast.contacts.topics import subscribers
+from changecast.contacts.topics import is_subscribed
 from changecast.errors import NotFoundError, UpstreamError
 
 if TYPE_CHECKING:
@@ -113,15 +113,22 @@ class SesContactListAdapter:
     # -- contacts ------------------------------------------------------------------------------
     def list_contacts(self, list_name: str, *, topic: str | None = None) -> list[Contact]:
         """Every contact (every page); with ``topic``, only those SES would mail for it."""
+        return list(self.iter_contacts(list_name, topic=topic))
+
+    def iter_contacts(self, list_name: str, *, topic: str | None = None) -> Iterator[Contact]:
+        """As ``list_contacts``, read one page at a time as the caller goes (one page held).
+
+        An unknown ``topic`` raises ``NotFoundError`` at the call, before any page is read.
+        """
         if topic is None:
-            return list(self._pages(list_name, None))
+            return self._pages(list_name, None)
         found = self.get_contact_list(list_name).topic(topic)
         if found is None:
             raise NotFoundError(
                 f"contact list {list_name!r} has no topic {topic!r}", topic=topic, list=list_name
             )
-        contacts = list(self._pages(list_name, topic))
-        return subscribers(contacts, topic, found.default_status)
+        default = found.default_status
+        return (c for c in self._pages(list_name, topic) if is_subscribed(c, topic, default))
 
     def _pages(self, list_name: str, topic: str | None) -> Iterator[Contact]:
         request: dict[str, Any] = {"ContactListName": list_name, "PageSize": PAGE_SIZE}

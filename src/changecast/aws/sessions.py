@@ -50,7 +50,9 @@ class AwsClients:
     target: AwsTarget = field(default_factory=AwsTarget)
     base: boto3.Session | None = None
     event_hooks: tuple[EventHook, ...] = ()
-    max_pool_connections: int = 50
+    max_pool_connections: int = 144
+    """Above the send loop's most threads (``delivery.pacing.MAX_CONCURRENCY``), which share one
+    SES and one DynamoDB client: no sending thread waits for a connection."""
     _cache: dict[tuple[str, str], _Cached] = field(default_factory=dict, repr=False)
     _role_clients: dict[tuple[str, str, str, str | None], tuple[boto3.Session, Any]] = field(
         default_factory=dict, repr=False

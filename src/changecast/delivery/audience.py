@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from changecast.changes.models import Action, Change
@@ -20,8 +20,11 @@ class Audience:
     filtered: int
 
 
-def audience(subscribers: Sequence[Contact], customer: CustomerMapping) -> Audience:
-    """A non-production customer mails only its ``restricted_recipients`` (case-insensitive)."""
+def audience(subscribers: Iterable[Contact], customer: CustomerMapping) -> Audience:
+    """A non-production customer mails only its ``restricted_recipients`` (case-insensitive).
+
+    ``subscribers`` is read once, so it may be a stream of pages: only the addresses are kept.
+    """
     allowed = None if customer.is_production else set(customer.restricted_recipients)
     seen: set[str] = set()
     chosen: list[str] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -77,6 +77,13 @@ class ContactSource(Protocol):
 
     def list_contacts(self, list_name: str, *, topic: str | None = None) -> list[Contact]:
         """Every page; with ``topic``, only the contacts SES would mail for it."""
+        ...
+
+    def iter_contacts(self, list_name: str, *, topic: str | None = None) -> Iterator[Contact]:
+        """As ``list_contacts``, page by page as the caller reads: a large list is never held.
+
+        An unknown ``topic`` raises at the call; a page's error when that page is read.
+        """
         ...
 
 

@@ -100,9 +100,9 @@ class Sender:
         After an unrecoverable error no new recipient starts; those in flight finish (a retry
         loop gives up and releases its claim), then the first such error is raised.
         """
-        keys = [LedgerKey(self.delivery, channel, recipient) for recipient in recipients]
         width = self.concurrency or concurrency_for(self.bucket.rate)
-        width = max(1, min(width, len(keys)))
+        width = max(1, min(width, len(recipients)))
+        keys = (LedgerKey(self.delivery, channel, recipient) for recipient in recipients)
         self._abandon.clear()
         stopped = False
         errors: list[BaseException] = []

@@ -294,7 +294,8 @@ def _skip_suppressed(
 
 
 def _audience(contacts: ContactSource, customer: CustomerMapping, topic: str) -> Audience:
-    return audience(contacts.list_contacts(customer.contact_list_name, topic=topic), customer)
+    """The topic's subscribers, read page by page: only their addresses are held."""
+    return audience(contacts.iter_contacts(customer.contact_list_name, topic=topic), customer)
 
 
 def _send_emails(
