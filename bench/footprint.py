@@ -11,12 +11,16 @@ Run: ``uv run python bench/footprint.py [--runs 7]``. It
 (c) unzips the worker into an empty folder and times ``import
     changecast.workers.lambda_handler`` in ``python -I -S`` with only that folder on sys.path
     (median of ``--runs`` fresh interpreters; target <= 0.4 s). The informational row beside it
-    adds what the handler imports lazily (icalendar, for invites only);
+    adds what the handler imports lazily (icalendar, for invites only); rows below name the
+    heaviest imports by ``-X importtime`` cumulative microseconds (median over the runs);
 (d) times ``changecast --help`` in the fresh venv (median, target <= 0.3 s) and checks that it
     imported no boto3.
 
 MB here is 10^6 bytes. Timings are wall clock on this machine, which other work shares: the load
-average is printed with the table.
+average is printed with the table, and the one at (c)'s start in its row.
+
+``--import-only [--worker-zip PATH]`` runs (c) alone, on a zip built from this checkout (or the
+one given, e.g. from ``changecast package lambda --kind worker``).
 """
 
 from __future__ import annotations
@@ -126,6 +130,92 @@ def import_times(folder: Path, runs: int, extra: str = "") -> list[float]:
     return found
 
 
+WATCHED = (
+    "aws_lambda_powertools",
+    "aws_lambda_powertools.utilities.batch",
+    "changecast.bootstrap",
+    "changecast.workers.processing",
+    "changecast.workers.wiring",
+    "boto3",
+    "pydantic_settings",
+    "structlog",
+    "asyncio",
+    "jinja2",
+)
+
+
+def import_breakdown(folder: Path, runs: int) -> dict[str, int]:
+    """Median ``-X importtime`` cumulative microseconds of ``WATCHED`` modules (0: not loaded)."""
+    seen: dict[str, list[int]] = {name: [] for name in WATCHED}
+    for _ in range(runs):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-I",
+                "-S",
+                "-X",
+                "importtime",
+                "-c",
+                IMPORT_PROBE.format(extra=""),
+                str(folder),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        found = {}
+        for line in done.stderr.splitlines():
+            parts = line.split("|")
+            if len(parts) == 3 and parts[1].strip().isdigit():
+                found[parts[2].strip()] = int(parts[1])
+        for name in WATCHED:
+            seen[name].append(found.get(name, 0))
+    return {name: int(statistics.median(values)) for name, values in seen.items()}
+
+
+def cold_import_rows(folder: Path, runs: int) -> list[tuple[str, str, str, bool | None]]:
+    """(c): the handler's cold import from the unzipped worker, and what weighs most in it."""
+    load = os.getloadavg()[0]
+    times = import_times(folder, runs)
+    cold = statistics.median(times)
+    lazy = statistics.median(import_times(folder, runs, extra="import icalendar"))
+    rows: list[tuple[str, str, str, bool | None]] = [
+        (
+            f"handler cold import (median of {runs}; min {min(times):.3f}, load {load:.1f})",
+            f"{cold:.3f} s",
+            f"<= {IMPORT_S} s",
+            cold <= IMPORT_S,
+        ),
+        ("  + icalendar (lazy, invites only)", f"{lazy:.3f} s", "(informational)", None),
+    ]
+    for name, micros in import_breakdown(folder, runs).items():
+        shown = f"{micros / 1000:.0f} ms" if micros else "not imported"
+        rows.append((f"  -X importtime cumulative: {name}", shown, "(informational)", None))
+    return rows
+
+
+def import_only(runs: int, worker_zip: Path | None) -> None:
+    """Build (or take) the worker zip and run (c) alone."""
+    with tempfile.TemporaryDirectory(prefix="changecast-import-") as scratch:
+        work = Path(scratch)
+        if worker_zip is None:
+            console.print("building the x86_64 worker zip ...")
+            worker_zip = work / "dist" / build(KINDS["worker"], "x86_64", work / "dist").file
+        with zipfile.ZipFile(worker_zip) as archive:
+            archive.extractall(work / "task")
+        console.print(f"(c) cold import of the unzipped worker, {runs} fresh interpreters ...")
+        rows = cold_import_rows(work / "task", runs)
+    table = Table(title=f"Worker handler cold import ({worker_zip.name}, CPython 3.11)")
+    for column in ("metric", "measured", "target", "result"):
+        table.add_column(column, justify="right" if column != "metric" else "left")
+    for metric, measured, target, ok in rows:
+        table.add_row(metric, measured, target, "-" if ok is None else verdict(ok))
+    console.print(table)
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    console.print(f"load average {load} on {os.cpu_count()} CPUs (timings are wall clock)")
+    raise SystemExit(1 if any(ok is False for *_, ok in rows) else 0)
+
+
 def help_loads_boto3(python: Path) -> bool:
     done = subprocess.run(
         [str(python), "-c", HELP_PROBE], capture_output=True, text=True, check=True
@@ -140,7 +230,11 @@ def verdict(ok: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--import-only", action="store_true", help="only (c), the cold import")
+    parser.add_argument("--worker-zip", type=Path, help="with --import-only: this worker zip")
     args = parser.parse_args()
+    if args.import_only:
+        import_only(args.runs, args.worker_zip)
     rows: list[tuple[str, str, str, bool | None]] = []
     with tempfile.TemporaryDirectory(prefix="changecast-footprint-") as scratch:
         work = Path(scratch)
@@ -189,14 +283,7 @@ def main() -> None:
         folder = work / "task"
         with zipfile.ZipFile(work / "dist" / worker.file) as archive:
             archive.extractall(folder)
-        cold = statistics.median(import_times(folder, args.runs))
-        lazy = statistics.median(import_times(folder, args.runs, extra="import icalendar"))
-        rows.append(
-            ("handler cold import (median)", f"{cold:.3f} s", f"<= {IMPORT_S} s", cold <= IMPORT_S)
-        )
-        rows.append(
-            ("  + icalendar (lazy, invites only)", f"{lazy:.3f} s", "(informational)", None)
-        )
+        rows += cold_import_rows(folder, args.runs)
 
         console.print("(d) changecast --help in the fresh venv ...")
         script = python.parent / "changecast"

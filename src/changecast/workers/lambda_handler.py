@@ -13,12 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from changecast.aws.sqs import SqsQueue, queue_url_from_arn
 from changecast.bootstrap import Runtime, build_runtime
@@ -27,6 +21,7 @@ from changecast.logging import configure_logging
 from changecast.settings import load_settings
 from changecast.workers.processing import Attempt, CustomerProcessor, Outcome
 from changecast.workers.runner import dead_letter_attributes
+from changecast.workers.sqs_batch import SqsRecord, partial_batch_response
 from changecast.workers.wiring import delivery_deps
 
 log = structlog.get_logger()
@@ -46,7 +41,7 @@ class LambdaWorker:
     _dead_letters: dict[str, SqsQueue | None] = field(default_factory=dict)
     _max_receives: dict[str, int] = field(default_factory=dict)
 
-    def record(self, record: SQSRecord) -> None:
+    def record(self, record: SqsRecord) -> None:
         """Process one record; raise to have it retried."""
         customer = self.processor.code
         with structlog.contextvars.bound_contextvars(
@@ -62,9 +57,9 @@ class LambdaWorker:
                 return
             raise RecordFailedError(verdict.reason or verdict.outcome.value)
 
-    def attempt(self, record: SQSRecord) -> Attempt:
+    def attempt(self, record: SqsRecord) -> Attempt:
         """The record's receive count, against its queue's maxReceiveCount."""
-        receives = int(record.attributes.approximate_receive_count or "1")
+        receives = record.receive_count
         return Attempt(receives=receives, max_receives=self.max_receives(record.event_source_arn))
 
     def max_receives(self, queue_arn: str) -> int:
@@ -76,7 +71,7 @@ class LambdaWorker:
             self._max_receives[queue_arn] = found or default
         return self._max_receives[queue_arn]
 
-    def dead_letter(self, record: SQSRecord, reason: str, receives: int = 1) -> None:
+    def dead_letter(self, record: SqsRecord, reason: str, receives: int = 1) -> None:
         """Send a poison record to its queue's DLQ; without one, it is dropped (and logged)."""
         dead_letters = self.dead_letters(record.event_source_arn)
         if dead_letters is None:
@@ -115,14 +110,11 @@ def handle_batch(event: dict[str, Any], context: Any, worker: LambdaWorker) -> d
 
     The invocation's metrics are flushed at its end (one EMF line per customer and event).
     """
-    processor = BatchProcessor(event_type=EventType.SQS)
+    del context
     try:
-        answer = process_partial_response(
-            event=event, record_handler=worker.record, processor=processor, context=context
-        )
+        return dict(partial_batch_response(event, worker.record, expected=RecordFailedError))
     finally:
         worker.processor.deps.metrics.flush()
-    return dict(answer)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
