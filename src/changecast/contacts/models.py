@@ -17,6 +17,12 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class _Tool(_Frozen):
+    """A model of the contact tools (CLI), built on first use: a worker's cold start skips it."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 class TopicPreference(_Frozen):
     """A contact's explicit choice for one topic."""
 
@@ -88,7 +94,7 @@ class SuppressedDestination(_Frozen):
     last_update: datetime | None = None
 
 
-class ContactBackup(_Frozen):
+class ContactBackup(_Tool):
     """What ``ses contacts backup`` writes and ``restore`` reads."""
 
     format: str = "changecast-contacts/1"
@@ -98,7 +104,7 @@ class ContactBackup(_Frozen):
     contacts: tuple[Contact, ...] = ()
 
 
-class IdentityUser(_Frozen):
+class IdentityUser(_Tool):
     """An Identity Center user, with the one address we mail."""
 
     user_id: str
@@ -107,7 +113,7 @@ class IdentityUser(_Frozen):
     email: str | None = None
 
 
-class IdentityGroup(_Frozen):
+class IdentityGroup(_Tool):
     group_id: str
     name: str
 
@@ -118,7 +124,7 @@ class AlternateContactType(StrEnum):
     SECURITY = "SECURITY"
 
 
-class AlternateContact(_Frozen):
+class AlternateContact(_Tool):
     """One alternate contact of an AWS account (the Account API's fields)."""
 
     contact_type: AlternateContactType
@@ -136,7 +142,7 @@ class AlternateContact(_Frozen):
         )
 
 
-class OrgAccount(_Frozen):
+class OrgAccount(_Tool):
     account_id: str
     name: str = ""
     status: str = "ACTIVE"
@@ -150,7 +156,7 @@ class ContactAction(StrEnum):
     SKIP = "skip"
 
 
-class ContactChange(_Frozen):
+class ContactChange(_Tool):
     """One contact's line in an import or restore plan."""
 
     email: str
@@ -165,7 +171,7 @@ class ContactChange(_Frozen):
 PENDING_CONTACT_ACTIONS = frozenset({ContactAction.ADD, ContactAction.UPDATE, ContactAction.REMOVE})
 
 
-class ContactPlan(_Frozen):
+class ContactPlan(_Tool):
     """What an import or a restore would do to one contact list."""
 
     list_name: str
