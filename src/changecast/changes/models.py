@@ -416,7 +416,7 @@ class Change(_Doc):
 # multi-line one takes LF and TAB, with CRLF read as LF: ``changecast.text_input``). Stored
 # documents keep the lenient classes above, so documents written by other tools still load.
 
-_STRICT = ConfigDict(extra="forbid", defer_build=True)
+_STRICT = ConfigDict(extra="forbid")
 
 
 def single_line(value: str) -> str:
@@ -524,11 +524,7 @@ class ChangeInput(BaseModel):
     """The editable part of a change, as the API and the CLI accept it."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=True,
-        frozen=True,
-        extra="forbid",
-        defer_build=True,
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid"
     )
 
     change_metadata: ChangeMetadataInput
@@ -562,9 +558,7 @@ class ChangeEdit(ChangeInput):
     version: int = Field(ge=1)
 
 
-_API_OUT = ConfigDict(
-    frozen=True, alias_generator=to_camel, populate_by_name=True, defer_build=True
-)
+_API_OUT = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
 """Results the API serves: camelCase on the wire (by alias), snake_case in Python."""
 
 
@@ -592,7 +586,7 @@ class ChangeSummary(BaseModel):
 class ChangeQuery(BaseModel):
     """Filters shared by list and search. ``text`` is full-text; the rest are exact filters."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     text: str | None = Field(default=None, max_length=200)
     status: ChangeStatus | None = None

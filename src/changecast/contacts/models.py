@@ -17,12 +17,6 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class _Tool(_Frozen):
-    """A model of the contact tools (CLI), built on first use: a worker's cold start skips it."""
-
-    model_config = ConfigDict(defer_build=True)
-
-
 class TopicPreference(_Frozen):
     """A contact's explicit choice for one topic."""
 
@@ -94,7 +88,7 @@ class SuppressedDestination(_Frozen):
     last_update: datetime | None = None
 
 
-class ContactBackup(_Tool):
+class ContactBackup(_Frozen):
     """What ``ses contacts backup`` writes and ``restore`` reads."""
 
     format: str = "changecast-contacts/1"
@@ -104,7 +98,7 @@ class ContactBackup(_Tool):
     contacts: tuple[Contact, ...] = ()
 
 
-class IdentityUser(_Tool):
+class IdentityUser(_Frozen):
     """An Identity Center user, with the one address we mail."""
 
     user_id: str
@@ -113,7 +107,7 @@ class IdentityUser(_Tool):
     email: str | None = None
 
 
-class IdentityGroup(_Tool):
+class IdentityGroup(_Frozen):
     group_id: str
     name: str
 
@@ -124,7 +118,7 @@ class AlternateContactType(StrEnum):
     SECURITY = "SECURITY"
 
 
-class AlternateContact(_Tool):
+class AlternateContact(_Frozen):
     """One alternate contact of an AWS account (the Account API's fields)."""
 
     contact_type: AlternateContactType
@@ -142,7 +136,7 @@ class AlternateContact(_Tool):
         )
 
 
-class OrgAccount(_Tool):
+class OrgAccount(_Frozen):
     account_id: str
     name: str = ""
     status: str = "ACTIVE"
@@ -156,7 +150,7 @@ class ContactAction(StrEnum):
     SKIP = "skip"
 
 
-class ContactChange(_Tool):
+class ContactChange(_Frozen):
     """One contact's line in an import or restore plan."""
 
     email: str
@@ -171,7 +165,7 @@ class ContactChange(_Tool):
 PENDING_CONTACT_ACTIONS = frozenset({ContactAction.ADD, ContactAction.UPDATE, ContactAction.REMOVE})
 
 
-class ContactPlan(_Tool):
+class ContactPlan(_Frozen):
     """What an import or a restore would do to one contact list."""
 
     list_name: str
