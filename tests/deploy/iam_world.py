@@ -45,6 +45,10 @@ LEDGER_TABLE = "changecast-ledger"
 SECRET_NAME = "changecast/runtime"
 LOGS = f"arn:{PARTITION}:logs:{REGION}:{HUB}"
 KMS_KEY_ARN = f"arn:aws:kms:{REGION}:{HUB}:key/00000000-0000-0000-0000-000000000000"
+# The RDS-managed master secret (hub: CHANGECAST_DATABASE_SECRET_ID). These worlds index on
+# SQLite, so no process here reads it; tests/deploy/test_rehearsal.py does, on PostgreSQL.
+DB_SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{HUB}:secret:rds!db-index-AbCdEf"
+DB_SECRET_UNREAD = "the IAM worlds index on SQLite; test_rehearsal reads the RDS-managed secret"
 
 Templates = dict[str, str]
 """Template file name -> its text (a test may mutate one before the world is built)."""
@@ -193,6 +197,7 @@ def _hub_roles(world: World, aws: AwsClients, templates: Templates) -> None:
         "kms_key_arn": KMS_KEY_ARN,
         "ledger_table_arn": f"arn:{PARTITION}:dynamodb:{REGION}:{HUB}:table/{LEDGER_TABLE}",
         "secret_arn": world.secret_arn,
+        "db_secret_arn": DB_SECRET_ARN,
     }
     for code in world.vars["customers"]:
         name = f"changecast-worker-{code}"
@@ -224,6 +229,7 @@ def _hub_roles(world: World, aws: AwsClients, templates: Templates) -> None:
             "bucket_arn": world.bucket_arn(),
             "kms_key_arn": KMS_KEY_ARN,
             "secret_arn": world.secret_arn,
+            "db_secret_arn": DB_SECRET_ARN,
             "admin_role_arns": admin_roles,
             "log_group_arn": f"{LOGS}:log-group:/changecast/portal",
         },

@@ -29,6 +29,7 @@ from changecast.local.moto_store import sent_mail
 from changecast.workers import lambda_handler
 from tests.delivery_support import publish, stored_change
 from tests.deploy.iam_world import (
+    DB_SECRET_UNREAD,
     HUB,
     REGION,
     Templates,
@@ -44,6 +45,8 @@ pytestmark = pytest.mark.usefixtures("aws_env")
 
 # Grants a run in moto cannot exercise, each with why; the tests check they stay in the template.
 NOT_EXERCISED = {
+    ("worker.json.tftpl", "DatabaseCredentials", "secretsmanager:GetSecretValue"): DB_SECRET_UNREAD,
+    ("portal.json.tftpl", "DatabaseCredentials", "secretsmanager:GetSecretValue"): DB_SECRET_UNREAD,
     ("worker.json.tftpl", "MissingKeysReadAsNotFound", "s3:ListBucket"): (
         "moto answers NoSuchKey without it; AWS answers AccessDenied for the first execution record"
     ),

@@ -27,6 +27,8 @@ from changecast.local.ses_simulator import SentMessage, simulated_events, sns_no
 from changecast.settings import load_settings
 from changecast.workers.ses_events import events_lambda
 from tests.deploy.iam_world import (
+    DB_SECRET_ARN,
+    DB_SECRET_UNREAD,
     HUB,
     KMS_KEY_ARN,
     LEDGER_TABLE,
@@ -50,6 +52,7 @@ pytestmark = pytest.mark.usefixtures("aws_env")
 
 TEMPLATE = "ses-events-worker.json.tftpl"
 NOT_EXERCISED = {
+    (TEMPLATE, "DatabaseCredentials", "secretsmanager:GetSecretValue"): DB_SECRET_UNREAD,
     (TEMPLATE, "BucketAndLedgerKey", "kms:Decrypt"): "moto's S3 and DynamoDB do not call KMS",
     (TEMPLATE, "BucketAndLedgerKey", "kms:GenerateDataKey"): "moto does not call KMS",
     (TEMPLATE, "EventsQueue", "sqs:ReceiveMessage"): "the Lambda event source receives",
@@ -104,6 +107,7 @@ def build(tmp_path: Path, templates: Templates) -> EventsWorld:
             "ledger_table_arn": f"arn:{PARTITION}:dynamodb:{REGION}:{HUB}:table/{LEDGER_TABLE}",
             "events_role_arns": as_list(*suppression_roles),
             "secret_arn": world.secret_arn,
+            "db_secret_arn": DB_SECRET_ARN,
             "log_group_arn": f"{LOGS}:log-group:/aws/lambda/changecast-ses-events",
         },
         text=templates[TEMPLATE],

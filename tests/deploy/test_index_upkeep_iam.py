@@ -19,6 +19,8 @@ from changecast.aws.sessions import AwsClients, AwsTarget
 from changecast.errors import ChangecastError
 from changecast.workers import maintenance
 from tests.deploy.iam_world import (
+    DB_SECRET_ARN,
+    DB_SECRET_UNREAD,
     HUB,
     KMS_KEY_ARN,
     LOGS,
@@ -36,6 +38,7 @@ from tests.deploy.terraform_support import TERRAFORM, parse_tf, render, template
 
 ROLE = "changecast-index-upkeep"
 NOT_EXERCISED = {
+    ("DatabaseCredentials", "secretsmanager:GetSecretValue"): DB_SECRET_UNREAD,
     ("SecretKey", "kms:Decrypt"): "moto's Secrets Manager does not call KMS",
     ("OwnLogs", "logs:CreateLogStream"): "the Lambda service writes logs",
     ("OwnLogs", "logs:PutLogEvents"): "the Lambda service writes logs",
@@ -48,6 +51,7 @@ def policy_text(template: str) -> str:
         {
             "kms_key_arn": KMS_KEY_ARN,
             "secret_arn": "SECRET",
+            "db_secret_arn": DB_SECRET_ARN,
             "log_group_arn": f"{LOGS}:log-group:/aws/lambda/{ROLE}",
         },
         text=template,

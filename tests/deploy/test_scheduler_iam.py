@@ -22,6 +22,8 @@ from changecast.index.engine import open_index
 from changecast.workers import scheduler as scheduler_module
 from tests.delivery_support import stored_change
 from tests.deploy.iam_world import (
+    DB_SECRET_ARN,
+    DB_SECRET_UNREAD,
     HUB,
     KMS_KEY_ARN,
     LOGS,
@@ -39,6 +41,7 @@ from tests.deploy.terraform_support import render, template_text
 
 ROLE = "changecast-scheduler"
 NOT_EXERCISED = {
+    ("DatabaseCredentials", "secretsmanager:GetSecretValue"): DB_SECRET_UNREAD,
     ("BucketKey", "kms:Decrypt"): "moto's S3 does not call KMS",
     ("BucketKey", "kms:GenerateDataKey"): "moto's S3 does not call KMS",
     ("OwnLogs", "logs:CreateLogStream"): "the Lambda service writes logs",
@@ -53,6 +56,7 @@ def policy_text(template: str) -> str:
             "bucket_arn": "arn:aws:s3:::changecast-prod-notices",
             "kms_key_arn": KMS_KEY_ARN,
             "secret_arn": "SECRET",
+            "db_secret_arn": DB_SECRET_ARN,
             "log_group_arn": f"{LOGS}:log-group:/aws/lambda/{ROLE}",
         },
         text=template,

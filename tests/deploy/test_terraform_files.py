@@ -84,6 +84,9 @@ def test_every_template_is_json_once_its_placeholders_are_filled(path: object) -
     assert all(statement.get("Sid") for statement in document["Statement"])
 
 
+META_KEYS = {"source", "providers", "__is_block__", "__comments__"}
+
+
 def test_module_calls_pass_every_required_variable_and_nothing_unknown() -> None:
     for env in ("environments/dev", "environments/prod", "examples/customer-account-standalone"):
         directory = TERRAFORM / env
@@ -92,9 +95,7 @@ def test_module_calls_pass_every_required_variable_and_nothing_unknown() -> None
                 for name, body in block.items():
                     source = (directory / unquote(body["source"])).resolve()
                     declared = declared_variables(source)
-                    passed = {
-                        key for key in body if key not in {"source", "providers", "__is_block__"}
-                    }
+                    passed = {key for key in body if key not in META_KEYS}
                     required = {k for k, v in declared.items() if "default" not in v}
                     assert passed <= set(declared), f"{env} {name}: {passed - set(declared)}"
                     assert required <= passed, f"{env} {name}: {required - passed}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,16 +11,22 @@ from pathlib import Path
 import pytest
 
 from changecast.customers.directory import load_app_config
-from changecast.customers.tfvars import TFVARS_FILE, tfvars
+from changecast.customers.models import AppConfig
+from changecast.customers.tfvars import GENERATED_TF_FILE, TFVARS_FILE, tfvars
 from changecast.errors import InvalidInputError
+from changecast.local.demo import DEMO_NAMES
 from tests.deploy.terraform_support import ROOT, TERRAFORM, declared_variables, object_attributes
 
 EXAMPLE_CONFIG = ROOT / "examples" / "config.json"
 ENVIRONMENTS = [TERRAFORM / "environments" / "dev", TERRAFORM / "environments" / "prod"]
 
 
+def example_config() -> AppConfig:
+    return load_app_config(EXAMPLE_CONFIG)
+
+
 def example_tfvars() -> dict[str, object]:
-    return tfvars(load_app_config(EXAMPLE_CONFIG))
+    return tfvars(example_config())
 
 
 def test_the_command_writes_the_file(tmp_path: Path) -> None:
@@ -41,9 +48,20 @@ def test_tfvars_keys_are_exactly_the_config_variables_of_each_environment(env: P
     assert not others & config_declared
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS, ids=lambda p: p.name)
-def test_the_checked_in_tfvars_are_what_the_example_config_gives(env: Path) -> None:
-    assert json.loads((env / TFVARS_FILE).read_text()) == example_tfvars()
+def test_nothing_committed_under_deploy_names_a_demo_customer() -> None:
+    """Customers are data: the environments, modules, examples and docs of deploy/ name none."""
+    demo = {code for code, _, _ in DEMO_NAMES} | set(example_config().customer_mappings)
+    listed = subprocess.run(
+        ["git", "ls-files", "deploy"], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+    assert len(listed) > 40
+    for name in listed:
+        text = (ROOT / name).read_text(encoding="utf-8").lower()
+        named = sorted(code for code in demo if re.search(rf"\b{re.escape(code)}\b", text))
+        assert not named, f"{name} names {named}"
+    for env in ENVIRONMENTS:
+        assert f"{env.relative_to(ROOT).as_posix()}/{TFVARS_FILE}" not in listed
+        assert f"{env.relative_to(ROOT).as_posix()}/{GENERATED_TF_FILE}" not in listed
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS, ids=lambda p: p.name)

@@ -12,7 +12,13 @@ import typer
 
 from changecast.cli.state import OutputFormat, OutputOpt, console, emit_json, err_console, state_of
 from changecast.customers.directory import load_app_config
-from changecast.customers.tfvars import TFVARS_FILE, tfvars
+from changecast.customers.tfvars import (
+    CUSTOMER_MODULE_SOURCE,
+    GENERATED_TF_FILE,
+    TFVARS_FILE,
+    generated_tf,
+    tfvars,
+)
 from changecast.errors import InvalidInputError
 
 app = typer.Typer(help="Terraform inputs derived from config.json.", no_args_is_help=True)
@@ -30,25 +36,63 @@ def write_tfvars(
         Path | None,
         typer.Option("--config", help="config.json (default: the global --config)"),
     ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out-dir",
+            help=f"environment folder: writes {TFVARS_FILE} and {GENERATED_TF_FILE} there",
+        ),
+    ] = None,
     out: Annotated[
-        Path,
-        typer.Option("--out", help=f"file to write ('-' for stdout); default ./{TFVARS_FILE}"),
-    ] = Path(TFVARS_FILE),
+        Path | None,
+        typer.Option("--out", help=f"write only {TFVARS_FILE} to this file ('-' for stdout)"),
+    ] = None,
+    module_source: Annotated[
+        str,
+        typer.Option("--module-source", help="customer-account module, relative to --out-dir"),
+    ] = CUSTOMER_MODULE_SOURCE,
+    standalone: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--standalone",
+            help="customer whose own team applies examples/customer-account-standalone "
+            "(no provider or module for it here); repeatable",
+        ),
+    ] = None,
 ) -> None:
-    """Write customers.auto.tfvars.json from config.json, so Terraform and the code agree.
+    """Write the Terraform inputs of config.json, so Terraform and the code agree.
 
-    Put the file in deploy/terraform/environments/<env>/; Terraform loads *.auto.tfvars.json
-    by itself.
+    ``--out-dir deploy/terraform/environments/<env>`` writes customers.auto.tfvars.json (the
+    variables) and customers.generated.tf (each customer account's provider alias and module,
+    which Terraform cannot loop over). Adding or removing a customer is: edit config.json, run
+    this again, plan.
     """
+    if out_dir is not None and out is not None:
+        raise InvalidInputError("give --out-dir (both files) or --out (the variables only)")
     path = config or state_of(ctx).settings().config_location.path
     if path is None:
         raise InvalidInputError("deploy tfvars reads a local config.json; pass --config PATH")
-    text = json.dumps(tfvars(load_app_config(path)), indent=2, sort_keys=True) + "\n"
-    if str(out) == "-":
+    app_config = load_app_config(path)
+    text = json.dumps(tfvars(app_config), indent=2, sort_keys=True) + "\n"
+    count = len(app_config.customer_mappings)
+    if out_dir is not None:
+        if not out_dir.is_dir():
+            raise InvalidInputError(f"--out-dir {out_dir}: not a folder")
+        generated = generated_tf(
+            app_config, module_source=module_source, standalone=frozenset(standalone or ())
+        )
+        (out_dir / TFVARS_FILE).write_text(text, encoding="utf-8")
+        (out_dir / GENERATED_TF_FILE).write_text(generated, encoding="utf-8")
+        console.print(
+            f"wrote {out_dir / TFVARS_FILE} and {out_dir / GENERATED_TF_FILE} ({count} customers)"
+        )
+        return
+    target = out or Path(TFVARS_FILE)
+    if str(target) == "-":
         sys.stdout.write(text)
         return
-    out.write_text(text, encoding="utf-8")
-    console.print(f"wrote {out} ({len(json.loads(text)['customers'])} customers)")
+    target.write_text(text, encoding="utf-8")
+    console.print(f"wrote {target} ({count} customers)")
 
 
 @app.command("migrate")

@@ -1,5 +1,6 @@
 module "hub" {
-  source = "../../modules/hub"
+  source      = "../../modules/hub"
+  name_prefix = local.name_prefix
 
   bucket_name      = var.bucket_name
   customers        = var.customers
@@ -12,42 +13,36 @@ module "hub" {
 
   portal_mode            = var.portal_mode
   portal_image           = var.portal_image
+  portal_image_tag       = var.portal_image_tag
   portal_certificate_arn = var.portal_certificate_arn
-  portal_desired_count   = 1
+  portal_domain_name     = var.portal_domain_name
+  portal_route53_zone_id = var.portal_route53_zone_id
+  portal_ingress_cidrs   = var.portal_ingress_cidrs
+  portal_internal        = var.portal_internal
   vpc_id                 = var.vpc_id
   private_subnet_ids     = var.private_subnet_ids
   public_subnet_ids      = var.public_subnet_ids
 
-  db_instance_class   = "db.t4g.micro"
-  db_multi_az         = false
-  deletion_protection = true
-  alarm_emails        = var.alarm_emails
-}
+  # What the processes read (settings_variables.tf): sign-in, the portal's address, proxies.
+  portal_base_url               = var.portal_base_url
+  saml_idp_metadata_url         = var.saml_idp_metadata_url
+  saml_idp_entity_id            = var.saml_idp_entity_id
+  saml_idp_sso_url              = var.saml_idp_sso_url
+  saml_idp_slo_url              = var.saml_idp_slo_url
+  saml_sp_entity_id             = var.saml_sp_entity_id
+  saml_allowed_email_domains    = var.saml_allowed_email_domains
+  saml_change_manager_groups    = var.saml_change_manager_groups
+  saml_auditor_groups           = var.saml_auditor_groups
+  saml_read_only_groups         = var.saml_read_only_groups
+  saml_customer_manager_pattern = var.saml_customer_manager_pattern
+  saml_customer_manager_groups  = var.saml_customer_manager_groups
+  portal_trusted_proxy_hops     = var.portal_trusted_proxy_hops
+  portal_forwarded_allow_ips    = var.portal_forwarded_allow_ips
+  extra_env                     = var.extra_env
 
-module "customer_acme" {
-  source    = "../../modules/customer-account"
-  providers = { aws = aws.acme }
-
-  customer             = var.customers["acme"]
-  worker_role_arn      = module.hub.worker_role_arns["acme"]
-  portal_role_arn      = module.hub.portal_role_arn
-  admin_principal_arns = var.operator_role_arns
-  sender_domain        = var.sender_domain
-  sender_addresses     = var.sender_addresses
-  ses_events_queue_arn = module.hub.ses_events_queue_arn
-  events_role_arn      = module.hub.ses_events_role_arn
-}
-
-module "customer_globex" {
-  source    = "../../modules/customer-account"
-  providers = { aws = aws.globex }
-
-  customer             = var.customers["globex"]
-  worker_role_arn      = module.hub.worker_role_arns["globex"]
-  portal_role_arn      = module.hub.portal_role_arn
-  admin_principal_arns = var.operator_role_arns
-  sender_domain        = var.sender_domain
-  sender_addresses     = var.sender_addresses
-  ses_events_queue_arn = module.hub.ses_events_queue_arn
-  events_role_arn      = module.hub.ses_events_role_arn
+  portal_desired_count = 1
+  db_instance_class    = "db.t4g.micro"
+  db_multi_az          = false
+  deletion_protection  = true
+  alarm_emails         = var.alarm_emails
 }

@@ -12,30 +12,20 @@ terraform {
 provider "aws" {
   region = var.aws_region
   default_tags {
-    tags = { environment = "dev", application = "changecast" }
+    tags = local.default_tags
   }
 }
 
-# One provider per customer account (providers cannot be created in a loop). Onboarding a
-# customer adds one provider block and one module block (docs/runbooks/onboarding.md).
-provider "aws" {
-  alias  = "acme"
-  region = var.customers["acme"].region
-  assume_role {
-    role_arn = "arn:aws:iam::${var.customers["acme"].account_id}:role/${var.customer_deploy_role_name}"
-  }
-  default_tags {
-    tags = { environment = "dev", application = "changecast" }
-  }
+data "aws_partition" "current" {}
+
+locals {
+  partition = data.aws_partition.current.partition
+  # Every resource name starts with it (changecast-dev-migrate, changecast-dev-ledger, ...), in
+  # the hub and in each customer account, so two environments can share accounts.
+  name_prefix  = "changecast-dev"
+  default_tags = { environment = "dev", application = "changecast" }
 }
 
-provider "aws" {
-  alias  = "globex"
-  region = var.customers["globex"].region
-  assume_role {
-    role_arn = "arn:aws:iam::${var.customers["globex"].account_id}:role/${var.customer_deploy_role_name}"
-  }
-  default_tags {
-    tags = { environment = "dev", application = "changecast" }
-  }
-}
+# Each customer account's provider alias and module block are in customers.generated.tf, which
+# `changecast deploy tfvars --config config.json --out-dir .` writes from config.json with
+# customers.auto.tfvars.json (Terraform cannot loop over providers). Nothing here names a customer.

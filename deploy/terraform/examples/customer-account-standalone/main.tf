@@ -1,6 +1,10 @@
-# A customer whose own team applies its account's part (instead of the hub's environment
-# doing it through a provider alias). The hub team sends them the three inputs below, taken
-# from customers.auto.tfvars.json and the hub's outputs; state stays in the customer's account.
+# A customer whose own team applies its account's part (instead of the hub's environment doing
+# it through a provider alias in customers.generated.tf). The hub team sends them the inputs
+# below: `customer` from customers.auto.tfvars.json, the rest from the hub environment's outputs
+# (`terraform output -json hub`: worker_role_arns[code], portal_role_arn, queue_arns[code],
+# ses_events_queue_arn, ses_events_role_arn). State stays in the customer's account. The hub
+# environment then leaves this customer's module out (`changecast deploy tfvars` writes it; delete
+# that customer's provider and module blocks only if the customer applies this instead).
 terraform {
   required_version = ">= 1.6.0"
   required_providers {
@@ -31,17 +35,27 @@ variable "customer" {
 }
 
 variable "worker_role_arn" {
-  description = "Hub output worker_role_arns[code]."
+  description = "Hub output hub.worker_role_arns[code]."
   type        = string
 }
 
 variable "portal_role_arn" {
-  description = "Hub output portal_role_arn."
+  description = "Hub output hub.portal_role_arn."
+  type        = string
+}
+
+variable "queue_arn" {
+  description = "Hub output hub.queue_arns[code] (config.json's sqs_queue_arn)."
   type        = string
 }
 
 variable "ses_events_queue_arn" {
-  description = "Hub output ses_events_queue_arn."
+  description = "Hub output hub.ses_events_queue_arn."
+  type        = string
+}
+
+variable "events_role_arn" {
+  description = "Hub output hub.ses_events_role_arn (trusted by this account's ses-suppression role)."
   type        = string
 }
 
@@ -56,7 +70,7 @@ variable "sender_addresses" {
 }
 
 variable "admin_principal_arns" {
-  description = "Hub operators' roles allowed to manage the contact list."
+  description = "Hub operators' roles allowed to manage the contact list and read Identity Center."
   type        = list(string)
   default     = []
 }
@@ -74,14 +88,16 @@ module "customer" {
   sender_domain        = var.sender_domain
   sender_addresses     = var.sender_addresses
   ses_events_queue_arn = var.ses_events_queue_arn
+  events_role_arn      = var.events_role_arn
+  queue_arn            = var.queue_arn
 }
 
-output "ses_role_arn" {
-  description = "Send back to the hub team for config.json."
-  value       = module.customer.ses_role_arn
+output "config_mapping" {
+  description = "Send back to the hub team: this customer's customer_mappings entry of config.json."
+  value       = module.customer.config_mapping
 }
 
-output "ses_admin_role_arn" {
-  description = "Send back to the hub team for config.json."
-  value       = module.customer.ses_admin_role_arn
+output "dkim_tokens" {
+  description = "Publish <token>._domainkey.<domain> CNAME <token>.dkim.amazonses.com for each."
+  value       = module.customer.dkim_tokens
 }

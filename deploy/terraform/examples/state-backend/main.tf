@@ -112,11 +112,12 @@ resource "aws_dynamodb_table" "lock" {
 }
 
 output "backend_hcl" {
-  description = "Put these in environments/<env>/backend.hcl."
-  value = {
-    bucket         = aws_s3_bucket.state.bucket
-    dynamodb_table = aws_dynamodb_table.lock.name
-    region         = var.region
+  description = "The text of environments/<env>/backend.hcl (replace ENV): `terraform output -raw backend_hcl | sed s/ENV/dev/ > ../../environments/dev/backend.hcl`."
+  value       = <<-EOT
+    bucket         = "${aws_s3_bucket.state.bucket}"
+    key            = "changecast/ENV/terraform.tfstate"
+    region         = "${var.region}"
+    dynamodb_table = "${aws_dynamodb_table.lock.name}"
     encrypt        = true
-  }
+  EOT
 }

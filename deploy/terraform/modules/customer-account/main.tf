@@ -1,6 +1,9 @@
-# One customer's account: the SES sending role (trusted only by this customer's hub worker,
-# with an external id, allowed only the worker's SES v2 calls on this customer's contact list
-# and identity), an admin role for operators, and the SES configuration set with its events.
+# One customer's account, every role the hub uses here: the SES sending role (trusted only by
+# this customer's hub worker, with an external id, allowed only the worker's SES v2 calls on this
+# customer's contact list and identity), the admin role (operators and the portal), the
+# ses-suppression role (the hub SES events worker), the Identity Center read role
+# (identity_center.tf); and the SES configuration set with its events topic. Output
+# config_mapping is this customer's config.json entry.
 
 data "aws_partition" "current" {}
 
@@ -72,6 +75,7 @@ resource "aws_iam_role_policy" "ses_admin" {
   policy = templatefile("${local.policies}/ses-admin.json.tftpl", {
     contact_list_arn   = local.contact_list_arn
     send_resource_arns = local.send_resource_arns
+    events_topic_arn   = aws_sns_topic.ses_events.arn
   })
 }
 

@@ -102,3 +102,15 @@ variable "events_role_arn" {
   type        = string
   default     = null
 }
+
+variable "identity_center_read" {
+  description = "Create the read-only Identity Center role (identity_center_role_arn) for `changecast identity import`; needs admin_principal_arns."
+  type        = bool
+  default     = true
+}
+
+variable "queue_arn" {
+  description = "The customer's trigger queue in the hub (hub output queue_arns[code]): config.json's sqs_queue_arn in the config_mapping output; null leaves it out."
+  type        = string
+  default     = null
+}

@@ -71,3 +71,9 @@ resource "aws_db_instance" "index" {
   publicly_accessible                   = false
   tags                                  = local.tags
 }
+
+locals {
+  # postgresql+psycopg://host:port/db, no user or password (they come from the secret below).
+  database_url        = "postgresql+psycopg://${aws_db_instance.index.address}:${aws_db_instance.index.port}/${aws_db_instance.index.db_name}"
+  database_secret_arn = aws_db_instance.index.master_user_secret[0].secret_arn
+}

@@ -26,12 +26,17 @@ locals {
     code => "arn:${local.partition}:iam::${c.account_id}:role/${coalesce(c.ses_admin_role_name, "${local.prefix}-admin")}"
   }
 
-  common_env = {
-    CHANGECAST_MODE                  = "aws"
-    CHANGECAST_CONFIG                = local.config_uri
-    CHANGECAST_SECRETS_ID            = aws_secretsmanager_secret.runtime.arn
+  # What every process gets (settings.tf adds the operator's settings; portal.tf the portal's).
+  # The database URL carries no credentials: processes read user and password from the
+  # RDS-managed secret (CHANGECAST_DATABASE_SECRET_ID), so they follow its rotation.
+  common_env = merge(local.settings_env, {
+    CHANGECAST_MODE                   = "aws"
+    CHANGECAST_CONFIG                 = local.config_uri
+    CHANGECAST_SECRETS_ID             = aws_secretsmanager_secret.runtime.arn
+    CHANGECAST_DATABASE_URL           = local.database_url
+    CHANGECAST_DATABASE_SECRET_ID     = local.database_secret_arn
     CHANGECAST_DELIVERY__LEDGER_TABLE = aws_dynamodb_table.ledger.name
-  }
+  })
 
   tags = merge({ application = "changecast" }, var.tags)
 }

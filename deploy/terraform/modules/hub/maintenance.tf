@@ -24,6 +24,7 @@ resource "aws_iam_role_policy" "maintenance" {
   policy = templatefile("${local.policies}/maintenance.json.tftpl", {
     kms_key_arn   = aws_kms_key.hub.arn
     secret_arn    = aws_secretsmanager_secret.runtime.arn
+    db_secret_arn = local.database_secret_arn
     log_group_arn = aws_cloudwatch_log_group.maintenance.arn
   })
 }

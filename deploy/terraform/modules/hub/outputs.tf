@@ -54,7 +54,7 @@ output "ledger_table" {
 }
 
 output "runtime_secret_arn" {
-  description = "CHANGECAST_SECRETS_ID: write session_secret, database_url and the SAML keys here."
+  description = "CHANGECAST_SECRETS_ID: write session_secret (and links_secret, saml_idp_cert) here (docs/runbooks/secret-schema.md)."
   value       = aws_secretsmanager_secret.runtime.arn
 }
 
@@ -64,7 +64,7 @@ output "database_endpoint" {
 }
 
 output "database_master_secret_arn" {
-  description = "The RDS-managed secret holding the master password."
+  description = "The RDS-managed secret (username, password) every process reads: CHANGECAST_DATABASE_SECRET_ID."
   value       = aws_db_instance.index.master_user_secret[0].secret_arn
 }
 
@@ -86,4 +86,34 @@ output "dashboard_name" {
 output "ses_events_role_arn" {
   description = "The SES events worker's role: the customer-account module's events_role_arn (trusted by its ses-suppression role)."
   value       = aws_iam_role.ses_events.arn
+}
+
+output "database_url" {
+  description = "CHANGECAST_DATABASE_URL of every process: no credentials (they come from database_master_secret_arn)."
+  value       = local.database_url
+}
+
+output "migrate_function_name" {
+  description = "`changecast deploy migrate --function <this>` brings the index to this release's schema."
+  value       = aws_lambda_function.migrate.function_name
+}
+
+output "portal_url" {
+  description = "The portal's address (portal_base_url, else https://<portal_domain_name>, else the endpoint)."
+  value       = local.portal_base_url != null ? local.portal_base_url : (var.portal_mode == "ecs" ? "https://${aws_lb.portal[0].dns_name}" : aws_apigatewayv2_api.portal[0].api_endpoint)
+}
+
+output "portal_repository_url" {
+  description = "ECR repository of the portal image: `make image REGISTRY=<this> TAG=<release>`."
+  value       = aws_ecr_repository.portal.repository_url
+}
+
+output "portal_service" {
+  description = "ECS cluster and service of the portal (ecs mode, once portal_image_tag is set; else null)."
+  value       = local.ecs_service == 1 ? { cluster = aws_ecs_cluster.portal[0].name, service = aws_ecs_service.portal[0].name } : null
+}
+
+output "worker_function_arns" {
+  description = "Worker Lambda ARN per customer."
+  value       = { for code, f in aws_lambda_function.worker : code => f.arn }
 }

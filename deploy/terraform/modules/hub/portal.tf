@@ -1,8 +1,6 @@
 # The portal's identity, shared by both ways of running it (portal_ecs.tf, portal_lambda.tf).
 locals {
-  portal_env = merge(local.common_env, {
-    CHANGECAST_WEB__FORWARDED_ALLOW_IPS = data.aws_vpc.main.cidr_block
-  })
+  portal_env = merge(local.common_env, var.portal_mode == "ecs" ? local.portal_ecs_env : local.portal_lambda_env)
   portal_trust = var.portal_mode == "ecs" ? "ecs-tasks-trust.json.tftpl" : "lambda-trust.json.tftpl"
 }
 
@@ -28,6 +26,7 @@ resource "aws_iam_role_policy" "portal" {
     bucket_arn       = local.bucket_arn
     kms_key_arn      = aws_kms_key.hub.arn
     secret_arn       = aws_secretsmanager_secret.runtime.arn
+    db_secret_arn    = local.database_secret_arn
     admin_role_arns  = jsonencode(sort(values(local.admin_role_arns)))
     log_group_arn    = aws_cloudwatch_log_group.portal.arn
   })

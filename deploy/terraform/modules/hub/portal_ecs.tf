@@ -1,6 +1,9 @@
 # Default: `changecast serve` (uvicorn) on ECS Fargate behind an Application Load Balancer.
 locals {
   ecs = var.portal_mode == "ecs" ? 1 : 0
+  # The task and service exist once there is an image to run (the first apply makes the ECR
+  # repository; `make image` pushes to it; portal_image_tag then starts the portal).
+  ecs_service = var.portal_mode == "ecs" && local.portal_image != null ? 1 : 0
 }
 
 resource "aws_iam_role" "portal_execution" {
@@ -30,7 +33,7 @@ resource "aws_ecs_cluster" "portal" {
 }
 
 resource "aws_ecs_task_definition" "portal" {
-  count                    = local.ecs
+  count                    = local.ecs_service
   family                   = "${local.prefix}-portal"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
@@ -51,7 +54,7 @@ resource "aws_ecs_task_definition" "portal" {
   container_definitions = jsonencode([
     {
       name                   = "portal"
-      image                  = var.portal_image
+      image                  = local.portal_image
       essential              = true
       readonlyRootFilesystem = true
       command                = ["changecast", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
@@ -69,13 +72,6 @@ resource "aws_ecs_task_definition" "portal" {
     }
   ])
   tags = local.tags
-
-  lifecycle {
-    precondition {
-      condition     = var.portal_image != null
-      error_message = "portal_mode = \"ecs\" needs portal_image."
-    }
-  }
 }
 
 resource "aws_security_group" "alb" {
@@ -166,7 +162,7 @@ resource "aws_lb_listener" "portal_https" {
   port              = 443
   protocol          = "HTTPS"
   ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-  certificate_arn   = var.portal_certificate_arn
+  certificate_arn   = local.portal_certificate_arn
 
   default_action {
     type             = "forward"
@@ -175,8 +171,8 @@ resource "aws_lb_listener" "portal_https" {
 
   lifecycle {
     precondition {
-      condition     = var.portal_certificate_arn != null
-      error_message = "portal_mode = \"ecs\" needs portal_certificate_arn (ACM) for the HTTPS listener."
+      condition     = local.portal_certificate_arn != null
+      error_message = "portal_mode = \"ecs\" needs portal_certificate_arn (ACM), or portal_domain_name with portal_route53_zone_id to make one, for the HTTPS listener."
     }
   }
 }
@@ -198,7 +194,7 @@ resource "aws_lb_listener" "portal_http" {
 }
 
 resource "aws_ecs_service" "portal" {
-  count           = local.ecs
+  count           = local.ecs_service
   name            = "${local.prefix}-portal"
   cluster         = aws_ecs_cluster.portal[0].id
   task_definition = aws_ecs_task_definition.portal[0].arn

@@ -38,6 +38,7 @@ resource "aws_iam_role_policy" "ses_events" {
     ledger_table_arn = aws_dynamodb_table.ledger.arn
     events_role_arns = jsonencode(local.suppression_role_arns)
     secret_arn       = aws_secretsmanager_secret.runtime.arn
+    db_secret_arn    = local.database_secret_arn
     log_group_arn    = aws_cloudwatch_log_group.ses_events.arn
   })
 }

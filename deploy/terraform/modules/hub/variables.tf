@@ -126,7 +126,7 @@ variable "portal_mode" {
 }
 
 variable "portal_image" {
-  description = "Container image of the portal (ecs mode); it runs `changecast serve`."
+  description = "Full container image reference of the portal (ecs mode; it runs `changecast serve`); null: portal_image_tag in this hub's ECR repository."
   type        = string
   default     = null
 }
@@ -150,7 +150,7 @@ variable "portal_desired_count" {
 }
 
 variable "portal_certificate_arn" {
-  description = "ACM certificate of the portal's host name (ALB HTTPS listener, ecs mode)."
+  description = "ACM certificate of the portal's host name (ALB HTTPS listener, or the API Gateway custom domain); null: made here when portal_domain_name and portal_route53_zone_id are set."
   type        = string
   default     = null
 }

@@ -36,6 +36,7 @@ resource "aws_iam_role_policy" "worker" {
     ledger_table_arn = aws_dynamodb_table.ledger.arn
     ses_role_arn     = local.ses_role_arns[each.key]
     secret_arn       = aws_secretsmanager_secret.runtime.arn
+    db_secret_arn    = local.database_secret_arn
     log_group_arn    = aws_cloudwatch_log_group.worker[each.key].arn
   })
 }
