@@ -7,7 +7,7 @@ PORT ?= 8000
 # Tests run in two processes (pytest-xdist), a file per process at a time; TEST_WORKERS=0 runs them in one.
 TEST_WORKERS ?= 2
 
-.PHONY: up test lint bootstrap bench system-deps
+.PHONY: up test lint bootstrap bench system-deps image
 
 system-deps:
 	@scripts/system-deps.sh
@@ -33,3 +33,21 @@ test: system-deps lint
 
 bench: bootstrap
 	$(UV) run python bench/search.py
+
+# The portal image, built from Dockerfile and pushed to the hub's ECR repository (Terraform output
+# portal_repository_url). Docker does not run on the project's development machines: run this
+# where a Docker engine and the hub account's credentials are.
+#   make image REGISTRY=$(terraform -chdir=deploy/terraform/environments/dev output -raw portal_repository_url) TAG=0.1.0
+REGISTRY ?=
+TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+PLATFORM ?= linux/arm64
+REGISTRY_HOST = $(firstword $(subst /, ,$(REGISTRY)))
+REGISTRY_REGION = $(word 4,$(subst ., ,$(REGISTRY_HOST)))
+
+image:
+	@docker info >/dev/null 2>&1 || { echo "make image: no Docker engine reachable (Docker does not run on the project's development machines); run it where one is" >&2; exit 2; }
+	@test -n "$(REGISTRY)" || { echo "make image: set REGISTRY to Terraform's output portal_repository_url" >&2; exit 2; }
+	aws ecr get-login-password --region $(REGISTRY_REGION) | docker login --username AWS --password-stdin $(REGISTRY_HOST)
+	docker build --platform $(PLATFORM) --tag $(REGISTRY):$(TAG) .
+	docker push $(REGISTRY):$(TAG)
+	@echo "pushed $(REGISTRY):$(TAG): set portal_image_tag = \"$(TAG)\" in terraform.tfvars"

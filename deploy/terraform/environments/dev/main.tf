@@ -9,6 +9,7 @@ module "hub" {
 
   lambda_architecture = var.lambda_architecture
   worker_zip          = "${var.dist_dir}/changecast-worker-${var.lambda_architecture}.zip"
+  migrate_zip         = "${var.dist_dir}/changecast-migrate-${var.lambda_architecture}.zip"
   portal_zip          = var.portal_mode == "lambda" ? "${var.dist_dir}/changecast-portal-${var.lambda_architecture}.zip" : null
 
   portal_mode            = var.portal_mode

@@ -56,3 +56,8 @@ output "bucket_name" {
 
 # customers.generated.tf adds `customer_mappings` (config.json's entries as the roles exist)
 # and `customers` (roles, configuration set, DKIM tokens per customer account).
+
+output "operator_env" {
+  description = "eval \"$(terraform output -json operator_env | jq -r 'to_entries[] | \"export \\(.key)=\\(.value)\"')\" before `changecast doctor --all`."
+  value       = module.hub.operator_env
+}

@@ -1,7 +1,7 @@
 # Schema migrations as a deploy step inside the VPC: `changecast deploy migrate --function
 # $(terraform output -raw migrate_function_name)` invokes this function and waits for its answer
 # (the index at this release's head, or the error). It runs `changecast.workers.migrate.handler`
-# from the worker zip. Its role reads only the database's RDS-managed secret; it touches no
+# from its own zip (dist/changecast-migrate-<arch>.zip: the worker's code and Alembic). Its role reads only the database's RDS-managed secret; it touches no
 # bucket, queue, ledger, runtime secret or customer role, and nothing invokes it on a schedule.
 
 resource "aws_cloudwatch_log_group" "migrate" {
@@ -42,8 +42,8 @@ resource "aws_lambda_function" "migrate" {
   role             = aws_iam_role.migrate.arn
   runtime          = "python3.11"
   handler          = "changecast.workers.migrate.handler"
-  filename         = var.worker_zip
-  source_code_hash = filebase64sha256(var.worker_zip)
+  filename         = var.migrate_zip
+  source_code_hash = filebase64sha256(var.migrate_zip)
   architectures    = [var.lambda_architecture]
   timeout          = 900
   memory_size      = 512

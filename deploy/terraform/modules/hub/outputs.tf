@@ -117,3 +117,10 @@ output "worker_function_arns" {
   description = "Worker Lambda ARN per customer."
   value       = { for code, f in aws_lambda_function.worker : code => f.arn }
 }
+
+output "operator_env" {
+  description = "The settings the processes get (no secret values), plus the SES events queue: export them to run `changecast doctor` or other CLI commands against this environment."
+  value = merge(local.common_env, local.portal_settings_env, {
+    CHANGECAST_EVENTS__QUEUE_URL = aws_sqs_queue.ses_events.url
+  })
+}

@@ -65,6 +65,11 @@ variable "worker_zip" {
   type        = string
 }
 
+variable "migrate_zip" {
+  description = "Path of dist/changecast-migrate-<arch>.zip (the migrate function)."
+  type        = string
+}
+
 variable "portal_zip" {
   description = "Path of dist/changecast-portal-<arch>.zip (portal_mode = \"lambda\" only)."
   type        = string
