@@ -99,3 +99,62 @@ def test_module_calls_pass_every_required_variable_and_nothing_unknown() -> None
                     required = {k for k, v in declared.items() if "default" not in v}
                     assert passed <= set(declared), f"{env} {name}: {passed - set(declared)}"
                     assert required <= passed, f"{env} {name}: {required - passed}"
+
+
+# Each resource type of modules/customer-account, and the call that creates it.
+CREATED_BY = {
+    "aws_iam_role": "iam:CreateRole",
+    "aws_iam_role_policy": "iam:PutRolePolicy",
+    "aws_sesv2_configuration_set": "ses:CreateConfigurationSet",
+    "aws_sesv2_configuration_set_event_destination": "ses:CreateConfigurationSetEventDestination",
+    "aws_sesv2_email_identity": "ses:CreateEmailIdentity",
+    "aws_kms_key": "kms:CreateKey",
+    "aws_sns_topic": "sns:CreateTopic",
+    "aws_sns_topic_policy": "sns:SetTopicAttributes",
+    "aws_sns_topic_subscription": "sns:Subscribe",
+    "aws_cloudwatch_metric_alarm": "cloudwatch:PutMetricAlarm",
+}
+
+
+def deploy_role_template() -> dict[str, object]:
+    from typing import Any
+
+    import yaml  # type: ignore[import-untyped]
+
+    def tagged(loader: Any, suffix: str, node: Any) -> object:
+        """CloudFormation's short forms (!Sub, !Ref, !GetAtt): their argument, as written."""
+        if isinstance(node, yaml.ScalarNode):
+            return loader.construct_scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node)
+        return loader.construct_mapping(node)
+
+    Loader: Any = type("CloudFormationLoader", (yaml.SafeLoader,), {})
+    Loader.add_multi_constructor("!", tagged)
+    path = TERRAFORM.parent / "bootstrap" / "customer-deploy-role.yaml"
+    loaded: dict[str, object] = yaml.load(path.read_text(), Loader=Loader)
+    return loaded
+
+
+def test_the_customer_deploy_role_may_create_what_the_customer_module_creates() -> None:
+    template = deploy_role_template()
+    role = template["Resources"]["DeployRole"]["Properties"]  # type: ignore[index]
+    trust = role["AssumeRolePolicyDocument"]["Statement"]
+    assert [s["Principal"] for s in trust] == [{"AWS": "HubDeployPrincipalArn"}]
+    allowed = {
+        action
+        for policy in role["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in statement["Action"]
+    }
+    module = TERRAFORM / "modules" / "customer-account"
+    used = {
+        unquote(kind)
+        for path in module.glob("*.tf")
+        for block in parse_tf(path).get("resource", [])
+        for kind in block
+    }
+    assert used <= set(CREATED_BY), used - set(CREATED_BY)
+    assert {CREATED_BY[kind] for kind in used} <= allowed
+    assert not any(action.endswith(":*") or action == "*" for action in allowed)
+    assert "iam:PassRole" not in allowed
