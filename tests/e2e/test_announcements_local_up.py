@@ -89,7 +89,10 @@ def test_completing_a_change_sends_survey_links_that_answer_once(portal: Portal)
         nonce = NONCE.search(form.text)
         assert nonce is not None
         answer = {"nonce": nonce.group(1), "rating": "5", "comment": "Went well"}
-        assert anonymous.post(f"/survey/{token}", data=answer).status_code == 200
+        posted = anonymous.post(f"/survey/{token}", data=answer)  # post/redirect/get
+        assert posted.status_code == 303
+        assert posted.headers["location"] == f"/survey/{token}?answered=1"
+        assert anonymous.get(posted.headers["location"]).status_code == 200
         second = anonymous.post(f"/survey/{token}", data=answer)
         assert second.status_code == 409 and "You already answered" in second.text
         bad = anonymous.get(f"/survey/{token[:-2]}xx")

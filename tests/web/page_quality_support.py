@@ -64,6 +64,10 @@ def load_axe(context: Any) -> None:
 def axe_findings(page: Any, where: str) -> list[Finding]:
     """axe-core's WCAG 2.1 A/AA violations on the page as it is now."""
     assert page.evaluate("() => typeof window.axe !== 'undefined'"), "axe-core is not loaded"
+    # A result that is still fading in (opacity below 1) is not yet what the reader sees.
+    page.evaluate(
+        "() => Promise.all(document.getAnimations().map(a => a.finished.catch(() => null)))"
+    )
     result = page.evaluate(
         "async (tags) => { const r = await axe.run(document, {runOnly: {type: 'tag', values: tags},"
         " resultTypes: ['violations']}); return r.violations.map(v => ({id: v.id, impact: v.impact,"

@@ -19,7 +19,7 @@ from changecast.ids import ChangeId
 from changecast.web.deps import ChangeIdPath, ChangesDep, CurrentActor
 from changecast.web.pages.diff import changed_only, diff_documents
 from changecast.web.pages.forms import ChangeForm, ChangeFormError, field_errors
-from changecast.web.pages.results import repeated, result_url
+from changecast.web.pages.results import result_url
 from changecast.web.pages.streaming import stream_action
 from changecast.web.pages.templating import render
 from changecast.web.pages.viewer import ViewerTz
@@ -124,8 +124,9 @@ async def save_change(
     change = service.get(deps=deps, actor=actor, change_id=change_id)
     if change.status is ChangeStatus.DRAFT:
         return _save_draft(request, deps, actor, change, form, intent)
-    if repeated(change, actor, Action.EDIT, raw):
-        return RedirectResponse(result_url(change.change_id, Action.EDIT), status_code=303)
+    # No repeat check here: an edit posted again against the version it showed is a stale edit
+    # (409, with a link to the newer version) unless its content is what that version holds, and
+    # a reload of the streamed result is a GET (its address is replaced by the result page).
     return _save_version(request, deps, actor, change, form, intent)
 
 
