@@ -167,6 +167,11 @@ class Rehearsal:
         return sorted(self.config.customer_mappings)[0]
 
 
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+"""The in-process cold starts below drop runtimes without closing them, as a Lambda process that
+ends would; psycopg and socket ResourceWarnings from collecting them are not findings here."""
+
+
 @pytest.fixture(autouse=True)
 def _collect_discarded_cold_starts() -> Iterator[None]:
     """The in-process runs simulate a cold start by dropping the handlers' cached runtimes (a
